@@ -1,0 +1,35 @@
+# specbias: two commands for a newcomer.
+#   make demo  - set up .venv, install, run the headline experiments (quick presets) into out/demo/
+#   make test  - set up .venv, install, run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_EXPERIMENTS ?= lucey-spectrum
+
+.PHONY: demo test lint bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# Pinned CPU wheel of PyTorch first, so that nothing resolves to a CUDA build.
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/specbias demo --out out/demo $(DEMO_EXPERIMENTS)
+
+test: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+bench: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf out .pytest_cache build src/*.egg-info

@@ -1,0 +1,128 @@
+"""Parameter validation with scikit-learn style messages.
+
+Every public function validates what it is given up front, so that a bad argument produces one
+clear line naming the parameter, what was expected and what was received, never a traceback from
+deep inside numpy.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+class SpecbiasError(ValueError):
+    """Base class of the errors specbias raises on bad input or failed runs."""
+
+
+class ParameterError(SpecbiasError):
+    """A parameter has the wrong type, shape or value."""
+
+
+class DivergenceError(SpecbiasError):
+    """An iterative computation diverged (non-finite values or a provably unstable step)."""
+
+
+def _owner(owner: str | None) -> str:
+    return f" of {owner}" if owner else ""
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    *,
+    kind: type | tuple[type, ...] = numbers.Real,
+    owner: str | None = None,
+    min_val: float | None = None,
+    max_val: float | None = None,
+    include_min: bool = True,
+    include_max: bool = True,
+) -> Any:
+    """Check that ``value`` is a scalar of ``kind`` inside an interval and return it.
+
+    >>> check_scalar(3, "width", kind=int, min_val=1)
+    3
+    >>> check_scalar(-1, "alpha", owner="Ridge", min_val=0.0)
+    Traceback (most recent call last):
+    ...
+    specbias._validation.ParameterError: The 'alpha' parameter of Ridge must be a float in the range [0.0, inf). Got -1 instead.
+    """
+    want_int = kind is int or kind is numbers.Integral
+    kind_name = "an int" if want_int else "a float"
+    lo = "-inf" if min_val is None else repr(min_val)
+    hi = "inf" if max_val is None else repr(max_val)
+    lb = "[" if (include_min and min_val is not None) else "("
+    rb = "]" if (include_max and max_val is not None) else ")"
+    msg = (
+        f"The '{name}' parameter{_owner(owner)} must be {kind_name} in the range "
+        f"{lb}{lo}, {hi}{rb}. Got {value!r} instead."
+    )
+    if isinstance(value, bool) or isinstance(value, np.bool_):
+        raise ParameterError(msg)
+    if want_int:
+        if not isinstance(value, numbers.Integral):
+            raise ParameterError(msg)
+        value = int(value)
+    else:
+        if not isinstance(value, numbers.Real):
+            raise ParameterError(msg)
+        value = float(value)
+        if not np.isfinite(value):
+            raise ParameterError(msg)
+    if min_val is not None and (value < min_val or (not include_min and value == min_val)):
+        raise ParameterError(msg)
+    if max_val is not None and (value > max_val or (not include_max and value == max_val)):
+        raise ParameterError(msg)
+    return value
+
+
+def check_array(
+    value: Any,
+    name: str,
+    *,
+    owner: str | None = None,
+    ndim: int | tuple[int, ...] | None = None,
+    finite: bool = True,
+    dtype: Any = np.float64,
+    min_size: int = 1,
+) -> np.ndarray:
+    """Convert ``value`` to an array and check its dimensionality and finiteness."""
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"The '{name}' parameter{_owner(owner)} must be array-like of numbers. "
+            f"Got {type(value).__name__} instead."
+        ) from exc
+    if ndim is not None:
+        dims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in dims:
+            want = " or ".join(f"{d}-D" for d in dims)
+            raise ParameterError(
+                f"The '{name}' parameter{_owner(owner)} must be a {want} array. "
+                f"Got an array of shape {arr.shape} instead."
+            )
+    if arr.size < min_size:
+        raise ParameterError(
+            f"The '{name}' parameter{_owner(owner)} must have at least {min_size} element(s). "
+            f"Got shape {arr.shape} instead."
+        )
+    if finite and np.issubdtype(arr.dtype, np.number) and not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ParameterError(
+            f"The '{name}' parameter{_owner(owner)} must be finite. Got {bad} NaN or infinite "
+            f"value(s) instead."
+        )
+    return arr
+
+
+def check_choice(value: Any, name: str, choices, *, owner: str | None = None) -> Any:
+    """Check that ``value`` is one of ``choices``."""
+    choices = list(choices)
+    if value not in choices:
+        raise ParameterError(
+            f"The '{name}' parameter{_owner(owner)} must be one of {choices}. Got {value!r} instead."
+        )
+    return value

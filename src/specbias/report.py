@@ -1,0 +1,120 @@
+"""Self-contained HTML reports: figures inlined as PNG data, metrics, config, tables."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222}
+h1{margin-bottom:.2em} .sub{color:#666;margin-top:0}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f4f4f4} figure{margin:1em 0} img{max-width:100%;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em} .warn{background:#fff4e5;padding:.5em 1em;border-left:4px solid #f90}
+.bad{background:#fdecea;padding:.5em 1em;border-left:4px solid #d33}
+code{background:#f6f6f6;padding:1px 4px}
+"""
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list):
+        if len(v) > 12:
+            return html.escape(json.dumps(v[:12])[:-1] + ", ...]")
+        return html.escape(json.dumps([round(x, 6) if isinstance(x, float) else x for x in v]))
+    if v is None:
+        return "<i>n/a</i>"
+    return html.escape(str(v))
+
+
+def _kv_table(d: dict[str, Any]) -> str:
+    rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{_fmt(v)}</td></tr>"
+                   for k, v in flatten(d).items())
+    return f"<table><tr><th>name</th><th>value</th></tr>{rows}</table>"
+
+
+def _read_table(path: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception:  # noqa: BLE001 - a broken table must not break the report
+        return None
+
+
+def render_report(summary: dict[str, Any], directory: str | Path) -> str:
+    """The HTML of a run's report; figures are embedded, so the file stands alone."""
+    directory = Path(directory)
+    title = html.escape(summary["experiment"])
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>{title}</h1>",
+             f"<p class='sub'>{html.escape(summary.get('description', ''))}<br>"
+             f"Reproduces: {html.escape(summary.get('reproduces', ''))} &middot; preset "
+             f"<b>{html.escape(summary.get('preset', ''))}</b> &middot; seed {summary.get('seed')}"
+             f" &middot; {summary['timings']['wall_s']:.1f} s</p>"]
+    if summary.get("diverged"):
+        items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
+                        for k, v in summary["diverged"].items())
+        parts.append(f"<div class='bad'><b>Diverged</b><ul>{items}</ul></div>")
+    for w in summary.get("warnings", []):
+        parts.append(f"<p class='warn'>{html.escape(w)}</p>")
+    for n in summary.get("notes", []):
+        parts.append(f"<p>{html.escape(n)}</p>")
+    parts.append("<h2>Figures</h2>")
+    for fig in summary.get("figures", []):
+        p = directory / fig["file"]
+        if p.is_file():
+            data = base64.b64encode(p.read_bytes()).decode()
+            parts.append(f"<figure><img alt='{html.escape(fig['file'])}' src='data:image/png;base64,"
+                         f"{data}'><figcaption>{html.escape(fig['file'])}: "
+                         f"{html.escape(fig.get('caption', ''))}</figcaption></figure>")
+    parts.append("<h2>Metrics</h2>" + _kv_table(summary.get("metrics", {})))
+    tables = summary.get("tables", [])
+    if tables:
+        parts.append("<h2>Tables</h2>")
+        for t in tables:
+            df = _read_table(directory / t)
+            if df is None:
+                continue
+            more = f" (first 30 of {len(df)} rows)" if len(df) > 30 else ""
+            parts.append(f"<h3>{html.escape(t)}{more}</h3>"
+                         + df.head(30).to_html(index=False, float_format=lambda x: f"{x:.5g}"))
+    parts.append("<h2>Config</h2>" + _kv_table(summary.get("config", {})))
+    parts.append("<h2>Timings (s)</h2>" + _kv_table(summary.get("timings", {})))
+    parts.append("<h2>Versions</h2>" + _kv_table(summary.get("versions", {})))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def render_index(runs: list[dict[str, Any]]) -> str:
+    """An index page linking the reports of several runs (``make demo``)."""
+    rows = []
+    for s in runs:
+        name = html.escape(s["experiment"])
+        status = html.escape(s.get("status", "?"))
+        rows.append(f"<tr><td><a href='{name}/report.html'>{name}</a></td>"
+                    f"<td>{html.escape(s.get('reproduces', ''))}</td><td>{status}</td>"
+                    f"<td>{s['timings']['wall_s']:.1f}</td></tr>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>specbias demo</title>"
+            f"<style>{_CSS}</style></head><body><h1>specbias demo</h1><table><tr><th>experiment"
+            f"</th><th>reproduces</th><th>status</th><th>wall s</th></tr>{''.join(rows)}</table>"
+            "</body></html>")
