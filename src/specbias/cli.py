@@ -115,6 +115,33 @@ def demo_cmd(names, out, quiet):
     click.echo(f"index:  {Path(out) / 'index.html'}")
 
 
+@cli.command("sweep")
+@click.argument("name")
+@click.option("--grid", "grid", multiple=True, metavar="KEY=[V1,V2,...]",
+              help="a swept config value (JSON list); repeatable")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="fixed override")
+@click.option("--seeds", default="0", show_default=True, help="comma-separated seeds")
+@click.option("--preset", default="quick", show_default=True)
+@click.option("--out", "out", required=True, help="sweep directory (resumable)")
+@click.option("--workers", default=1, show_default=True, type=int, help="parallel processes")
+def sweep_cmd(name, grid, sets, seeds, preset, out, workers):
+    """Run NAME over a grid of config values and seeds; rerun to resume an interrupted sweep."""
+    from .runner import parse_overrides
+    from .sweep import parse_grid, run_sweep
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        _fail(f"--seeds must be comma-separated integers. Got {seeds!r}.")
+    try:
+        df = run_sweep(name, parse_grid(list(grid)), preset=preset, seeds=seed_list, out=out,
+                       fixed=parse_overrides(list(sets)), workers=workers)
+    except SpecbiasError as exc:
+        _fail(str(exc))
+    click.echo(f"{len(df)} points ({df.attrs.get('ran', 0)} run now, the rest resumed) -> "
+               f"{Path(out) / 'sweep.parquet'}")
+
+
 def main():  # pragma: no cover - thin wrapper
     try:
         cli(standalone_mode=True)
