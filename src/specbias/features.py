@@ -34,7 +34,7 @@ def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
     --------
     >>> import numpy as np
     >>> A = shallow_features(np.linspace(0, 1, 5), np.linspace(0, 1, 5), "step")
-    >>> A.shape, A[0, 0], A[0, 1]
+    >>> A.shape, float(A[0, 0]), float(A[0, 1])
     ((5, 5), 1.0, 0.0)
     """
     x = check_array(x, "x", owner="shallow_features", ndim=1)

@@ -11,7 +11,7 @@ to that point. Callbacks record what they want into ``result.records[callback.na
 >>> res = train(MLP(1, 16, 2), (X, y), steps=20, lr=1e-2, callbacks=[LossRecorder(every=5)],
 ...             progress=False)
 >>> res.steps_done, len(res.records["loss"]["step"])
-(20, 4)
+(20, 5)
 """
 
 from __future__ import annotations
