@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-DEMO_EXPERIMENTS ?= lucey-spectrum
+# empty: every experiment registered with demo=True
+DEMO_EXPERIMENTS ?=
 
 .PHONY: demo test lint bench clean venv
 
