@@ -16,13 +16,15 @@ Create one with :func:`activation` and list them with :func:`names`:
 >>> relu = activation("relu")
 >>> relu(np.array([-1.0, 2.0]))
 array([0., 2.])
->>> abs(relu.fourier(2.0) - (-0.25)) < 1e-12
+>>> bool(abs(relu.fourier(2.0) - (-0.25)) < 1e-12)
 True
 """
 
 from __future__ import annotations
 
+import ast
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,8 +57,11 @@ class Activation:
     monotonic : bool
     homogeneity : float or None
         Degree ``a`` with ``act(t z) = t^a act(z)`` for ``t > 0``, if any.
-    formula, fourier_formula : str
-        Human-readable formulas (for tables and reports).
+    formula, fourier_formula, penalty_formula : str
+        Human-readable formulas (for tables and reports); ``penalty_formula`` is the activation
+        factor ``1/|act^(omega)|^2`` of the penalty.
+    family : str
+        Group used by tables and figures ("truncated power", "sigmoidal", "bump", ...).
     params : dict
         Parameters the activation was built with (e.g. the power-ReLU exponent).
     """
@@ -70,6 +75,7 @@ class Activation:
     formula: str = ""
     fourier_formula: str = ""
     family: str = ""
+    penalty_formula: str = ""
     params: dict = field(default_factory=dict)
 
     def __call__(self, z):
@@ -135,11 +141,43 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+_SPEC_RE = re.compile(r"^\s*([A-Za-z_][\w\-]*)\s*\((.*)\)\s*$")
+_RELU_POW_RE = re.compile(r"^relu(\d+(?:\.\d+)?)$")
+
+
+def _parse_spec(spec: str) -> tuple[str, dict]:
+    """``"power_relu(a=3.5)"`` -> ``("power_relu", {"a": 3.5})``; plain names pass through."""
+    m = _SPEC_RE.match(spec)
+    if not m:
+        return spec, {}
+    name, body = m.group(1), m.group(2).strip()
+    params: dict[str, Any] = {}
+    for item in filter(None, (p.strip() for p in body.split(","))):
+        if "=" not in item:
+            raise ParameterError(
+                f"Bad activation spec {spec!r}: parameters must be key=value (e.g. "
+                "'power_relu(a=3.5)')."
+            )
+        key, raw = (s.strip() for s in item.split("=", 1))
+        try:
+            params[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError) as exc:
+            raise ParameterError(f"Bad value {raw!r} for {key!r} in activation spec {spec!r}.") from exc
+    return name, params
+
+
 def activation(name: str | Activation, **params) -> Activation:
     """Return the activation ``name`` built with ``params``.
 
-    ``name`` may also be an :class:`Activation`, returned as is. Unknown names raise a
-    :class:`ParameterError` listing the close matches.
+    ``name`` may be a registry name or alias (``"relu"``, ``"sigmoid"``), a spec string with
+    parameters (``"power_relu(a=3.5)"``, ``"wavepacket(w0=3)"``), ``"relu<p>"`` for a power ReLU
+    of exponent ``p`` (``"relu3.5"`` is ``power_relu(a=3.5)``), or an :class:`Activation`,
+    returned as is. Unknown names raise a :class:`ParameterError` listing close matches.
+
+    >>> activation("power_relu", a=3.5).homogeneity
+    3.5
+    >>> activation("power_relu(a=3.5)").params == activation("relu3.5").params == {"a": 3.5}
+    True
     """
     if isinstance(name, Activation):
         if params:
@@ -149,8 +187,15 @@ def activation(name: str | Activation, **params) -> Activation:
         raise ParameterError(
             f"The 'name' parameter of activation must be a str. Got {type(name).__name__} instead."
         )
-    key = name.strip().lower().replace("-", "_")
+    base, spec_params = _parse_spec(name)
+    if spec_params:
+        params = {**spec_params, **params}
+    key = base.strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)
+    if key not in _REGISTRY:
+        m = _RELU_POW_RE.match(key)
+        if m and "a" not in params:
+            key, params = "power_relu", {**params, "a": float(m.group(1))}
     if key not in _REGISTRY:
         import difflib
 
@@ -193,6 +238,7 @@ def _step() -> Activation:
         homogeneity=0.0,
         formula="H(z)",
         fourier_formula="1/(i w)",
+        penalty_formula="w^2",
         family="truncated power",
     )
 
@@ -208,6 +254,7 @@ def _relu() -> Activation:
         homogeneity=1.0,
         formula="max(z, 0)",
         fourier_formula="-1/w^2",
+        penalty_formula="w^4",
         family="truncated power",
     )
 
@@ -223,12 +270,13 @@ def _power_relu(a: float = 2.0) -> Activation:
     return Activation(
         "power_relu",
         lambda z: np.maximum(z, 0.0) ** a,
-        lambda z: torch.relu(z) ** a,
+        (lambda z: torch.relu(z) ** a) if a >= 1 else (lambda z: _safe_where_pos(z, lambda t: t**a, torch)),
         _power_relu_fourier(a),
         monotonic=True,
         homogeneity=a,
         formula=f"max(z, 0)^{a:g}",
         fourier_formula=f"Gamma({a:g}+1)/(i w)^({a:g}+1)",
+        penalty_formula=f"w^{2 * a + 2:g} / Gamma({a:g}+1)^2",
         family="truncated power",
         params={"a": a},
     )
@@ -246,6 +294,7 @@ def _relu2() -> Activation:
         homogeneity=2.0,
         formula="max(z, 0)^2",
         fourier_formula="2/(i w)^3",
+        penalty_formula="w^6 / 4",
         family="truncated power",
     )
 
@@ -260,6 +309,7 @@ def _tanh() -> Activation:
         monotonic=True,
         formula="tanh(z)",
         fourier_formula="pi/(i sinh(pi w/2))",
+        penalty_formula="sinh^2(pi w/2) / pi^2",
         family="sigmoidal",
     )
 
@@ -275,6 +325,7 @@ def _gelu() -> Activation:
         monotonic=False,
         formula="z Phi(z)",
         fourier_formula="-(1 + w^2) e^{-w^2/2} / w^2",
+        penalty_formula="w^4 e^{w^2} / (1 + w^2)^2",
         family="smooth relu",
     )
 
@@ -290,6 +341,7 @@ def _silu() -> Activation:
         monotonic=False,
         formula="z / (1 + e^{-z})",
         fourier_formula="-pi^2 cosh(pi w) / sinh^2(pi w)",
+        penalty_formula="sinh^4(pi w) / (pi^4 cosh^2(pi w))",
         family="smooth relu",
     )
 
@@ -304,6 +356,7 @@ def _sinc() -> Activation:
         monotonic=False,
         formula="sin(pi z)/(pi z)",
         fourier_formula="1 for |w| < pi, else 0",
+        penalty_formula="1 for |w| < pi, infinite outside",
         family="band-limited",
     )
 
@@ -316,7 +369,478 @@ def _gaussian() -> Activation:
         lambda z: torch.exp(-(z**2) / 2),
         lambda w: math.sqrt(2 * math.pi) * np.exp(-(w**2) / 2) + 0j,
         monotonic=False,
-        formula="exp(-z^2/2)",
+        formula="e^{-z^2/2}",
         fourier_formula="sqrt(2 pi) exp(-w^2/2)",
+        penalty_formula="e^{w^2} / (2 pi)",
         family="bump",
     )
+# ----------------------------------------------------------------------------- helpers
+
+
+def _safe_where_pos(z, f, xp):
+    """``f(z)`` where ``z > 0`` and 0 elsewhere, without NaN gradients from the other branch."""
+    if xp is np:
+        pos = z > 0
+        zs = np.where(pos, z, 1.0)
+        return np.where(pos, f(zs), 0.0)
+    pos = z > 0
+    zs = torch.where(pos, z, torch.ones_like(z))
+    return torch.where(pos, f(zs), torch.zeros_like(z))
+
+
+def _tp(fn):
+    """Mark a torch implementation (kept for readability of the registry below)."""
+    return fn if torch is not None else None
+
+
+def _clone(base: Activation, name: str, **changes) -> Activation:
+    kw = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    kw.update(name=name, **changes)
+    return Activation(**kw)
+
+
+# ----------------------------------------------------------------------------- truncated powers
+
+
+@register("satrelu", "saturating_relu")
+def _satrelu() -> Activation:
+    """Saturating ReLU ``min(max(z, 0), 1) = relu(z) - relu(z - 1)``; transform
+    ``-(1 - e^{-i w}) / w^2`` (paper App. A-C)."""
+    return Activation(
+        "satrelu",
+        lambda z: np.clip(z, 0.0, 1.0),
+        _tp(lambda z: torch.clamp(z, 0.0, 1.0)),
+        lambda w: -(1.0 - np.exp(-1j * w)) / w**2,
+        monotonic=True,
+        formula="min(max(z, 0), 1)",
+        fourier_formula="-(1 - e^{-i w}) / w^2",
+        penalty_formula="w^4 / (2 - 2 cos w)",
+        family="truncated power",
+    )
+
+
+# ----------------------------------------------------------------------------- sigmoids
+
+
+@register("logistic_bump", "sigmoid_derivative")
+def _logistic_bump() -> Activation:
+    """The logistic bump ``sigma'(z) = 1 / (4 cosh^2(z/2))``; transform ``pi w / sinh(pi w)``."""
+
+    def four(w):
+        out = np.pi * w / np.sinh(np.pi * w)
+        return np.where(w == 0, 1.0, out) + 0j
+
+    return Activation(
+        "logistic_bump",
+        lambda z: sp.expit(z) * sp.expit(-z),
+        _tp(lambda z: torch.sigmoid(z) * torch.sigmoid(-z)),
+        four,
+        monotonic=False,
+        formula="1 / (4 cosh^2(z/2))",
+        fourier_formula="pi w / sinh(pi w)",
+        penalty_formula="sinh^2(pi w) / (pi w)^2",
+        family="bump",
+    )
+
+
+@register("logistic", "sigmoid")
+def _logistic() -> Activation:
+    """The logistic sigmoid ``1 / (1 + e^{-z})``; transform ``pi / (i sinh(pi w))``."""
+    return Activation(
+        "logistic",
+        sp.expit,
+        _tp(lambda z: torch.sigmoid(z)),
+        lambda w: np.pi / (1j * np.sinh(np.pi * w)),
+        monotonic=True,
+        formula="1 / (1 + e^{-z})",
+        fourier_formula="pi / (i sinh(pi w))",
+        penalty_formula="sinh^2(pi w) / pi^2",
+        family="sigmoidal",
+    )
+
+
+@register("arctan", "atan")
+def _arctan() -> Activation:
+    """``arctan(z)``; transform ``pi e^{-|w|} / (i w)`` (the Cauchy bump integrated)."""
+    return Activation(
+        "arctan",
+        np.arctan,
+        _tp(lambda z: torch.atan(z)),
+        lambda w: np.pi * np.exp(-np.abs(w)) / (1j * w),
+        monotonic=True,
+        formula="arctan(z)",
+        fourier_formula="pi e^{-|w|} / (i w)",
+        penalty_formula="w^2 e^{2|w|} / pi^2",
+        family="sigmoidal",
+    )
+
+
+@register("erf")
+def _erf() -> Activation:
+    """``erf(z)``; transform ``2 e^{-w^2/4} / (i w)`` (the Gaussian ``2/sqrt(pi) e^{-z^2}``
+    integrated)."""
+    return Activation(
+        "erf",
+        sp.erf,
+        _tp(lambda z: torch.erf(z)),
+        lambda w: 2.0 * np.exp(-(w**2) / 4) / (1j * w),
+        monotonic=True,
+        formula="erf(z)",
+        fourier_formula="2 e^{-w^2/4} / (i w)",
+        penalty_formula="w^2 e^{w^2/2} / 4",
+        family="sigmoidal",
+    )
+
+
+# ----------------------------------------------------------------------------- smooth ReLUs
+
+
+@register("softplus")
+def _softplus() -> Activation:
+    """``log(1 + e^z)``; transform ``-pi / (w sinh(pi w))`` (the logistic integrated)."""
+    return Activation(
+        "softplus",
+        lambda z: np.logaddexp(0.0, z),
+        _tp(lambda z: torch.nn.functional.softplus(z, beta=1.0, threshold=30.0)),
+        lambda w: -np.pi / (w * np.sinh(np.pi * w)) + 0j,
+        monotonic=True,
+        formula="log(1 + e^z)",
+        fourier_formula="-pi / (w sinh(pi w))",
+        penalty_formula="w^2 sinh^2(pi w) / pi^2",
+        family="smooth relu",
+    )
+
+
+def _cvz_weights(m: int) -> np.ndarray:
+    """Cohen-Rodriguez Villegas-Zagier weights: ``sum_k (-1)^k a_k ~ sum_k w_k a_k`` for
+    moment sequences ``a_k``, error ~ 5.8^-m."""
+    d = (3.0 + math.sqrt(8.0)) ** m
+    d = (d + 1.0 / d) / 2.0
+    b, c = -1.0, -d
+    out = np.empty(m)
+    for k in range(m):
+        c = b - c
+        out[k] = c / d
+        b = (k + m) * (k - m) * b / ((k + 0.5) * (k + 1.0))
+    return out
+
+
+_CVZ = _cvz_weights(24)
+
+
+def _polylog_poly(n: int) -> np.ndarray:
+    """Coefficients (highest power first) of ``P_n(z) = f_n(z) + (-1)^n f_n(-z)`` where
+    ``f_n(z) = -Li_n(-e^z)``: ``P_n(z) = sum_{j even} (-1)^{j/2} (2 pi)^j (2^{1-j} - 1) B_j
+    z^{n-j} / (j! (n-j)!)`` (the polylogarithm inversion formula)."""
+    bern = sp.bernoulli(n)
+    coef = np.zeros(n + 1)  # coef[p] multiplies z^p
+    for j in range(0, n + 1, 2):
+        val = ((-1) ** (j // 2) * (2 * math.pi) ** j * (2.0 ** (1 - j) - 1.0) * bern[j]
+               / (math.factorial(j) * math.factorial(n - j)))
+        coef[n - j] = val
+    return coef[::-1]
+
+
+def _power_softplus_fn(n: int, xp):
+    poly = _polylog_poly(n)
+    ks = np.arange(1, len(_CVZ) + 1, dtype=np.float64)
+    wk = _CVZ / ks**n
+
+    def series(z):  # -Li_n(-e^{-|z|}) by the accelerated alternating series
+        if xp is np:
+            x = np.exp(-np.abs(z))
+            return (x[..., None] ** ks * wk).sum(-1)
+        x = torch.exp(-torch.abs(z))
+        k = torch.as_tensor(ks, dtype=z.dtype, device=z.device)
+        w = torch.as_tensor(wk, dtype=z.dtype, device=z.device)
+        return (x[..., None] ** k * w).sum(-1)
+
+    def fn(z):
+        s = series(z)
+        if xp is np:
+            p = np.polyval(poly, z)
+            return np.where(z > 0, p + (-1) ** (n + 1) * s, s)
+        p = torch.zeros_like(z)
+        for c in poly:  # Horner
+            p = p * z + float(c)
+        return torch.where(z > 0, p + (-1) ** (n + 1) * s, s)
+
+    return fn
+
+
+@register("power_softplus", "softplus_pow")
+def _power_softplus(n: int = 2) -> Activation:
+    """The order-``n`` "power SoftPlus" ``-Li_n(-e^z)``, the ``n``-fold integral of the logistic
+    (``n = 1`` is SoftPlus, ``n = 2`` smooths ``z_+^2 / 2``); transform
+    ``pi / (i sinh(pi w)) (i w)^{-n}`` (paper App. A-C)."""
+    n = check_scalar(n, "n", kind=int, owner="power_softplus", min_val=1, max_val=12)
+    return Activation(
+        "power_softplus",
+        _power_softplus_fn(n, np),
+        _power_softplus_fn(n, torch) if torch is not None else None,
+        lambda w: np.pi / (1j * np.sinh(np.pi * w)) / (1j * w) ** n,
+        monotonic=True,
+        formula=f"-Li_{n}(-e^z)",
+        fourier_formula=f"pi / (i sinh(pi w)) (i w)^-{n}",
+        penalty_formula=f"w^{2 * n} sinh^2(pi w) / pi^2",
+        family="smooth relu",
+        params={"n": n},
+    )
+
+
+# ----------------------------------------------------------------------------- bumps
+
+
+@register("cauchy", "lorentzian")
+def _cauchy() -> Activation:
+    """The Cauchy bump ``1 / (1 + z^2)``; transform ``pi e^{-|w|}``."""
+    return Activation(
+        "cauchy",
+        lambda z: 1.0 / (1.0 + z**2),
+        _tp(lambda z: 1.0 / (1.0 + z**2)),
+        lambda w: np.pi * np.exp(-np.abs(w)) + 0j,
+        monotonic=False,
+        formula="1 / (1 + z^2)",
+        fourier_formula="pi e^{-|w|}",
+        penalty_formula="e^{2|w|} / pi^2",
+        family="bump",
+    )
+
+
+def _sech_np(z):
+    a = np.exp(-np.abs(z))
+    return 2.0 * a / (1.0 + a * a)
+
+
+def _sech_t(z):
+    a = torch.exp(-torch.abs(z))
+    return 2.0 * a / (1.0 + a * a)
+
+
+@register("sech", "hyperbolic_secant")
+def _sech() -> Activation:
+    """The hyperbolic secant ``1 / cosh(z)``; transform ``pi / cosh(pi w / 2)``."""
+    return Activation(
+        "sech",
+        _sech_np,
+        _tp(_sech_t),
+        lambda w: np.pi / np.cosh(np.pi * w / 2) + 0j,
+        monotonic=False,
+        formula="1 / cosh(z)",
+        fourier_formula="pi / cosh(pi w / 2)",
+        penalty_formula="cosh^2(pi w / 2) / pi^2",
+        family="bump",
+    )
+
+
+@register("half_exp", "half_exponential")
+def _half_exp() -> Activation:
+    """The half-exponential ``H(z) e^{-z}`` (one-sided, jumps at 0); transform ``1 / (1 + i w)``."""
+    return Activation(
+        "half_exp",
+        lambda z: np.where(z >= 0, np.exp(-np.maximum(z, 0.0)), 0.0),
+        _tp(lambda z: torch.where(z >= 0, torch.exp(-torch.clamp(z, min=0.0)),
+                                  torch.zeros_like(z))),
+        lambda w: 1.0 / (1.0 + 1j * w),
+        monotonic=False,
+        formula="H(z) e^{-z}",
+        fourier_formula="1 / (1 + i w)",
+        penalty_formula="1 + w^2",
+        family="one-sided",
+    )
+
+
+@register("oberhettinger", "oberhettinger_iii10", "gamma_bump")
+def _oberhettinger(nu: float = 2.0) -> Activation:
+    """Oberhettinger III.10 (our reading): the one-sided gamma kernel ``H(z) z^(nu-1) e^{-z}``,
+    transform ``Gamma(nu) / (1 + i w)^nu``.
+
+    The paper's exact pair is lost in extraction; it describes the activation as having "a
+    similar overall shape to Half-Exp, but continuous". ``nu = 2`` (default) gives
+    ``H(z) z e^{-z}``: continuous, one-sided, decaying like the half-exponential; ``nu = 1`` is
+    the half-exponential itself. SPEC section 3.
+    """
+    nu = check_scalar(nu, "nu", owner="oberhettinger", min_val=1.0, include_min=False)
+    g = math.gamma(nu)
+    return Activation(
+        "oberhettinger",
+        lambda z: _safe_where_pos(z, lambda t: t ** (nu - 1.0) * np.exp(-t), np),
+        _tp(lambda z: _safe_where_pos(z, lambda t: t ** (nu - 1.0) * torch.exp(-t), torch)),
+        lambda w: g / (1.0 + 1j * w) ** nu,
+        monotonic=False,
+        formula=f"H(z) z^{nu - 1:g} e^(-z)",
+        fourier_formula=f"Gamma({nu:g}) / (1 + i w)^{nu:g}",
+        penalty_formula=f"(1 + w^2)^{nu:g} / Gamma({nu:g})^2",
+        family="one-sided",
+        params={"nu": nu},
+    )
+
+
+# G-function family (Eq. 11): act_p(z) = (1/2pi) int e^{-|w|^p} e^{iwz} dw = (1/pi) int_0^inf
+# e^{-w^p} cos(w z) dw, evaluated by Gauss-Legendre quadrature on [0, W] with e^{-W^p} = e^{-40}.
+_GL_NODES = 256
+
+
+def _gfun_rule(p):
+    wmax = 40.0 ** (1.0 / p)
+    x, wts = np.polynomial.legendre.leggauss(_GL_NODES)
+    w = (x + 1.0) * wmax / 2.0
+    a = wts * wmax / 2.0 * np.exp(-(w**p)) / np.pi
+    zmax = _GL_NODES / wmax  # the rule resolves cos(w z) for |z| <= zmax; beyond, |act| < 1e-15
+    return w, a, zmax
+
+
+def _gfunction_fn(p, xp):
+    w, a, zmax = _gfun_rule(p)
+
+    def fn_np(z):
+        out = np.zeros_like(z, dtype=np.float64)
+        flat, res = z.reshape(-1), out.reshape(-1)
+        for i in range(0, flat.size, 8192):
+            zz = flat[i:i + 8192]
+            vals = np.cos(zz[:, None] * w[None, :]) @ a
+            res[i:i + 8192] = np.where(np.abs(zz) <= zmax, vals, 0.0)
+        return out
+
+    def fn_t(z):
+        ww = torch.as_tensor(w, dtype=z.dtype, device=z.device)
+        aa = torch.as_tensor(a, dtype=z.dtype, device=z.device)
+        vals = torch.cos(z[..., None] * ww) @ aa
+        return torch.where(torch.abs(z) <= zmax, vals, torch.zeros_like(vals))
+
+    return fn_np if xp is np else fn_t
+
+
+@register("gfunction", "meijer_g")
+def _gfunction(p: float = 4.0) -> Activation:
+    """The G-function family of Eq. 11: ``act_p(z) = (1/2pi) int e^{-|w|^p} e^{i w z} dw``,
+    transform ``e^{-|w|^p}`` exactly (penalty factor ``e^{2|w|^p}``).
+
+    ``p = 1`` would be the Cauchy bump / pi, ``p = 2`` is the Gaussian
+    ``e^{-z^2/4} / (2 sqrt(pi))``. For ``p = 4`` (default) it is a Meijer G-function:
+    ``act_4(z) = (2 sqrt(2 pi))^-1 G^{2,0}_{0,3}(z^4 / 256 | 0, 1/2, 1/4)`` (checked against
+    ``mpmath.meijerg`` in the tests). Evaluated by 256-point Gauss-Legendre quadrature;
+    ``p`` in [2, 8].
+    """
+    p = check_scalar(p, "p", owner="gfunction", min_val=2.0, max_val=8.0)
+    return Activation(
+        "gfunction",
+        _gfunction_fn(p, np),
+        _gfunction_fn(p, torch) if torch is not None else None,
+        lambda w: np.exp(-(np.abs(w) ** p)) + 0j,
+        monotonic=False,
+        formula=f"(1/2pi) int e^(-|w|^{p:g}) e^(i w z) dw",
+        fourier_formula=f"e^(-|w|^{p:g})",
+        penalty_formula=f"e^(2|w|^{p:g})",
+        family="bump",
+        params={"p": p},
+    )
+
+
+# ----------------------------------------------------------------------------- oscillatory / compact
+
+
+@register("wavepacket", "gabor")
+def _wavepacket(w0: float = 2.0) -> Activation:
+    """The wavepacket ``e^{-z^2/2} cos(w0 z)``; transform
+    ``sqrt(pi/2) [e^{-(w - w0)^2/2} + e^{-(w + w0)^2/2}]`` (paper App. A-C)."""
+    w0 = check_scalar(w0, "w0", owner="wavepacket", min_val=0.0)
+    c = math.sqrt(math.pi / 2)
+    return Activation(
+        "wavepacket",
+        lambda z: np.exp(-(z**2) / 2) * np.cos(w0 * z),
+        _tp(lambda z: torch.exp(-(z**2) / 2) * torch.cos(w0 * z)),
+        lambda w: c * (np.exp(-((w - w0) ** 2) / 2) + np.exp(-((w + w0) ** 2) / 2)) + 0j,
+        monotonic=False,
+        formula=f"e^(-z^2/2) cos({w0:g} z)",
+        fourier_formula=f"sqrt(pi/2) [e^(-(w-{w0:g})^2/2) + e^(-(w+{w0:g})^2/2)]",
+        penalty_formula="1 / |transform|^2",
+        family="oscillatory",
+        params={"w0": w0},
+    )
+
+
+def _sinc_half(w):
+    return np.where(w == 0, 1.0, np.sin(w / 2) / np.where(w == 0, 1.0, w / 2))
+
+
+@register("rectangle", "rect", "box")
+def _rectangle() -> Activation:
+    """The rectangle ``1`` for ``|z| < 1/2`` (``1/2`` at the edges); transform
+    ``sin(w/2) / (w/2)``."""
+    return Activation(
+        "rectangle",
+        lambda z: np.where(np.abs(z) < 0.5, 1.0, np.where(np.abs(z) == 0.5, 0.5, 0.0)),
+        _tp(lambda z: torch.where(torch.abs(z) < 0.5, 1.0,
+                                  torch.where(torch.abs(z) == 0.5, 0.5, 0.0)).to(z.dtype)),
+        lambda w: _sinc_half(w) + 0j,
+        monotonic=False,
+        formula="1 if |z| < 1/2 else 0",
+        fourier_formula="sin(w/2) / (w/2)",
+        penalty_formula="(w/2)^2 / sin^2(w/2)  (infinite at w = 2 pi n)",
+        family="compact",
+    )
+
+
+@register("triangle", "tri", "hat")
+def _triangle() -> Activation:
+    """The triangle ``max(1 - |z|, 0)``; transform ``(sin(w/2) / (w/2))^2``."""
+    return Activation(
+        "triangle",
+        lambda z: np.maximum(1.0 - np.abs(z), 0.0),
+        _tp(lambda z: torch.relu(1.0 - torch.abs(z))),
+        lambda w: _sinc_half(w) ** 2 + 0j,
+        monotonic=False,
+        formula="max(1 - |z|, 0)",
+        fourier_formula="(sin(w/2) / (w/2))^2",
+        penalty_formula="(w/2)^4 / sin^4(w/2)  (infinite at w = 2 pi n)",
+        family="compact",
+    )
+
+
+@register("sinc2", "squared_sinc", "sinc_squared")
+def _sinc2() -> Activation:
+    """The squared sinc ``(sin(pi z) / (pi z))^2``; transform ``max(1 - |w| / (2 pi), 0)``."""
+    return Activation(
+        "sinc2",
+        lambda z: np.sinc(z) ** 2,
+        _tp(lambda z: torch.sinc(z) ** 2),
+        lambda w: np.maximum(1.0 - np.abs(w) / (2 * np.pi), 0.0) + 0j,
+        monotonic=False,
+        formula="(sin(pi z) / (pi z))^2",
+        fourier_formula="max(1 - |w|/(2 pi), 0)",
+        penalty_formula="1 / (1 - |w|/(2 pi))^2, infinite for |w| >= 2 pi",
+        family="band-limited",
+    )
+
+
+# ----------------------------------------------------------------------------- other
+
+
+@register("log_abs", "log_absolute", "logabs")
+def _log_abs() -> Activation:
+    """The log-absolute ``log|z|``; transform ``-pi / |w|`` -- the same penalty order as the
+    step (Eq. 10 inverts a squared modulus, so it is many-to-one)."""
+    return Activation(
+        "log_abs",
+        lambda z: np.log(np.abs(z)),
+        _tp(lambda z: torch.log(torch.abs(z))),
+        lambda w: -np.pi / np.abs(w) + 0j,
+        monotonic=False,
+        formula="log|z|",
+        fourier_formula="-pi / |w|",
+        penalty_formula="w^2 / pi^2",
+        family="other",
+    )
+
+
+#: The Dirac row of the paper's Table I: kept as a transform pair, not as an activation.
+DIRAC = {
+    "name": "dirac",
+    "formula": "delta(z)",
+    "fourier_formula": "1",
+    "penalty_formula": "1",
+    "monotonic": False,
+    "homogeneity": -1.0,
+    "family": "distribution",
+}
