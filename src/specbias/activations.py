@@ -844,3 +844,106 @@ DIRAC = {
     "homogeneity": -1.0,
     "family": "distribution",
 }
+
+
+# ----------------------------------------------------------------------------- inverse design
+
+
+def design_activation(penalty_fn: Callable[[np.ndarray], np.ndarray], *, dim: int = 1,
+                      phase: str | Callable[[np.ndarray], np.ndarray] = "even",
+                      half_width: float = 50.0, n: int = 2**14, name: str = "designed"
+                      ) -> Activation:
+    """Design an activation with a prescribed spectral penalty by inverting Eq. 10.
+
+    Given a penalty factor ``Q(omega)`` the activation ``act = F^{-1}[ phase(omega) /
+    sqrt(Q(omega)) ]`` has ``1 / |act^(omega)|^2 = Q(omega)`` (Radon-spline paper, Eq. 10; SPEC
+    section 3). ``penalty_fn`` may also be the full penalty ``P(omega) = |omega|^(dim-1) Q(omega)``
+    of a ``dim``-dimensional network: it is divided by ``|omega|^(dim-1)`` first. Because
+    ``|.|^2`` is many-to-one, the phase is a choice: ``"even"`` (real, even activation),
+    ``"odd"`` (``-i sign(omega)``: real, odd activation; ``Q = omega^2`` gives the step shifted
+    to ``sign(z)/2``, while ``"even"`` gives ``-log|z|/pi`` up to a constant: the log-absolute),
+    or a callable ``omega -> e^{i phi(omega)}`` (Hermitian, ``phi(-omega) = -phi(omega)``, for a
+    real activation).
+
+    The inverse transform is taken numerically: ``n`` samples on ``[-half_width, half_width)``,
+    ``act(z_j) = (1/h) IFFT[F(omega_k) e^{i omega_k z_0}]_j``, so the result is the
+    ``2 half_width``-periodic version of the activation; frequencies where ``Q`` is zero,
+    infinite or undefined (including ``omega = 0`` for singular ``Q``) are dropped. The
+    returned :class:`Activation` interpolates the samples linearly (numpy and torch, constant
+    beyond the window) and reports ``F`` itself as its ``fourier``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> act = design_activation(lambda w: np.exp(w**2) / (2 * np.pi))   # the Gaussian's Q
+    >>> z = np.linspace(-3, 3, 7)
+    >>> bool(np.max(np.abs(act(z) - np.exp(-z**2 / 2))) < 1e-6)
+    True
+    """
+    owner = "design_activation"
+    if not callable(penalty_fn):
+        raise ParameterError(
+            f"The 'penalty_fn' parameter of {owner} must be a callable omega -> Q(omega). "
+            f"Got {type(penalty_fn).__name__} instead."
+        )
+    dim = check_scalar(dim, "dim", kind=int, owner=owner, min_val=1)
+    half_width = check_scalar(half_width, "half_width", owner=owner, min_val=0.0, include_min=False)
+    n = check_scalar(n, "n", kind=int, owner=owner, min_val=16, max_val=2**24)
+    if isinstance(phase, str):
+        if phase not in ("even", "odd"):
+            raise ParameterError(
+                f"The 'phase' parameter of {owner} must be one of ['even', 'odd'] or a callable. "
+                f"Got {phase!r} instead."
+            )
+        phase_fn = (lambda w: np.ones_like(w) + 0j) if phase == "even" else (
+            lambda w: -1j * np.sign(w))
+    elif callable(phase):
+        phase_fn = phase
+    else:
+        raise ParameterError(
+            f"The 'phase' parameter of {owner} must be 'even', 'odd' or a callable. "
+            f"Got {type(phase).__name__} instead."
+        )
+
+    def transform(w):
+        w = np.asarray(w, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            q = np.asarray(penalty_fn(np.abs(w)), dtype=np.float64) * np.ones_like(w)
+            if dim > 1:
+                q = q / np.abs(w) ** (dim - 1)
+            amp = 1.0 / np.sqrt(q)
+            out = amp * np.asarray(phase_fn(w), dtype=np.complex128)
+        return np.where(np.isfinite(out) & (q > 0), out, 0.0)
+
+    h = 2 * half_width / n
+    z = -half_width + h * np.arange(n)
+    w = 2 * np.pi * np.fft.fftfreq(n, d=h)
+    F = transform(w)
+    if not np.any(F != 0):
+        raise ParameterError(f"The penalty given to {owner} is infinite or invalid on the whole grid.")
+    vals = np.fft.ifft(F * np.exp(1j * w * z[0])).real / h
+    monotonic = bool(np.all(np.diff(vals) >= -1e-12 * np.max(np.abs(vals))))
+
+    def fn(x):
+        return np.interp(x, z, vals)
+
+    def torch_fn(x):
+        zt = torch.as_tensor(z, dtype=x.dtype, device=x.device)
+        vt = torch.as_tensor(vals, dtype=x.dtype, device=x.device)
+        xc = x.clamp(float(z[0]), float(z[-1]))
+        i = torch.searchsorted(zt, xc.detach().contiguous(), right=True).clamp(1, n - 1)
+        t = (xc - zt[i - 1]) / (zt[i] - zt[i - 1])
+        return vt[i - 1] + t * (vt[i] - vt[i - 1])
+
+    return Activation(
+        name,
+        fn,
+        torch_fn if torch is not None else None,
+        transform,
+        monotonic=monotonic,
+        formula="F^-1[phase / sqrt(Q)] (numerical)",
+        fourier_formula="phase(w) / sqrt(Q(w))",
+        penalty_formula="Q(w)",
+        family="designed",
+        params={"half_width": half_width, "n": n},
+    )

@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from ._validation import ParameterError, check_choice, check_scalar
-from .activations import Activation, activation as make_activation
+from .activations import Activation
+from .activations import activation as make_activation
 
 
 def _as_activation(act) -> Activation:
@@ -23,12 +24,15 @@ def _as_activation(act) -> Activation:
 
 
 class ShallowNet(nn.Module):
-    """One hidden layer: ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` (SPEC section 1).
+    """One hidden layer: ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` (SPEC section 1;
+    Radon-spline paper, Eq. 2).
 
     ``parameterization="radon"`` trains ``(c, theta, gamma, s)``; ``theta`` is stored unnormalized
-    and normalized in the forward pass, so it always lies on the unit sphere.
+    (``theta_raw``) and normalized in the forward pass, so it always lies on the unit sphere.
     ``parameterization="standard"`` trains ``(v, w, b)`` of ``f(x) = sum_k v_k act(w_k . x + b_k)``.
-    The two convert exactly: ``s = |w|, theta = w/|w|, gamma = -b/|w|, c = v``.
+    The two convert exactly: ``s = |w|, theta = w/|w|, gamma = -b/|w|, c = v`` and back
+    ``v = c, w = s theta, b = -s gamma`` (:meth:`to_parameterization`, :meth:`from_radon`,
+    :meth:`from_standard`). :meth:`freeze_zero_planes` gives the kernel regime: only ``c`` moves.
 
     Parameters
     ----------
@@ -41,8 +45,22 @@ class ShallowNet(nn.Module):
         Initial offsets ``gamma ~ U(-gamma_range, gamma_range)``.
     c_init : {"zeros", "normal"}
         Output weights at initialisation (``normal`` uses std ``1/sqrt(width)``).
+    theta_init : {"random", "circle"}
+        Zero-plane normals: uniform on the sphere, or (``in_dim = 2``) deterministic and evenly
+        spaced on the circle, ``theta_k = (cos 2 pi k/K, sin 2 pi k/K)`` (paper, Exp. 1).
     generator : torch.Generator, optional
         For reproducible initialisation.
+    dtype : torch.dtype
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = ShallowNet(2, 8, "relu", theta_init="circle", c_init="zeros", dtype=torch.float64)
+    >>> net.freeze_zero_planes().output_parameters()[0].shape
+    torch.Size([8])
+    >>> x = torch.randn(5, 2, dtype=torch.float64)
+    >>> bool(torch.equal(net(x), net.to_parameterization("standard")(x)))
+    True
     """
 
     def __init__(
@@ -57,18 +75,30 @@ class ShallowNet(nn.Module):
         c_init: str = "normal",
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
+        theta_init: str = "random",
     ):
         super().__init__()
         in_dim = check_scalar(in_dim, "in_dim", kind=int, owner="ShallowNet", min_val=1)
         width = check_scalar(width, "width", kind=int, owner="ShallowNet", min_val=1)
         check_choice(parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet")
         check_choice(c_init, "c_init", ["zeros", "normal"], owner="ShallowNet")
+        check_choice(theta_init, "theta_init", ["random", "circle"], owner="ShallowNet")
         scale = check_scalar(scale, "scale", owner="ShallowNet", min_val=0.0, include_min=False)
+        gamma_range = check_scalar(gamma_range, "gamma_range", owner="ShallowNet", min_val=0.0)
+        if theta_init == "circle" and in_dim != 2:
+            raise ParameterError(
+                f"The 'theta_init' parameter of ShallowNet can be 'circle' only for in_dim = 2. "
+                f"Got in_dim = {in_dim} instead."
+            )
         self.in_dim, self.width, self.parameterization = in_dim, width, parameterization
         self.act = _as_activation(activation)
         g = generator
-        theta = torch.randn(width, in_dim, generator=g, dtype=dtype)
-        theta = theta / theta.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        if theta_init == "circle":
+            ang = 2 * math.pi * torch.arange(width, dtype=torch.float64) / width
+            theta = torch.stack([torch.cos(ang), torch.sin(ang)], 1).to(dtype)
+        else:
+            theta = torch.randn(width, in_dim, generator=g, dtype=dtype)
+            theta = theta / theta.norm(dim=1, keepdim=True).clamp_min(1e-12)
         gamma = (2 * torch.rand(width, generator=g, dtype=dtype) - 1) * gamma_range
         s = torch.full((width,), scale, dtype=dtype)
         if c_init == "zeros":
@@ -121,6 +151,57 @@ class ShallowNet(nn.Module):
         out.parameterization = parameterization
         out._set(r["c"], r["theta"], r["gamma"], r["s"])
         return out
+
+    @classmethod
+    def from_radon(cls, c, theta, gamma, s, activation="relu",
+                   parameterization: str = "radon") -> ShallowNet:
+        """A network with the given Radon parameters (``theta`` rows are normalized).
+
+        ``c, gamma, s`` have shape ``(K,)`` and ``theta`` ``(K, d)``; dtype follows ``theta``.
+        """
+        check_choice(parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet")
+        theta = torch.as_tensor(theta)
+        if theta.ndim != 2:
+            raise ParameterError(f"The 'theta' parameter of ShallowNet.from_radon must be 2-D. Got shape {tuple(theta.shape)}.")
+        dt = theta.dtype if theta.is_floating_point() else torch.float32
+        theta = theta.to(dt)
+        K, d = theta.shape
+        vecs = {k: torch.as_tensor(v).to(dt).reshape(-1) for k, v in
+                (("c", c), ("gamma", gamma), ("s", s))}
+        for k, v in vecs.items():
+            if v.shape != (K,):
+                raise ParameterError(
+                    f"The '{k}' parameter of ShallowNet.from_radon must have shape ({K},). "
+                    f"Got {tuple(v.shape)} instead."
+                )
+        if torch.any(vecs["s"] <= 0):
+            raise ParameterError("The 's' parameter of ShallowNet.from_radon must be positive.")
+        norms = theta.norm(dim=1, keepdim=True)
+        if torch.any(norms == 0):
+            raise ParameterError("The 'theta' parameter of ShallowNet.from_radon has a zero row.")
+        out = cls.__new__(cls)
+        nn.Module.__init__(out)
+        out.in_dim, out.width, out.act = d, K, _as_activation(activation)
+        out.parameterization = parameterization
+        out._set(vecs["c"], theta / norms, vecs["gamma"], vecs["s"])
+        return out
+
+    @classmethod
+    def from_standard(cls, v, w, b, activation="relu",
+                      parameterization: str = "standard") -> ShallowNet:
+        """A network computing ``sum_k v_k act(w_k . x + b_k)`` (rows of ``w`` must be nonzero).
+
+        Stored in ``parameterization``; for ``"radon"`` the exact map ``s = |w|,
+        theta = w/|w|, gamma = -b/|w|, c = v`` is applied.
+        """
+        w = torch.as_tensor(w)
+        if w.ndim != 2:
+            raise ParameterError(f"The 'w' parameter of ShallowNet.from_standard must be 2-D. Got shape {tuple(w.shape)}.")
+        n = w.norm(dim=1)
+        if torch.any(n == 0):
+            raise ParameterError("The 'w' parameter of ShallowNet.from_standard has a zero row.")
+        b = torch.as_tensor(b).to(w.dtype)
+        return cls.from_radon(v, w / n[:, None], -b / n, n, activation, parameterization)
 
     def zero_plane_parameters(self) -> list[nn.Parameter]:
         """Parameters that move the zero-planes (everything but the output weights)."""
