@@ -1,0 +1,689 @@
+"""Zero-plane dynamics of shallow networks in the adaptive regime (SPEC section 4).
+
+Every hidden unit ``c_k act(s_k (theta_k . x - gamma_k))`` of a :class:`specbias.nn.ShallowNet`
+owns a *zero-plane* ``{x : theta_k . x = gamma_k}`` (a breakline in 2D), a point
+``(theta_k, gamma_k)`` on the cylinder ``S^{d-1} x R`` (Radon-spline paper, Sec. IV). This module
+
+* records every unit's ``(theta_k, gamma_k, s_k, c_k)`` during :func:`specbias.train`
+  (:class:`ZeroPlaneRecorder`, a training callback that only copies into preallocated buffers);
+* measures how far the set of zero-planes moves between records (:func:`zero_plane_motion`,
+  the 2-Wasserstein distance under the optimal matching);
+* measures clustering (:func:`clustering_auc`: eigenvalue AUC of the similarity matrix of the
+  normalized augmented weights; :func:`cluster_order` sorts it into blocks);
+* detects datapoint pinning (:func:`datapoint_pinning`: breaklines passing through training
+  points, and how far they rotate about them while pinned);
+* computes the total magnitude at radius of a shallow network's Fourier transform
+  (:func:`network_radial_magnitude`), which lives on lines through the origin.
+
+>>> import numpy as np, torch
+>>> from specbias import ShallowNet, train, zero_plane_motion, clustering_auc
+>>> X = torch.tensor([[-0.5, -0.3], [0.6, -0.2], [0.0, 0.7]]); y = torch.tensor([1.0, -0.5, 0.8])
+>>> net = ShallowNet(2, 8, "relu", generator=torch.Generator().manual_seed(0))
+>>> rec = ZeroPlaneRecorder(every=5)
+>>> res = train(net, (X, y), steps=50, lr=1e-2, callbacks=[rec], progress=False)
+>>> record = res.records["zero_planes"]
+>>> record.theta.shape, record.step[:3].tolist()
+((11, 8, 2), [0, 5, 10])
+>>> motion = zero_plane_motion(record)
+>>> motion.w2.shape, bool(np.all(motion.w2 >= 0))
+((10,), True)
+>>> 0.5 < clustering_auc(record.theta[-1], -record.gamma[-1]).auc <= 1.0 + 1e-9
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from ._validation import ParameterError, check_array, check_choice, check_scalar
+from .training import Callback, TrainState
+
+__all__ = [
+    "ZeroPlaneRecord",
+    "ZeroPlaneRecorder",
+    "ZeroPlaneMotion",
+    "w2_distance",
+    "zero_plane_motion",
+    "motion_share",
+    "ClusteringResult",
+    "clustering_auc",
+    "clustering_baseline",
+    "cluster_order",
+    "PinningResult",
+    "datapoint_pinning",
+    "network_radial_magnitude",
+]
+
+
+# ============================================================================ the record
+
+
+@dataclass
+class ZeroPlaneRecord:
+    """Zero-planes of every unit at every recorded step (SPEC section 4), float64 numpy arrays.
+
+    Attributes
+    ----------
+    step : (T,) int
+        Optimizer steps done at each record (0 = initialisation).
+    epoch : (T,) int
+        Epoch of the batch of that step (0 for the initial record).
+    theta : (T, K, d)
+        Unit normals ``theta_k`` (``|theta_k| = 1``).
+    gamma : (T, K)
+        Offsets ``gamma_k``: the zero-plane is ``theta_k . x = gamma_k``.
+    s : (T, K)
+        Horizontal scales ``s_k``.
+    c : (T, K) or (T, K, m)
+        Output weights (one column per output for vector-valued networks).
+    """
+
+    step: np.ndarray
+    epoch: np.ndarray
+    theta: np.ndarray
+    gamma: np.ndarray
+    s: np.ndarray
+    c: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.step.shape[0])
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return getattr(self, key)
+
+    def keys(self):
+        return ("step", "epoch", "theta", "gamma", "s", "c")
+
+    @property
+    def planes(self) -> np.ndarray:
+        """``(T, K, d + 1)``: the cylinder coordinates ``(theta_k, gamma_k)``."""
+        return np.concatenate([self.theta, self.gamma[..., None]], axis=-1)
+
+    def standard(self, index: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """Input weights and biases ``(w, b) = (s theta, -s gamma)`` at record ``index``."""
+        s = self.s[index]
+        return self.theta[index] * s[:, None], -self.gamma[index] * s
+
+
+class ZeroPlaneRecorder(Callback):
+    """Training callback recording every unit's ``(theta_k, gamma_k, s_k, c_k)`` every ``every``
+    steps (and at step 0), for :func:`specbias.train` (SPEC section 4).
+
+    Recording only copies the raw parameter tensors into preallocated torch buffers (grown in
+    chunks of ``chunk`` records); the conversion to the cylinder coordinates and to float64 numpy
+    happens once, at the end of training. After training, ``recorder.record`` (also
+    ``result.records["zero_planes"]``) is a :class:`ZeroPlaneRecord`.
+
+    Works with :class:`specbias.nn.ShallowNet` in either parameterization (``radon``:
+    ``theta = theta_raw / |theta_raw|``; ``standard``: ``s = |w|, theta = w/|w|, gamma = -b/|w|``)
+    and with any module that has a ``radon_parameters()`` method (slower: it clones).
+
+    Parameters
+    ----------
+    every : int
+        Record every ``every`` optimizer steps.
+    chunk : int
+        Records per preallocated buffer block.
+    name : str
+        Key of the record in ``TrainResult.records``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from specbias import ShallowNet, train
+    >>> net = ShallowNet(2, 4, "relu", generator=torch.Generator().manual_seed(1))
+    >>> X, y = torch.randn(16, 2), torch.randn(16)
+    >>> rec = ZeroPlaneRecorder(every=2)
+    >>> _ = train(net, (X, y), steps=6, lr=1e-2, callbacks=[rec], progress=False)
+    >>> rec.record.step.tolist(), rec.record.gamma.shape
+    ([0, 2, 4, 6], (4, 4))
+    """
+
+    name = "zero_planes"
+
+    def __init__(self, every: int = 1, *, chunk: int = 256, name: str | None = None):
+        super().__init__(every, name)
+        self.chunk = check_scalar(chunk, "chunk", kind=int, owner="ZeroPlaneRecorder", min_val=1)
+        self._reset()
+
+    def _reset(self):
+        self._mode = None
+        self._tensors: list[torch.Tensor] = []
+        self._buffers: list[list[torch.Tensor]] = []
+        self._n = 0
+        self._steps: list[int] = []
+        self._epochs: list[int] = []
+
+    # ------------------------------------------------------------------ recording
+    def _sources(self, model) -> tuple[str, list[torch.Tensor]]:
+        par = getattr(model, "parameterization", None)
+        if par == "radon" and all(hasattr(model, a) for a in ("theta_raw", "gamma", "s", "c")):
+            return "radon", [model.theta_raw, model.gamma, model.s, model.c]
+        if par == "standard" and all(hasattr(model, a) for a in ("w", "b", "v")):
+            return "standard", [model.w, model.b, model.v]
+        if hasattr(model, "radon_parameters"):
+            return "generic", []
+        raise ParameterError(
+            "ZeroPlaneRecorder needs a ShallowNet (or a module with radon_parameters()). "
+            f"Got {type(model).__name__} instead."
+        )
+
+    def _snapshot(self, state: TrainState) -> None:
+        if self._mode == "generic":
+            r = state.model.radon_parameters()
+            tensors = [r["theta"], r["gamma"], r["s"], r["c"]]
+        else:
+            tensors = self._tensors
+        slot = self._n % self.chunk
+        if slot == 0:  # new block
+            self._buffers.append([torch.empty((self.chunk, *t.shape), dtype=t.dtype) for t in tensors])
+        block = self._buffers[-1]
+        with torch.no_grad():
+            for buf, t in zip(block, tensors, strict=True):
+                buf[slot].copy_(t.detach())
+        self._n += 1
+        self._steps.append(state.step)
+        self._epochs.append(state.epoch)
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self._reset()
+        self.record = {}
+        self._mode, self._tensors = self._sources(state.model)
+        self._snapshot(state)
+
+    def on_step_end(self, state: TrainState) -> None:
+        if state.step % self.every == 0:
+            self._snapshot(state)
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self._n and (not self._steps or self._steps[-1] != state.step) and \
+                state.step % self.every != 0 and math.isfinite(state.loss):
+            self._snapshot(state)  # always keep the final state
+        self.record = self._finish()
+
+    # ------------------------------------------------------------------ conversion
+    def _finish(self) -> ZeroPlaneRecord:
+        n = self._n
+        arrays = []
+        for j in range(len(self._buffers[0])):
+            parts = torch.cat([blk[j] for blk in self._buffers], dim=0)[:n]
+            arrays.append(parts.to(torch.float64).numpy())
+        if self._mode == "standard":
+            w, b, v = arrays
+            s = np.linalg.norm(w, axis=-1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta, gamma = w / s[..., None], -b / s
+        else:
+            raw, gamma, s, c = arrays
+            v = c
+            if self._mode == "radon":
+                theta = raw / np.linalg.norm(raw, axis=-1, keepdims=True)
+            else:
+                theta = raw
+        self._buffers = []
+        return ZeroPlaneRecord(step=np.asarray(self._steps, dtype=np.int64),
+                               epoch=np.asarray(self._epochs, dtype=np.int64),
+                               theta=theta, gamma=gamma, s=s, c=v)
+
+
+# ============================================================================ motion
+
+
+def _as_planes(record, owner: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if isinstance(record, ZeroPlaneRecorder):
+        record = record.record
+    if not isinstance(record, ZeroPlaneRecord | Mapping) or "theta" not in record.keys() \
+            or "gamma" not in record.keys():
+        raise ParameterError(
+            f"The 'record' parameter of {owner} must be a ZeroPlaneRecord (or a mapping with "
+            f"'theta' and 'gamma'). Got {type(record).__name__} instead."
+        )
+    theta = check_array(record["theta"], "theta", owner=owner, ndim=3)
+    gamma = check_array(record["gamma"], "gamma", owner=owner, ndim=2)
+    if gamma.shape != theta.shape[:2]:
+        raise ParameterError(
+            f"The record's 'gamma' {gamma.shape} does not match its 'theta' {theta.shape} in {owner}."
+        )
+    step = record["step"] if "step" in record.keys() else np.arange(theta.shape[0])
+    return theta, gamma, np.asarray(step)
+
+
+def _cost(theta_a, gamma_a, theta_b, gamma_b, metric: str) -> np.ndarray:
+    """Squared cylinder distances between every plane of set a and every plane of set b."""
+    dg = (gamma_a[:, None] - gamma_b[None, :]) ** 2
+    dots = np.clip(theta_a @ theta_b.T, -1.0, 1.0)
+    if metric == "chordal":
+        # |theta_a - theta_b|^2 = 2 - 2 theta_a . theta_b for unit normals
+        return np.maximum(2.0 - 2.0 * dots, 0.0) + dg
+    return np.arccos(dots) ** 2 + dg
+
+
+def w2_distance(theta_a, gamma_a, theta_b, gamma_b, *, metric: str = "chordal"):
+    """2-Wasserstein distance between two equal-size sets of zero-planes (SPEC section 4).
+
+    Each set is a uniform distribution over ``K`` points ``(theta_k, gamma_k)`` of the cylinder
+    ``S^{d-1} x R``. With the squared ground distance
+
+    * ``metric="chordal"`` (default): ``d^2 = |theta - theta'|^2 + (gamma - gamma')^2``, the
+      Euclidean distance of the cylinder embedded in ``R^{d+1}`` (the distance between the
+      parameter vectors ``(theta, gamma)``);
+    * ``metric="geodesic"``: ``d^2 = arccos(theta . theta')^2 + (gamma - gamma')^2``, the
+      cylinder's intrinsic distance;
+
+    ``W2 = min_pi sqrt( (1/K) sum_k d(z_k, z'_pi(k))^2 )`` over permutations ``pi``, solved
+    exactly by :func:`scipy.optimize.linear_sum_assignment`. ``(theta, gamma)`` and
+    ``(-theta, -gamma)`` are the same plane with opposite active sides: different points.
+
+    Returns ``(w2, perm)`` with ``perm[k]`` the plane of set b matched to plane ``k`` of set a.
+
+    >>> import numpy as np
+    >>> th = np.array([[1.0, 0.0], [0.0, 1.0]]); g = np.array([0.0, 0.5])
+    >>> w2, perm = w2_distance(th, g, th[::-1], g[::-1])
+    >>> round(w2, 12), perm.tolist()
+    (0.0, [1, 0])
+    """
+    check_choice(metric, "metric", ["chordal", "geodesic"], owner="w2_distance")
+    ta = check_array(theta_a, "theta_a", owner="w2_distance", ndim=2)
+    tb = check_array(theta_b, "theta_b", owner="w2_distance", ndim=2)
+    ga = check_array(gamma_a, "gamma_a", owner="w2_distance", ndim=1)
+    gb = check_array(gamma_b, "gamma_b", owner="w2_distance", ndim=1)
+    if ta.shape != tb.shape or ga.shape[0] != ta.shape[0] or gb.shape[0] != tb.shape[0]:
+        raise ParameterError(
+            "The two zero-plane sets of w2_distance must have the same shape. Got theta "
+            f"{ta.shape} / {tb.shape}, gamma {ga.shape} / {gb.shape}."
+        )
+    cost = _cost(ta, ga, tb, gb, metric)
+    rows, cols = linear_sum_assignment(cost)
+    perm = np.empty(ta.shape[0], dtype=np.int64)
+    perm[rows] = cols
+    return float(np.sqrt(cost[rows, cols].mean())), perm
+
+
+@dataclass
+class ZeroPlaneMotion:
+    """Per-interval motion of the zero-plane set (output of :func:`zero_plane_motion`).
+
+    ``w2[i]`` is the W2 distance between records ``i`` and ``i + 1``, which end at ``step[i]``
+    after ``span[i]`` optimizer steps; ``reordered[i]`` counts the planes whose optimal partner is
+    not their own unit (planes that crossed). ``per_step = w2 / span``.
+    """
+
+    step: np.ndarray
+    span: np.ndarray
+    w2: np.ndarray
+    reordered: np.ndarray
+    metric: str = "chordal"
+
+    @property
+    def per_step(self) -> np.ndarray:
+        return self.w2 / np.maximum(self.span, 1)
+
+    @property
+    def total(self) -> float:
+        """Sum of the per-interval distances (the length of the path of the zero-plane set)."""
+        return float(self.w2.sum())
+
+
+def zero_plane_motion(record, *, metric: str = "chordal") -> ZeroPlaneMotion:
+    """W2 distance between consecutive recorded zero-plane sets (SPEC section 4; Radon-spline
+    paper, Exp. 3 and its footnote: the mean distance between optimally matched pairs).
+
+    For records ``t`` and ``t + 1`` the sets ``{(theta_k, gamma_k)}`` are matched by the
+    permutation minimizing ``sum_k d^2`` (``linear_sum_assignment``) and
+    ``W2 = sqrt(mean_k d(z_k^t, z_pi(k)^{t+1})^2)``; see :func:`w2_distance` for ``metric``.
+
+    Parameters
+    ----------
+    record : ZeroPlaneRecord, ZeroPlaneRecorder, or mapping with ``theta`` (T, K, d),
+        ``gamma`` (T, K) and optionally ``step`` (T,).
+
+    >>> import numpy as np
+    >>> theta = np.tile(np.array([[1.0, 0.0], [0.0, 1.0]]), (3, 1, 1))
+    >>> gamma = np.array([[0.0, 0.0], [0.3, 0.0], [0.3, 0.4]])
+    >>> zero_plane_motion({"theta": theta, "gamma": gamma}).w2.round(6).tolist()
+    [0.212132, 0.282843]
+    """
+    check_choice(metric, "metric", ["chordal", "geodesic"], owner="zero_plane_motion")
+    theta, gamma, step = _as_planes(record, "zero_plane_motion")
+    T, K = gamma.shape
+    w2 = np.zeros(max(T - 1, 0))
+    reordered = np.zeros(max(T - 1, 0), dtype=np.int64)
+    ident = np.arange(K)
+    for t in range(T - 1):
+        cost = _cost(theta[t], gamma[t], theta[t + 1], gamma[t + 1], metric)
+        rows, cols = linear_sum_assignment(cost)
+        w2[t] = math.sqrt(max(float(cost[rows, cols].mean()), 0.0))
+        reordered[t] = int(np.count_nonzero(cols != ident[rows]))
+    step = np.asarray(step, dtype=np.int64)
+    return ZeroPlaneMotion(step=step[1:], span=np.diff(step), w2=w2, reordered=reordered,
+                           metric=metric)
+
+
+def motion_share(motion: ZeroPlaneMotion, until_step: int) -> float:
+    """Fraction of the total motion ``sum w2`` that happened in intervals ending at or before
+    ``until_step`` (e.g. the first epoch's share). ``nan`` when nothing moved.
+
+    >>> m = ZeroPlaneMotion(np.array([1, 2, 3]), np.ones(3, int), np.array([3.0, 1.0, 0.0]),
+    ...                     np.zeros(3, int))
+    >>> motion_share(m, 1)
+    0.75
+    """
+    if not isinstance(motion, ZeroPlaneMotion):
+        raise ParameterError(
+            f"The 'motion' parameter of motion_share must be a ZeroPlaneMotion. Got {type(motion).__name__} instead."
+        )
+    until_step = check_scalar(until_step, "until_step", kind=int, owner="motion_share", min_val=0)
+    total = motion.w2.sum()
+    if total <= 0:
+        return float("nan")
+    return float(motion.w2[motion.step <= until_step].sum() / total)
+
+
+# ============================================================================ clustering
+
+
+@dataclass
+class ClusteringResult:
+    """Output of :func:`clustering_auc`.
+
+    ``similarity`` S (K, K); ``eigenvalues`` sorted descending, normalized to sum 1; ``curve``
+    their cumulative sum; ``auc`` the area under ``curve`` on ``x = 1/K, 2/K, ..., 1``;
+    ``min_auc = (K + 1) / (2K)``, the AUC of a flat spectrum (``S = I``: no two planes alike).
+    """
+
+    auc: float
+    eigenvalues: np.ndarray
+    curve: np.ndarray
+    similarity: np.ndarray
+    min_auc: float
+
+    @property
+    def normalized_auc(self) -> float:
+        """``(auc - min_auc) / (1 - min_auc)``: 0 for a flat spectrum, 1 for one cluster."""
+        return float((self.auc - self.min_auc) / (1.0 - self.min_auc)) if self.min_auc < 1 else 1.0
+
+
+def clustering_auc(weights, biases=None) -> ClusteringResult:
+    """Clustering of zero-planes by the eigenvalue AUC of their similarity matrix (SPEC
+    section 4; Radon-spline paper, Exp. 3, Fig. 9 (f)).
+
+    ``Z`` = the augmented weights ``[w_k, b_k]`` with rows normalized to unit length,
+    ``S = |Z Z^T|`` (entry-wise absolute cosine similarity), eigenvalues
+    ``lambda_1 >= ... >= lambda_K`` of ``S`` normalized to ``sum = 1``, the curve
+    ``C_j = sum_{i <= j} lambda_i`` and ``AUC = (1/K) sum_j C_j``. One tight cluster (all rows
+    parallel) gives ``AUC = 1``; mutually orthogonal planes give the minimum ``(K + 1)/(2K)``.
+    ``S`` is not always positive semi-definite (the absolute value), so ``C_j`` may overshoot 1
+    slightly and the AUC may exceed 1 by a little.
+
+    For a radon-parameterized net ``[w, b] = s [theta, -gamma]`` and ``s`` drops out of the
+    normalization: ``clustering_auc(theta, -gamma)``.
+
+    Parameters
+    ----------
+    weights : (K, d) array
+    biases : (K,) array or None (no augmentation)
+
+    >>> import numpy as np
+    >>> w = np.repeat(np.eye(3), 4, axis=0)          # three tight clusters of four
+    >>> r = clustering_auc(w, np.zeros(12))
+    >>> round(r.auc, 4), r.eigenvalues[:4].round(4).tolist()
+    (0.9167, [0.3333, 0.3333, 0.3333, 0.0])
+    """
+    W = check_array(weights, "weights", owner="clustering_auc", ndim=2)
+    if biases is not None:
+        b = check_array(biases, "biases", owner="clustering_auc", ndim=1)
+        if b.shape[0] != W.shape[0]:
+            raise ParameterError(
+                f"The 'biases' parameter of clustering_auc must have {W.shape[0]} entries (one per row of weights). Got {b.shape[0]} instead."
+            )
+        Z = np.concatenate([W, b[:, None]], axis=1)
+    else:
+        Z = W
+    norms = np.linalg.norm(Z, axis=1)
+    if not np.any(norms > 0):
+        raise ParameterError("The 'weights' parameter of clustering_auc has only zero rows.")
+    Z = Z / np.where(norms > 0, norms, 1.0)[:, None]
+    S = np.abs(Z @ Z.T)
+    ev = np.linalg.eigvalsh(S)[::-1]
+    ev = ev / ev.sum()
+    curve = np.cumsum(ev)
+    K = S.shape[0]
+    return ClusteringResult(auc=float(curve.mean()), eigenvalues=ev, curve=curve, similarity=S,
+                            min_auc=(K + 1) / (2 * K))
+
+
+def clustering_baseline(n: int, dim: int, *, draws: int = 5, rng=None) -> float:
+    """Mean :func:`clustering_auc` of ``n`` random planes: augmented weights drawn isotropically
+    in ``R^{dim + 1}`` (the random-plane baseline of SPEC section 4).
+
+    >>> 0.5 < clustering_baseline(64, 784, rng=0) < 0.6
+    True
+    """
+    n = check_scalar(n, "n", kind=int, owner="clustering_baseline", min_val=1)
+    dim = check_scalar(dim, "dim", kind=int, owner="clustering_baseline", min_val=1)
+    draws = check_scalar(draws, "draws", kind=int, owner="clustering_baseline", min_val=1)
+    rng = np.random.default_rng(rng)
+    vals = []
+    for _ in range(draws):
+        Z = rng.standard_normal((n, dim + 1))
+        vals.append(clustering_auc(Z[:, :-1], Z[:, -1]).auc)
+    return float(np.mean(vals))
+
+
+def cluster_order(similarity, *, method: str = "average") -> np.ndarray:
+    """A permutation of rows/columns that shows clusters of a similarity matrix as blocks.
+
+    Agglomerative clustering (``scipy.cluster.hierarchy.linkage`` with ``method``) of the
+    distance ``1 - S``, leaves in the optimal order (Radon-spline paper, Fig. 9 (g)).
+    Use ``S[np.ix_(order, order)]``.
+
+    >>> import numpy as np
+    >>> labels = np.array([0, 1, 0, 2, 1, 2, 0])
+    >>> S = (labels[:, None] == labels[None, :]).astype(float)
+    >>> order = cluster_order(S)
+    >>> [int(v) for v in labels[order]] in ([0, 0, 0, 1, 1, 2, 2], [0, 0, 0, 2, 2, 1, 1],
+    ...     [1, 1, 0, 0, 0, 2, 2], [1, 1, 2, 2, 0, 0, 0], [2, 2, 0, 0, 0, 1, 1],
+    ...     [2, 2, 1, 1, 0, 0, 0])
+    True
+    """
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    check_choice(method, "method", ["average", "complete", "single", "weighted"],
+                 owner="cluster_order")
+    S = check_array(similarity, "similarity", owner="cluster_order", ndim=2)
+    if S.shape[0] != S.shape[1]:
+        raise ParameterError(f"The 'similarity' parameter of cluster_order must be square. Got {S.shape} instead.")
+    n = S.shape[0]
+    if n < 3:
+        return np.arange(n)
+    D = np.clip(1.0 - 0.5 * (S + S.T), 0.0, None)
+    np.fill_diagonal(D, 0.0)
+    Zl = linkage(squareform(D, checks=False), method=method, optimal_ordering=True)
+    return leaves_list(Zl).astype(np.int64)
+
+
+# ============================================================================ pinning
+
+
+@dataclass
+class PinningResult:
+    """Output of :func:`datapoint_pinning`.
+
+    ``distance`` (T, K, N): signed distance ``theta_k . x_n - gamma_k`` of point ``n`` to
+    plane ``k`` at each record; ``pinned`` = ``|distance| <= tol``; ``pinned_to`` (K,): the point
+    plane ``k`` stays pinned to over the final window (-1 if none; the closest if several);
+    ``pinned_since`` (K,): first record of that final uninterrupted pinned run (-1 if none);
+    ``rotation`` (K,): angle (radians) ``theta_k`` turned between ``pinned_since`` and the end;
+    ``n_points`` (K,): how many points plane ``k`` passes through at the end.
+    """
+
+    distance: np.ndarray
+    pinned: np.ndarray
+    pinned_to: np.ndarray
+    pinned_since: np.ndarray
+    rotation: np.ndarray
+    n_points: np.ndarray
+    tol: float
+    window: int
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of units pinned to a datapoint at the end (over the final window)."""
+        return float(np.mean(self.pinned_to >= 0))
+
+    @property
+    def fraction_initial(self) -> float:
+        """Fraction of units within ``tol`` of a datapoint at the first record (chance level)."""
+        return float(np.mean(self.pinned[0].any(axis=1)))
+
+    @property
+    def through_two(self) -> int:
+        """Number of units passing through two or more datapoints at the end."""
+        return int(np.count_nonzero(self.n_points >= 2))
+
+
+def datapoint_pinning(record, X, *, tol: float = 0.02, window: float = 0.1) -> PinningResult:
+    """Detect zero-planes pinned to training points (Radon-spline paper, Sec. IV-A, Figs. 4-5).
+
+    Plane ``k`` passes through point ``x_n`` at a record when its distance
+    ``|theta_k . x_n - gamma_k| <= tol`` (input units: ``|theta_k| = 1``). It is *pinned* to
+    ``x_n`` at the end when this holds over the last ``window`` fraction of the records (at
+    least the last one). A pinned breakline can still rotate about the point: ``rotation``
+    reports the angle its normal turned while pinned. Written for 2D (breaklines) but valid in
+    any dimension.
+
+    >>> import numpy as np
+    >>> ang = np.linspace(0, 1, 5)                    # a line turning about (0.5, 0.5)
+    >>> theta = np.stack([np.cos(ang), np.sin(ang)], -1)[:, None, :]
+    >>> gamma = theta[..., 0] * 0.5 + theta[..., 1] * 0.5
+    >>> r = datapoint_pinning({"theta": theta, "gamma": gamma}, [[0.5, 0.5], [2.0, 0.0]], window=0.5)
+    >>> r.pinned_to.tolist(), round(float(r.rotation[0]), 6)
+    ([0], 1.0)
+    """
+    theta, gamma, _ = _as_planes(record, "datapoint_pinning")
+    X = check_array(X, "X", owner="datapoint_pinning", ndim=2)
+    if X.shape[1] != theta.shape[2]:
+        raise ParameterError(
+            f"The 'X' parameter of datapoint_pinning must have {theta.shape[2]} columns (the input dimension). Got {X.shape[1]} instead."
+        )
+    tol = check_scalar(tol, "tol", owner="datapoint_pinning", min_val=0.0, include_min=False)
+    window = check_scalar(window, "window", owner="datapoint_pinning", min_val=0.0, max_val=1.0)
+    T, K = gamma.shape
+    dist = np.einsum("tkd,nd->tkn", theta, X) - gamma[..., None]
+    pinned = np.abs(dist) <= tol
+    w = max(1, int(math.ceil(window * T)))
+    stay = pinned[T - w:].all(axis=0)  # (K, N)
+    pinned_to = np.full(K, -1, dtype=np.int64)
+    since = np.full(K, -1, dtype=np.int64)
+    rotation = np.zeros(K)
+    for k in range(K):
+        cand = np.flatnonzero(stay[k])
+        if cand.size == 0:
+            continue
+        n = int(cand[np.argmin(np.abs(dist[-1, k, cand]))])
+        pinned_to[k] = n
+        run = pinned[:, k, n]
+        t0 = T - 1
+        while t0 > 0 and run[t0 - 1]:
+            t0 -= 1
+        since[k] = t0
+        rotation[k] = float(np.arccos(np.clip(theta[t0, k] @ theta[-1, k], -1.0, 1.0)))
+    return PinningResult(distance=dist, pinned=pinned, pinned_to=pinned_to, pinned_since=since,
+                         rotation=rotation, n_points=pinned[-1].sum(axis=1), tol=tol, window=w)
+
+
+# ============================================================================ Fourier view
+
+
+def network_radial_magnitude(theta, gamma, s, c, act, radii, *, parallel_tol: float = 0.0):
+    """Total magnitude at radius of a shallow network's Fourier transform (SPEC section 3-4;
+    Radon-spline paper, Sec. IV and Fig. 9 (h)).
+
+    The transform of ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` lives on the lines
+    ``xi = omega theta_k`` (Dirac lines), with density
+    ``c_k e^{-i omega gamma_k} act^(omega / s_k) / s_k`` along line ``k``. The total magnitude at
+    radius is the shell density ``M(r) = d/dr int_{|xi| <= r} |f^(xi)| dxi`` (in 2D this is
+    ``int_0^{2pi} |f^(r cos t, r sin t)| r dt``, SPEC section 3): each line crosses the sphere of
+    radius ``r`` at ``+-r theta``, and units whose normals are parallel (within ``parallel_tol``
+    radians, antiparallel ones with ``omega -> -omega``) add coherently there (interference):
+
+    ``M(r) = sum_groups sum_{omega = +-r} | sum_{k in group} c_k e^{-i omega gamma_k}
+    act^(omega / s_k) / s_k |`` (vector outputs: Euclidean norm over outputs).
+
+    With ``parallel_tol = 0`` every unit is its own group and
+    ``M(r) = sum_k 2 |c_k| |act^(r / s_k)| / s_k``.
+
+    Parameters
+    ----------
+    theta (K, d), gamma (K,), s (K,), c (K,) or (K, m) : network parameters
+    act : activation name or :class:`specbias.activations.Activation` with a ``fourier`` method
+    radii : (R,) positive radii
+    parallel_tol : float
+        Angle (radians) below which two normals count as parallel.
+
+    >>> import numpy as np
+    >>> th = np.array([[1.0, 0.0], [1.0, 0.0]]); g = np.array([0.0, np.pi])
+    >>> M = network_radial_magnitude(th, g, np.ones(2), np.ones(2), "relu", [1.0, 2.0],
+    ...                              parallel_tol=1e-6)
+    >>> M.round(6).tolist()                  # 2 |1 + e^{-i r pi}| / r^2: cancels at r = 1
+    [0.0, 1.0]
+    """
+    from .activations import activation as make_activation
+
+    a = make_activation(act) if isinstance(act, str) else act
+    if not hasattr(a, "fourier"):
+        raise ParameterError("The 'act' parameter of network_radial_magnitude must have a Fourier transform.")
+    th = check_array(theta, "theta", owner="network_radial_magnitude", ndim=2)
+    g = check_array(gamma, "gamma", owner="network_radial_magnitude", ndim=1)
+    sv = check_array(s, "s", owner="network_radial_magnitude", ndim=1)
+    cv = check_array(c, "c", owner="network_radial_magnitude", ndim=(1, 2))
+    r = check_array(radii, "radii", owner="network_radial_magnitude", ndim=1)
+    parallel_tol = check_scalar(parallel_tol, "parallel_tol", owner="network_radial_magnitude",
+                                min_val=0.0, max_val=math.pi / 2)
+    K = th.shape[0]
+    if not (g.shape[0] == sv.shape[0] == cv.shape[0] == K):
+        raise ParameterError("theta, gamma, s and c of network_radial_magnitude must have one row per unit.")
+    if np.any(r <= 0):
+        raise ParameterError("The 'radii' parameter of network_radial_magnitude must be positive.")
+    if np.any(sv == 0):
+        raise ParameterError("The 's' parameter of network_radial_magnitude must be nonzero.")
+    cv = cv[:, None] if cv.ndim == 1 else cv
+    th = th / np.linalg.norm(th, axis=1, keepdims=True)
+    groups = _parallel_groups(th, parallel_tol)
+    total = np.zeros(r.shape[0])
+    for members, signs in groups:
+        for sign_r in (1.0, -1.0):
+            amp = np.zeros((r.shape[0], cv.shape[1]), dtype=np.complex128)
+            for k, sg in zip(members, signs, strict=True):
+                om = sign_r * sg * r  # position along unit k's own line
+                fk = a.fourier(om / sv[k]) / abs(sv[k])  # s < 0 is covered: act^(om/s)/|s|
+                fk = np.where(np.isfinite(fk), fk, 0.0)
+                amp += (fk * np.exp(-1j * om * g[k]))[:, None] * cv[k][None, :]
+            total += np.linalg.norm(amp, axis=1)
+    return total
+
+
+def _parallel_groups(theta: np.ndarray, tol: float):
+    """Greedy grouping of unit normals that are parallel or antiparallel within ``tol``."""
+    K = theta.shape[0]
+    if tol == 0.0:
+        return [([k], [1.0]) for k in range(K)]
+    cos_tol = math.cos(tol)
+    left = np.ones(K, dtype=bool)
+    out = []
+    dots = theta @ theta.T
+    for k in range(K):
+        if not left[k]:
+            continue
+        mem = np.flatnonzero(left & (np.abs(dots[k]) >= cos_tol - 1e-15))
+        left[mem] = False
+        out.append((mem.tolist(), np.sign(dots[k, mem]).tolist()))
+    return out
+
