@@ -50,7 +50,9 @@ PYTORCH_SCALE = 1.0 / math.sqrt(3.0)
 PYTORCH_GAMMA = math.sqrt(3.0) / 28.0
 
 
-class Config(ExperimentConfig):
+class MnistTraining(ExperimentConfig):
+    """Fields shared by radon-mnist and radon-kernel-switch."""
+
     activations: list[str] = Field(default_factory=lambda: list(PAPER_ACTIVATIONS),
                                    description="activation names (zoo specs, e.g. 'relu3.5')")
     width: int = Field(64, ge=1, le=4096, description="hidden width K")
@@ -77,6 +79,9 @@ class Config(ExperimentConfig):
     eval_every: int = Field(5, ge=1, description="train/test evaluation every n steps")
     fail_accuracy: float = Field(0.2, ge=0, le=1,
                                  description="final training accuracy below which a run failed")
+
+
+class Config(MnistTraining):
     similarity_examples: list[str] = Field(default_factory=lambda: list(SIMILARITY_EXAMPLES))
     n_radii: int = Field(200, ge=4, description="radii of the total magnitude at radius")
     r_max: float = Field(20.0, gt=0, description="largest radius")
@@ -110,7 +115,7 @@ def total_steps(cfg) -> int:
 
 
 def train_one(act: str, cfg, ctx, train_data, test_data, *, regime="adaptive",
-              switch_step=None):
+              switch_step=None, extra_callbacks=()):
     """Train one network; every activation starts from the same zero-planes and sees the same
     mini-batches (generators with fixed offsets)."""
     net = shallow_net(train_data[0].shape[1], cfg.width, act, out_dim=10,
@@ -122,7 +127,8 @@ def train_one(act: str, cfg, ctx, train_data, test_data, *, regime="adaptive",
     res = train_regime(net, train_data, total_steps(cfg), regime=regime, switch_step=switch_step,
                        lr=cfg.lr, optimizer="sgd", loss="cross_entropy",
                        batch_size=min(cfg.batch_size, train_data[0].shape[0]),
-                       generator=ctx.torch_generator(2), callbacks=[zrec, erec], progress=False)
+                       generator=ctx.torch_generator(2),
+                       callbacks=[zrec, erec, *extra_callbacks], progress=False)
     return net, res, zrec.record, erec.record, time.perf_counter() - t0
 
 

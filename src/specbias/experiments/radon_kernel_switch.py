@@ -1,0 +1,181 @@
+"""Radon-spline paper, Exp. 4 (Fig. 10): adaptive training for E epochs, then the kernel regime.
+
+The networks of radon-mnist (Exp. 3) are trained twice from the same initialisation and with
+the same mini-batches: fully adaptively, and adaptively for ``switch_epoch`` epochs after which
+the zero-planes (``theta, gamma, s``; ``w, b`` in the standard parameterization) are frozen and
+only the output weights train (SPEC section 4; :class:`specbias.regimes.KernelSwitch`). The two
+runs coincide up to the switch; afterwards the switched run is a linear model on the features
+the adaptive phase found. Reported: train/test loss and accuracy of both (Fig. 10 (a)-(d)), their
+differences at the end, and the wall time per step of each phase.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from ..activations import activation
+from ..training import Callback
+from ..zeroplanes import zero_plane_motion
+from . import register_experiment
+from .radon_mnist import (
+    MnistTraining,
+    activation_colors,
+    classify_status,
+    eval_frame,
+    plot_curves,
+    prepare_data,
+    total_steps,
+    train_one,
+)
+
+KEYS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+class Config(MnistTraining):
+    switch_epoch: int = Field(2, ge=0, description="epochs of adaptive training before the switch")
+    improvement_tol: float = Field(
+        0.05, ge=0, description="relative change of the final loss counted as better/worse")
+
+    @model_validator(mode="after")
+    def _switch_inside(self):
+        if self.switch_epoch >= self.epochs:
+            raise ValueError(f"switch_epoch ({self.switch_epoch}) must be smaller than epochs "
+                             f"({self.epochs})")
+        return self
+
+
+class StepTimer(Callback):
+    """Wall time of every optimizer step (kept out of the metrics: timings are not reproducible)."""
+
+    name = "step_timer"
+
+    def on_train_begin(self, state):
+        self.record = {"step": [], "t": []}
+        self._t = time.perf_counter()
+
+    def on_step_end(self, state):
+        now = time.perf_counter()
+        self._append(step=state.step, t=now - self._t)
+        self._t = now
+
+
+def _phase_times(timer: StepTimer, switch_step: int) -> tuple[float, float]:
+    st, t = np.asarray(timer.record["step"]), np.asarray(timer.record["t"])
+    a, k = t[st <= switch_step], t[st > switch_step]
+    return (float(np.median(a)) if a.size else float("nan"),
+            float(np.median(k)) if k.size else float("nan"))
+
+
+@register_experiment(
+    "radon-kernel-switch",
+    config=Config,
+    description="MNIST shallow nets trained adaptively for 2 epochs, then in the kernel regime, "
+                "beside fully adaptive training",
+    reproduces="Radon-spline paper, Exp. 4, Fig. 10",
+    presets={
+        "quick": {},
+        "paper": {"width": 256, "epochs": 10, "batches_per_epoch": 25, "batch_size": 256,
+                  "eval_every": 1},
+    },
+)
+def run(cfg: Config, ctx) -> None:
+    import matplotlib.pyplot as plt
+
+    acts = list(dict.fromkeys(cfg.activations))
+    for a in acts:
+        activation(a)
+    train_data, test_data, source = prepare_data(cfg, ctx)
+    switch_step = cfg.switch_epoch * cfg.batches_per_epoch
+    ctx.metric("data_source", source)
+    ctx.metric("switch_step", switch_step)
+    ctx.note(f"Data: {source}. Switch to the kernel regime after {cfg.switch_epoch} epochs "
+             f"(step {switch_step} of {total_steps(cfg)}).")
+
+    frames_a, frames_s, rows, status, final = {}, {}, [], {}, {}
+    agree, frozen_motion, adaptive_motion = {}, {}, {}
+    for act in ctx.progress(acts, desc="activations"):
+        out = {}
+        for regime in ("adaptive", "switch"):
+            timer = StepTimer()
+            net, res, zr, er, wall = train_one(
+                act, cfg, ctx, train_data, test_data, regime=regime,
+                switch_step=switch_step if regime == "switch" else None, extra_callbacks=[timer])
+            st, msg = classify_status(res, er, cfg.fail_accuracy)
+            if st != "ok":
+                ctx.mark_diverged(f"{act} ({regime})", msg)
+            out[regime] = (res, zr, er, st)
+            ta, tk = _phase_times(timer, switch_step)
+            ctx.timing(f"{regime}_{act}_step_s_before_switch", ta)
+            ctx.timing(f"{regime}_{act}_step_s_after_switch", tk)
+            ctx.timing(f"{regime}_{act}_wall", wall)
+        (ra, za, ea, sa), (rs, zs, es, ss) = out["adaptive"], out["switch"]
+        status[act] = {"adaptive": sa, "switch": ss}
+        frames_a[act] = eval_frame(act, ea, regime="adaptive")
+        frames_s[act] = eval_frame(act, es, regime="switch")
+        final[act] = {"adaptive": {k: ea[k][-1] for k in KEYS},
+                      "switch": {k: es[k][-1] for k in KEYS}}
+        # sanity: identical up to the switch (same init, same batches)
+        fa, fs = frames_a[act], frames_s[act]
+        upto = (fa["step"] <= switch_step).to_numpy()
+        n = min(len(fa), len(fs), int(upto.sum()))
+        diff = np.abs(fa["train_loss"].to_numpy()[:n] - fs["train_loss"].to_numpy()[:n])
+        agree[act] = bool(np.all(np.nan_to_num(diff, nan=0.0) == 0.0))
+        if not rs.diverged:
+            m = zero_plane_motion(zs)
+            frozen_motion[act] = float(m.w2[m.step > switch_step].max(initial=0.0))
+        if not ra.diverged:
+            m = zero_plane_motion(za)
+            adaptive_motion[act] = float(m.w2[m.step > switch_step].sum())
+        row = {"activation": act, "status_adaptive": sa, "status_switch": ss}
+        for k in KEYS:
+            row[f"{k}_adaptive"], row[f"{k}_switch"] = ea[k][-1], es[k][-1]
+        rows.append(row)
+
+    df = pd.DataFrame(rows)
+    ctx.table("final", df)
+    ctx.table("curves", pd.concat(list(frames_a.values()) + list(frames_s.values()),
+                                  ignore_index=True))
+
+    def rel(a, b):
+        return (b - a) / abs(a) if (a is not None and b is not None and np.isfinite(a)
+                                    and np.isfinite(b) and a != 0) else float("nan")
+
+    delta = {a: {k: (final[a]["switch"][k] - final[a]["adaptive"][k]) for k in KEYS}
+             for a in acts}
+    better, worse, same = [], [], []
+    for a in acts:
+        r = rel(final[a]["adaptive"]["train_loss"], final[a]["switch"]["train_loss"])
+        (better if r < -cfg.improvement_tol else worse if r > cfg.improvement_tol else same).append(a)
+    ctx.metric("status", status)
+    ctx.metric("final", final)
+    ctx.metric("switch_minus_adaptive", delta)
+    ctx.metric("train_loss_better_after_switch", better)
+    ctx.metric("train_loss_worse_after_switch", worse)
+    ctx.metric("train_loss_unchanged", same)
+    ctx.metric("identical_before_switch", agree)
+    ctx.metric("max_zero_plane_motion_after_switch", frozen_motion)
+    ctx.metric("adaptive_zero_plane_motion_after_switch_step", adaptive_motion)
+
+    colors = activation_colors(acts)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    plot_curves(axes, frames_a, colors, style="--", label_suffix=" adaptive")
+    plot_curves(axes, frames_s, colors, style="-", label_suffix=" switch",
+                switch_step=switch_step)
+    handles = [plt.Line2D([], [], color=colors[a], label=a) for a in acts]
+    handles += [plt.Line2D([], [], color="k", ls="-", label="switched to kernel"),
+                plt.Line2D([], [], color="k", ls="--", label="fully adaptive")]
+    axes[0, 0].legend(handles=handles, fontsize=7, ncol=2)
+    fig.suptitle(f"Adaptive for {cfg.switch_epoch} epochs, then kernel regime (dotted line); "
+                 f"K = {cfg.width}; {source}", fontsize=9)
+    fig.tight_layout()
+    ctx.figure("fig10_kernel_switch", fig,
+               caption="Fig. 10 (a)-(d): train/test loss and accuracy; solid: adaptive until the "
+                       "dotted line, then only the output weights train; dashed: fully adaptive "
+                       "(same initialisation and mini-batches).")
+    ctx.note("Training loss after the switch vs fully adaptive: better for "
+             f"{', '.join(better) or 'none'}; worse for {', '.join(worse) or 'none'}; within "
+             f"{100 * cfg.improvement_tol:.0f}% for {', '.join(same) or 'none'}.")
