@@ -1,0 +1,378 @@
+"""Exact kernel-regime fits: minimum-norm output weights at a prescribed training error
+(Radon-spline paper, Eq. 4 and Sec. V-A; SPEC section 3).
+
+In the kernel regime only the output weights ``c`` of a shallow network train, so the network
+is the linear model ``f = Phi c`` with the fixed feature matrix ``Phi[n, k] = act(s_k (theta_k .
+x_n - gamma_k))``. Gradient descent from ``c = 0`` run to zero error converges to the
+minimum-norm interpolant; stopped early at mean squared error ``eps`` it is matched by
+
+    min |c|^2   subject to   (1/N) |Phi c - y|^2 <= eps.                      (Eq. 4, relaxed)
+
+By the SVD this is ridge regression ``c(lam) = argmin |Phi c - y|^2 + lam |c|^2`` with the
+unique ``lam >= 0`` whose residual equals the budget (the residual is increasing in ``lam``): a
+scalar root-find, exact to rounding. :func:`kernel_fit` computes it; ``method="cvxpy"`` solves
+the same problem with CVXPY (the paper's solver), as a reference.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> Phi, y = rng.standard_normal((20, 50)), rng.standard_normal(20)
+>>> c = kernel_fit(Phi, y, mse=0.01)
+>>> round(float(np.mean((Phi @ c - y) ** 2)), 10)
+0.01
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sl
+from scipy.linalg import blas, lapack
+from scipy.optimize import brentq
+
+from ._validation import ParameterError, check_array, check_choice, check_scalar
+
+__all__ = ["kernel_fit", "KernelFitInfo"]
+
+_EPS = np.finfo(np.float64).eps
+_METHODS = ["auto", "svd", "gram", "cvxpy"]
+#: Clarabel tolerances used by ``method="cvxpy"`` unless a solver is given (the reference).
+_TIGHT = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "tol_ktratio": 1e-10,
+          "max_iter": 500}
+
+
+@dataclass(frozen=True)
+class KernelFitInfo:
+    """What :func:`kernel_fit` found besides ``c``.
+
+    Attributes
+    ----------
+    lam : float
+        Ridge parameter ``lam`` of the solution (``0`` for the pseudo-inverse, ``inf`` for
+        ``c = 0``; ``nan`` for CVXPY).
+    mse : float
+        Achieved mean squared residual ``|Phi c - y|^2 / N``.
+    norm : float
+        ``|c|``.
+    method : str
+        The method that produced ``c`` ("svd", "gram" or "cvxpy").
+    rank : int
+        Numerical rank used (``-1`` when not computed).
+    status : str
+        "optimal", "zero" (``c = 0`` meets the budget) or CVXPY's status.
+    """
+
+    lam: float
+    mse: float
+    norm: float
+    method: str
+    rank: int = -1
+    status: str = "optimal"
+
+
+# ----------------------------------------------------------------------------- root-finding
+
+
+def _solve_lam(resid2, target: float, scale: float) -> float:
+    """The ``lam > 0`` with ``resid2(lam) = target`` for an increasing ``resid2``; brackets in
+    ``log lam`` around ``scale`` and refines with Brent's method to rounding."""
+
+    def g(t):
+        return resid2(math.exp(t)) - target
+
+    t0 = math.log(scale)
+    hi = t0
+    while g(hi) < 0:
+        hi += math.log(10.0)
+        if hi > t0 + 700:  # pragma: no cover - cannot happen when |y|^2 > target
+            raise ParameterError("kernel_fit could not bracket the ridge parameter.")
+    lo = min(t0, hi - math.log(10.0))
+    while g(lo) > 0:
+        lo -= math.log(10.0)
+        if lo < t0 - 700:
+            return 0.0
+    return math.exp(brentq(g, lo, hi, xtol=1e-15, rtol=4 * _EPS, maxiter=500))
+
+
+# ----------------------------------------------------------------------------- SVD path
+
+
+def _fit_svd(Phi, y, budget, rcond):
+    U, s, Vt = sl.svd(Phi, full_matrices=False, lapack_driver="gesdd", check_finite=False)
+    if s.size == 0 or s[0] == 0:
+        return np.zeros(Phi.shape[1]), 0.0, 0, float(y @ y)
+    keep = s > rcond * s[0]  # noise-level directions cannot be fitted: they join the residual
+    rank = int(keep.sum())
+    U, s, Vt = U[:, keep], s[keep], Vt[keep]
+    yt = U.T @ y
+    perp2 = float(np.sum((y - U @ yt) ** 2))
+    s2 = s * s
+    if budget is None:
+        lam = 0.0
+    else:
+        if perp2 > budget * (1 + 1e-10) + (1e4 * _EPS) ** 2 * float(y @ y):
+            raise _Infeasible(perp2)
+        lam = 0.0 if perp2 >= budget else _solve_lam(lambda mu: float(np.sum((mu * yt / (s2 + mu)) ** 2)) + perp2,
+                         budget, float(np.median(s2)))
+    coef = s * yt / (s2 + lam)
+    return Vt.T @ coef, lam, rank, None
+
+
+class _Infeasible(Exception):
+    def __init__(self, perp2):
+        super().__init__(perp2)
+        self.perp2 = perp2
+
+
+# ----------------------------------------------------------------------------- Gram path
+
+
+def _apply_q(A, tau, v, transpose):
+    """Apply ``Q`` (or ``Q^T``) of LAPACK ``dsytrd(lower=1)`` to the vector ``v``:
+    ``Q = H(1) ... H(n-1)``, ``H(i) = I - tau_i u u^T``, ``u = (0, .., 0, 1, A[i+2:, i])``."""
+    n = A.shape[0]
+    x = np.array(v, dtype=np.float64, copy=True)
+    order = range(n - 1) if transpose else range(n - 2, -1, -1)
+    for i in order:
+        t = tau[i]
+        if t == 0.0:
+            continue
+        u = A[i + 1:, i].copy()
+        u[0] = 1.0
+        x[i + 1:] -= (t * (u @ x[i + 1:])) * u
+    return x
+
+
+# Matrix-vector products through scipy's BLAS (the one LAPACK here uses: interleaving numpy's and
+# scipy's OpenBLAS thread pools oversubscribes small machines), on the Fortran view Phi.T.
+def _matvec(P, x):
+    return blas.dgemv(1.0, P.T, x, trans=1)
+
+
+def _rmatvec(P, x):
+    return blas.dgemv(1.0, P.T, x, trans=0)
+
+
+def _fit_gram(Phi, y, budget):
+    """Wide case (N <= K), three stages, all exact up to rounding in ``Phi`` itself:
+
+    1. ``G = Phi Phi^T = Q T Q^T`` (syrk + LAPACK tridiagonal reduction); in that basis the
+       squared residual ``lam^2 |(T + lam I)^{-1} Q^T y|^2`` costs one O(N) tridiagonal solve,
+       so Brent's method finds ``lam`` (to the accuracy ``G`` carries, ~ eps |G| / lam).
+    2. One Cholesky factorization of ``G + lam I``, used with iterative refinement whose
+       residuals ``y - Phi (Phi^T a) - lam a`` are computed from ``Phi`` (not ``G``): the ridge
+       solution ``a = (G + lam I)^{-1} y``, ``c = Phi^T a`` to rounding.
+    3. Newton steps on ``lam`` for ``|Phi c(lam) - y|^2 = budget`` with those exact solves.
+
+    Returns ``None`` when the problem is beyond it (the caller then uses the SVD): ``lam``
+    below ``~1e-13 |G|``, or a refinement that does not converge."""
+    N = Phi.shape[0]
+    Pf = np.ascontiguousarray(Phi)
+    G = blas.dsyrk(1.0, Pf.T, trans=1, lower=1)  # Phi Phi^T (lower triangle), no copy of Phi
+    lwork = int(lapack.dsytrd_lwork(N, lower=1)[0])
+    A, d, e, tau, info = lapack.dsytrd(G, lower=1, lwork=max(lwork, N), overwrite_a=0)
+    if info != 0:  # pragma: no cover
+        return None
+    yt = _apply_q(A, tau, y, transpose=True)
+    gmax = float(np.max(np.abs(d)) + 2 * (np.max(np.abs(e)) if e.size else 0.0))
+    if gmax == 0.0:
+        return None
+    floor = 1e3 * _EPS * gmax  # below this lam, G + lam I is numerically singular
+
+    def resid2_tri(mu):
+        _, _, x, inf = lapack.dptsv(d + mu, e, yt[:, None])
+        if inf != 0:
+            raise np.linalg.LinAlgError("tridiagonal solve failed")
+        return float(mu * mu * (x[:, 0] @ x[:, 0]))
+
+    try:
+        if resid2_tri(floor) > budget:  # needs lam below the floor, or infeasible: SVD decides
+            return None
+        lam = _solve_lam(resid2_tri, budget, max(gmax / N, floor * 10))
+        if lam < floor:
+            return None
+        G[np.diag_indices(N)] += lam
+        cf = sl.cho_factor(G, lower=True, overwrite_a=True, check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    lam0 = lam
+
+    snorm = math.sqrt(gmax)  # >= |Phi|_2
+    rtol = 4 * _EPS * math.sqrt(Phi.shape[1])
+
+    def solve(mu, rhs):
+        """(G + mu I)^{-1} rhs, refined against Phi until the residual reaches rounding level
+        or stops shrinking."""
+        a = sl.cho_solve(cf, rhs, check_finite=False)
+        prev = math.inf
+        for _ in range(6):
+            u = _rmatvec(Pf, a)
+            res = rhs - _matvec(Pf, u) - mu * a
+            nr = float(np.linalg.norm(res))
+            if nr <= rtol * (snorm * float(np.linalg.norm(u)) + float(np.linalg.norm(rhs))) \
+                    or not nr < 0.5 * prev:
+                break
+            prev = nr
+            a = a + sl.cho_solve(cf, res, check_finite=False)
+        return a
+
+    for _ in range(8):  # Newton on lam: |r|^2 = lam^2 |a|^2, d|r|^2/dlam = 2 lam (|a|^2 - lam a.b)
+        a = solve(lam, y)
+        if not np.all(np.isfinite(a)):
+            return None
+        r = y - _matvec(Pf, _rmatvec(Pf, a))
+        h = float(r @ r) - budget
+        if abs(h) <= 1e-12 * budget:
+            break
+        b = solve(lam, a)
+        slope = 2 * lam * (float(a @ a) - lam * float(a @ b))
+        if not slope > 0:
+            break
+        new = min(max(lam - h / slope, lam / 2), 2 * lam)
+        if abs(new / lam0 - 1) > 0.1:  # far from the factorized shift: let the SVD do it
+            return None
+        if abs(new - lam) <= 1e-12 * lam:  # converged to rounding (h itself is noisy there)
+            break
+        lam = new
+    return _rmatvec(Pf, a), lam
+
+
+# ----------------------------------------------------------------------------- CVXPY path
+
+
+def _fit_cvxpy(Phi, y, budget, solver, solver_options):
+    try:
+        import cvxpy as cp
+    except ImportError as exc:  # pragma: no cover
+        raise ParameterError("method='cvxpy' needs the optional dependency cvxpy.") from exc
+    K = Phi.shape[1]
+    c = cp.Variable(K)
+    if not budget:  # None or 0: exact interpolation
+        prob = cp.Problem(cp.Minimize(cp.sum_squares(c)), [Phi @ c == y])
+    else:  # the norm form is the most accurate for conic solvers (same minimizer)
+        prob = cp.Problem(cp.Minimize(cp.norm(c, 2)), [cp.norm(Phi @ c - y, 2) <= math.sqrt(budget)])
+    if solver is None:
+        solver = "CLARABEL" if "CLARABEL" in cp.installed_solvers() else None
+        if solver_options is None and solver == "CLARABEL":
+            solver_options = dict(_TIGHT)
+    kw = dict(solver_options or {})
+    try:
+        with warnings.catch_warnings():  # "solution may be inaccurate": judged by the status
+            warnings.simplefilter("ignore", UserWarning)
+            prob.solve(solver=solver, **kw)
+    except cp.error.SolverError as exc:
+        raise ParameterError(f"CVXPY failed on this kernel_fit problem: {exc}") from exc
+    if c.value is None or prob.status not in ("optimal", "optimal_inaccurate"):
+        raise ParameterError(f"CVXPY could not solve this kernel_fit problem (status {prob.status!r}).")
+    return np.asarray(c.value, dtype=np.float64), str(prob.status)
+
+
+# ----------------------------------------------------------------------------- public
+
+
+def kernel_fit(Phi, y, mse: float | None = None, *, method: str = "auto",
+               rcond: float | None = None, return_info: bool = False,
+               solver: str | None = None, solver_options: dict | None = None):
+    """Minimum-norm kernel-regime coefficients at a mean-squared-error budget (SPEC section 3).
+
+    Solves ``min |c|^2  s.t.  (1/N) |Phi c - y|^2 <= mse`` (Radon-spline paper, Eq. 4, relaxed
+    for early stopping). With ``mse=None`` it returns the pseudo-inverse solution
+    ``c = Phi^+ y`` (the minimum-norm interpolant when one exists). Otherwise ``c = 0`` when
+    ``|y|^2 / N <= mse``, and else ``c = Phi^T (Phi Phi^T + lam I)^{-1} y`` with the unique
+    ``lam > 0`` at which the mean squared residual equals ``mse``: in the SVD
+    ``Phi = U diag(sigma) V^T``, ``y~ = U^T y``,
+
+        |Phi c(lam) - y|^2 = sum_i (lam y~_i / (sigma_i^2 + lam))^2 + |y - U y~|^2,
+
+    increasing in ``lam``, solved by a bracketed Brent root-find to rounding.
+
+    Parameters
+    ----------
+    Phi : array_like, shape (N, K)
+        Feature matrix (e.g. :func:`specbias.features.radon_features`).
+    y : array_like, shape (N,)
+        Targets.
+    mse : float or None
+        Budget on the mean squared residual; ``None`` for the pseudo-inverse.
+    method : {"auto", "svd", "gram", "cvxpy"}
+        ``"svd"``: thin SVD of ``Phi`` (backward stable). ``"gram"``: for ``N <= K``, a
+        tridiagonal reduction of the Gram matrix ``Phi Phi^T`` (about 5x faster at
+        N = 1000, K = 2000), exact as long as ``lam`` is well above ``eps |Phi|^2``; when it
+        is not (or ``N > K``, or ``mse=None``) it falls back to the SVD. ``"auto"`` is
+        ``"gram"``. ``"cvxpy"``: the same problem through CVXPY (reference; slow).
+    rcond : float, optional
+        Relative cutoff on singular values for the SVD path (default ``max(N, K) * eps``).
+    return_info : bool
+        Also return a :class:`KernelFitInfo`.
+    solver, solver_options : optional
+        Passed to ``cvxpy.Problem.solve`` for ``method="cvxpy"``. By default Clarabel with
+        tight tolerances (1e-12) solves ``min |c|  s.t.  |Phi c - y| <= sqrt(N mse)`` (or
+        ``Phi c = y``); give ``solver`` (e.g. ``"CLARABEL"``) without options for CVXPY's
+        defaults.
+
+    Returns
+    -------
+    c : ndarray, shape (K,)
+    info : KernelFitInfo, only with ``return_info=True``.
+
+    Raises
+    ------
+    ParameterError
+        Malformed input, or an infeasible budget (``mse`` below the least-squares residual).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> Phi, y = rng.standard_normal((10, 30)), rng.standard_normal(10)
+    >>> c = kernel_fit(Phi, y)                       # minimum-norm interpolant
+    >>> bool(np.allclose(Phi @ c, y)), bool(np.allclose(c, np.linalg.pinv(Phi) @ y))
+    (True, True)
+    >>> c, info = kernel_fit(Phi, y, mse=0.05, return_info=True)
+    >>> info.method, round(info.mse, 12)
+    ('gram', 0.05)
+    """
+    owner = "kernel_fit"
+    Phi = check_array(Phi, "Phi", owner=owner, ndim=2)
+    y = check_array(y, "y", owner=owner, ndim=1)
+    N, K = Phi.shape
+    if y.shape[0] != N:
+        raise ParameterError(
+            f"The 'y' parameter of kernel_fit must have length {N} (the rows of Phi). "
+            f"Got {y.shape[0]} instead."
+        )
+    check_choice(method, "method", _METHODS, owner=owner)
+    if mse is not None:
+        mse = check_scalar(mse, "mse", owner=owner, min_val=0.0)
+    if rcond is None:
+        rcond = max(N, K) * _EPS
+    rcond = check_scalar(rcond, "rcond", owner=owner, min_val=0.0, max_val=1.0)
+    budget = None if mse is None else N * mse
+    y2 = float(y @ y)
+
+    def done(c, lam, used, rank=-1, status="optimal"):
+        if not return_info:
+            return c
+        r = Phi @ c - y
+        return c, KernelFitInfo(float(lam), float(r @ r) / N, float(np.linalg.norm(c)), used,
+                                rank, status)
+
+    if budget is not None and y2 <= budget:
+        return done(np.zeros(K), math.inf, "svd" if method == "auto" else method, status="zero")
+    if method == "cvxpy":
+        c, status = _fit_cvxpy(Phi, y, budget, solver, solver_options)
+        return done(c, math.nan, "cvxpy", status=status)
+    if method in ("auto", "gram") and budget is not None and budget > 0 and N <= K:
+        out = _fit_gram(Phi, y, budget)
+        if out is not None:
+            return done(out[0], out[1], "gram")
+    try:
+        c, lam, rank, _ = _fit_svd(Phi, y, budget, rcond)
+    except _Infeasible as exc:
+        raise ParameterError(
+            f"The 'mse' parameter of kernel_fit must be at least the least-squares mean squared "
+            f"residual {exc.perp2 / N:.6g} (the budget is infeasible). Got {mse!r} instead."
+        ) from None
+    return done(c, lam, "svd", rank)
