@@ -13,6 +13,7 @@ from specbias.regimes import shallow_net
 from specbias.training import Callback
 from specbias.zeroplanes import (
     ZeroPlaneMotion,
+    ZeroPlaneRecord,
     ZeroPlaneRecorder,
     cluster_order,
     clustering_auc,
@@ -297,3 +298,41 @@ def test_radial_magnitude_antiparallel_cancellation():
 def test_radial_magnitude_validation():
     with pytest.raises(ParameterError, match="radii"):
         network_radial_magnitude(np.eye(2), np.zeros(2), np.ones(2), np.ones(2), "relu", [0.0])
+
+
+class _Wrapped(torch.nn.Module):
+    """A module that is not a ShallowNet but exposes radon_parameters() (generic path)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)
+
+    def radon_parameters(self):
+        return self.net.radon_parameters()
+
+
+def test_recorder_generic_modules_and_lazy_conversion():
+    g = torch.Generator().manual_seed(4)
+    a = ShallowNet(2, 5, generator=g, dtype=torch.float64)
+    b = _Wrapped(ShallowNet(2, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64))
+    X, y = torch.randn(12, 2, dtype=torch.float64), torch.randn(12, dtype=torch.float64)
+    ra, rb = ZeroPlaneRecorder(every=2), ZeroPlaneRecorder(every=2)
+    train(a, (X, y), 6, lr=0.05, optimizer="sgd", callbacks=[ra], progress=False)
+    train(b, (X, y), 6, lr=0.05, optimizer="sgd", callbacks=[rb], progress=False)
+    for key in ("theta", "gamma", "s", "c"):
+        np.testing.assert_allclose(ra.record[key], rb.record[key], atol=1e-12)
+    for i in range(len(ra.record)):  # at(i) agrees with the full arrays
+        np.testing.assert_allclose(ra.record.at(i)["theta"], ra.record.theta[i], atol=0)
+    np.testing.assert_allclose(zero_plane_motion(ra.record).w2, zero_plane_motion(rb).w2,
+                               atol=1e-12)
+
+
+def test_motion_rejects_non_finite_records():
+    rec = ZeroPlaneRecord.from_arrays(np.ones((2, 3, 2)) / np.sqrt(2),
+                                      np.array([[0.0, 1.0, 2.0], [0.0, np.nan, 2.0]]),
+                                      np.ones((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ParameterError, match="not finite"):
+        zero_plane_motion(rec)

@@ -64,9 +64,16 @@ __all__ = [
 # ============================================================================ the record
 
 
-@dataclass
 class ZeroPlaneRecord:
-    """Zero-planes of every unit at every recorded step (SPEC section 4), float64 numpy arrays.
+    """Zero-planes of every unit at every recorded step (SPEC section 4).
+
+    Holds the recorded raw parameters (in the model's dtype) and converts them to the cylinder
+    coordinates in float64 on access, so that recording stays cheap and a long record of a wide
+    network is never duplicated whole unless asked for:
+
+    * ``record.at(i)`` -> dict ``theta (K, d), gamma (K,), s (K,), c (K[, m])`` of record ``i``;
+    * ``record.gamma``, ``record.s``, ``record.c`` -> ``(T, K[, m])`` arrays (cheap);
+    * ``record.theta`` -> ``(T, K, d)`` array (computed once, then cached: ``T K d`` floats).
 
     Attributes
     ----------
@@ -84,12 +91,22 @@ class ZeroPlaneRecord:
         Output weights (one column per output for vector-valued networks).
     """
 
-    step: np.ndarray
-    epoch: np.ndarray
-    theta: np.ndarray
-    gamma: np.ndarray
-    s: np.ndarray
-    c: np.ndarray
+    def __init__(self, step, epoch, mode: str, raw: dict):
+        self.step = np.asarray(step, dtype=np.int64)
+        self.epoch = np.asarray(epoch, dtype=np.int64)
+        self._mode, self._raw, self._cache = mode, raw, {}
+
+    @classmethod
+    def from_arrays(cls, theta, gamma, s, c, step=None, epoch=None) -> ZeroPlaneRecord:
+        """A record from arrays of cylinder coordinates ``theta (T, K, d)``, ``gamma, s (T, K)``,
+        ``c (T, K[, m])``."""
+        th = check_array(theta, "theta", owner="ZeroPlaneRecord", ndim=3)
+        T = th.shape[0]
+        step = np.arange(T) if step is None else step
+        epoch = np.zeros(T, dtype=np.int64) if epoch is None else epoch
+        return cls(step, epoch, "planes", {"theta": th, "gamma": np.asarray(gamma, np.float64),
+                                           "s": np.asarray(s, np.float64),
+                                           "c": np.asarray(c, np.float64)})
 
     def __len__(self) -> int:
         return int(self.step.shape[0])
@@ -100,6 +117,65 @@ class ZeroPlaneRecord:
     def keys(self):
         return ("step", "epoch", "theta", "gamma", "s", "c")
 
+    def __repr__(self) -> str:
+        T, K = self.gamma.shape
+        return f"ZeroPlaneRecord(records={T}, units={K}, dim={self.dim})"
+
+    @property
+    def dim(self) -> int:
+        r = self._raw
+        return int((r.get("theta_raw") if "theta_raw" in r else r.get("w", r.get("theta"))).shape[-1])
+
+    # ---------------------------------------------------------------- conversion
+    def _norms(self) -> np.ndarray:
+        """``(T, K)`` float64 norms of the raw normals (``|w_k|`` or ``|theta_raw_k|``)."""
+        if "norms" not in self._cache:
+            raw = self._raw["w"] if self._mode == "standard" else self._raw["theta_raw"]
+            self._cache["norms"] = np.sqrt(np.einsum("tkd,tkd->tk", raw, raw, dtype=np.float64))
+        return self._cache["norms"]
+
+    def _theta_at(self, i) -> np.ndarray:
+        if self._mode == "planes":
+            return self._raw["theta"][i]
+        raw = self._raw["w"] if self._mode == "standard" else self._raw["theta_raw"]
+        return raw[i].astype(np.float64) / self._norms()[i][..., None]
+
+    def at(self, i: int) -> dict[str, np.ndarray]:
+        """Cylinder coordinates of record ``i`` (float64): ``theta, gamma, s, c``."""
+        return {"theta": self._theta_at(i), "gamma": self.gamma[i], "s": self.s[i],
+                "c": self.c[i]}
+
+    @property
+    def theta(self) -> np.ndarray:
+        if "theta" not in self._cache:
+            self._cache["theta"] = (self._raw["theta"] if self._mode == "planes"
+                                    else self._theta_at(slice(None)))
+        return self._cache["theta"]
+
+    @property
+    def gamma(self) -> np.ndarray:
+        if "gamma" not in self._cache:
+            if self._mode == "standard":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    g = -self._raw["b"].astype(np.float64) / self._norms()
+            else:
+                g = self._raw["gamma"].astype(np.float64)
+            self._cache["gamma"] = g
+        return self._cache["gamma"]
+
+    @property
+    def s(self) -> np.ndarray:
+        if "s" not in self._cache:
+            self._cache["s"] = (self._norms() if self._mode == "standard"
+                                else self._raw["s"].astype(np.float64))
+        return self._cache["s"]
+
+    @property
+    def c(self) -> np.ndarray:
+        if "c" not in self._cache:
+            self._cache["c"] = self._raw["v" if self._mode == "standard" else "c"].astype(np.float64)
+        return self._cache["c"]
+
     @property
     def planes(self) -> np.ndarray:
         """``(T, K, d + 1)``: the cylinder coordinates ``(theta_k, gamma_k)``."""
@@ -107,8 +183,8 @@ class ZeroPlaneRecord:
 
     def standard(self, index: int = -1) -> tuple[np.ndarray, np.ndarray]:
         """Input weights and biases ``(w, b) = (s theta, -s gamma)`` at record ``index``."""
-        s = self.s[index]
-        return self.theta[index] * s[:, None], -self.gamma[index] * s
+        r = self.at(index)
+        return r["theta"] * r["s"][:, None], -r["gamma"] * r["s"]
 
 
 class ZeroPlaneRecorder(Callback):
@@ -116,8 +192,8 @@ class ZeroPlaneRecorder(Callback):
     steps (and at step 0), for :func:`specbias.train` (SPEC section 4).
 
     Recording only copies the raw parameter tensors into preallocated torch buffers (grown in
-    chunks of ``chunk`` records); the conversion to the cylinder coordinates and to float64 numpy
-    happens once, at the end of training. After training, ``recorder.record`` (also
+    chunks of ``chunk`` records); the conversion to the cylinder coordinates (float64) happens
+    after training, on access (see :class:`ZeroPlaneRecord`). After training, ``recorder.record`` (also
     ``result.records["zero_planes"]``) is a :class:`ZeroPlaneRecord`.
 
     Works with :class:`specbias.nn.ShallowNet` in either parameterization (``radon``:
@@ -183,10 +259,8 @@ class ZeroPlaneRecorder(Callback):
         slot = self._n % self.chunk
         if slot == 0:  # new block
             self._buffers.append([torch.empty((self.chunk, *t.shape), dtype=t.dtype) for t in tensors])
-        block = self._buffers[-1]
-        with torch.no_grad():
-            for buf, t in zip(block, tensors, strict=True):
-                buf[slot].copy_(t.detach())
+        for buf, t in zip(self._buffers[-1], tensors, strict=True):
+            buf[slot].copy_(t.detach())  # plain buffers: no autograd involved
         self._n += 1
         self._steps.append(state.step)
         self._epochs.append(state.epoch)
@@ -212,34 +286,31 @@ class ZeroPlaneRecorder(Callback):
         n = self._n
         arrays = []
         for j in range(len(self._buffers[0])):
-            parts = torch.cat([blk[j] for blk in self._buffers], dim=0)[:n]
-            arrays.append(parts.to(torch.float64).numpy())
-        if self._mode == "standard":
-            w, b, v = arrays
-            s = np.linalg.norm(w, axis=-1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                theta, gamma = w / s[..., None], -b / s
-        else:
-            raw, gamma, s, c = arrays
-            v = c
-            if self._mode == "radon":
-                theta = raw / np.linalg.norm(raw, axis=-1, keepdims=True)
+            if len(self._buffers) == 1:
+                parts = self._buffers[0][j][:n]
             else:
-                theta = raw
+                parts = torch.cat([blk[j] for blk in self._buffers], dim=0)[:n]
+            arrays.append(parts.numpy())
         self._buffers = []
-        return ZeroPlaneRecord(step=np.asarray(self._steps, dtype=np.int64),
-                               epoch=np.asarray(self._epochs, dtype=np.int64),
-                               theta=theta, gamma=gamma, s=s, c=v)
+        names = {"radon": ("theta_raw", "gamma", "s", "c"), "standard": ("w", "b", "v"),
+                 "generic": ("theta", "gamma", "s", "c")}[self._mode]
+        mode = "planes" if self._mode == "generic" else self._mode
+        raw = dict(zip(names, arrays, strict=True))
+        if mode == "planes":
+            raw = {k: v.astype(np.float64) for k, v in raw.items()}
+        return ZeroPlaneRecord(self._steps, self._epochs, mode, raw)
 
 
 # ============================================================================ motion
 
 
-def _as_planes(record, owner: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _as_record(record, owner: str) -> ZeroPlaneRecord:
+    """A :class:`ZeroPlaneRecord` from a record, a recorder, or a mapping of arrays."""
     if isinstance(record, ZeroPlaneRecorder):
         record = record.record
-    if not isinstance(record, ZeroPlaneRecord | Mapping) or "theta" not in record.keys() \
-            or "gamma" not in record.keys():
+    if isinstance(record, ZeroPlaneRecord):
+        return record
+    if not isinstance(record, Mapping) or "theta" not in record or "gamma" not in record:
         raise ParameterError(
             f"The 'record' parameter of {owner} must be a ZeroPlaneRecord (or a mapping with "
             f"'theta' and 'gamma'). Got {type(record).__name__} instead."
@@ -250,8 +321,9 @@ def _as_planes(record, owner: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ParameterError(
             f"The record's 'gamma' {gamma.shape} does not match its 'theta' {theta.shape} in {owner}."
         )
-    step = record["step"] if "step" in record.keys() else np.arange(theta.shape[0])
-    return theta, gamma, np.asarray(step)
+    ones = np.ones_like(gamma)
+    return ZeroPlaneRecord.from_arrays(theta, gamma, record.get("s", ones), record.get("c", ones),
+                                       step=record.get("step"), epoch=record.get("epoch"))
 
 
 def _matched_sq(theta_a, gamma_a, theta_b, gamma_b, metric: str) -> np.ndarray:
@@ -362,19 +434,27 @@ def zero_plane_motion(record, *, metric: str = "chordal") -> ZeroPlaneMotion:
     [0.212132, 0.282843]
     """
     check_choice(metric, "metric", ["chordal", "geodesic"], owner="zero_plane_motion")
-    theta, gamma, step = _as_planes(record, "zero_plane_motion")
+    rec = _as_record(record, "zero_plane_motion")
+    gamma = rec.gamma
     T, K = gamma.shape
     w2 = np.zeros(max(T - 1, 0))
     reordered = np.zeros(max(T - 1, 0), dtype=np.int64)
     ident = np.arange(K)
+    th_next = rec._theta_at(0) if T else None
     for t in range(T - 1):
-        cost = _cost(theta[t], gamma[t], theta[t + 1], gamma[t + 1], metric)
+        th_prev, th_next = th_next, rec._theta_at(t + 1)
+        cost = _cost(th_prev, gamma[t], th_next, gamma[t + 1], metric)
+        if not np.all(np.isfinite(cost)):
+            raise ParameterError(
+                f"zero_plane_motion: the zero-planes of records {t} and {t + 1} are not finite "
+                "(a diverged run?); pass the finite part of the record."
+            )
         rows, cols = linear_sum_assignment(cost)
-        sq = _matched_sq(theta[t][rows], gamma[t][rows], theta[t + 1][cols], gamma[t + 1][cols],
+        sq = _matched_sq(th_prev[rows], gamma[t][rows], th_next[cols], gamma[t + 1][cols],
                          metric)
         w2[t] = math.sqrt(float(sq.mean()))
         reordered[t] = int(np.count_nonzero(cols != ident[rows]))
-    step = np.asarray(step, dtype=np.int64)
+    step = rec.step
     return ZeroPlaneMotion(step=step[1:], span=np.diff(step), w2=w2, reordered=reordered,
                            metric=metric)
 
@@ -581,7 +661,8 @@ def datapoint_pinning(record, X, *, tol: float = 0.02, window: float = 0.1) -> P
     >>> r.pinned_to.tolist(), round(float(r.rotation[0]), 6)
     ([0], 1.0)
     """
-    theta, gamma, _ = _as_planes(record, "datapoint_pinning")
+    rec = _as_record(record, "datapoint_pinning")
+    theta, gamma = rec.theta, rec.gamma
     X = check_array(X, "X", owner="datapoint_pinning", ndim=2)
     if X.shape[1] != theta.shape[2]:
         raise ParameterError(

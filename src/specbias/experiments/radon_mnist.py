@@ -233,11 +233,12 @@ def run(cfg: Config, ctx) -> None:
         frames[act] = eval_frame(act, er)
         final[act] = {k: er[k][-1] for k in ("train_loss", "test_loss", "train_accuracy",
                                               "test_accuracy")}
-        c0 = clustering_auc(zr.theta[0], -zr.gamma[0])
+        first, last = zr.at(0), zr.at(-1)
+        c0 = clustering_auc(first["theta"], -first["gamma"])
         init_auc = c0.auc
         a_obj = activation(act)
-        radial0[act] = network_radial_magnitude(zr.theta[0], zr.gamma[0], zr.s[0], zr.c[0],
-                                                a_obj, radii)
+        radial0[act] = network_radial_magnitude(first["theta"], first["gamma"], first["s"],
+                                                first["c"], a_obj, radii)
         if st == "diverged":
             continue  # the last records blow up: no clustering/motion figures for it
         t0 = time.perf_counter()
@@ -245,15 +246,17 @@ def run(cfg: Config, ctx) -> None:
         ctx.timing(f"motion_{act}", time.perf_counter() - t0)
         total[act] = motions[act].total
         share[act] = motion_share(motions[act], spe)
-        cl = clustering_auc(zr.theta[-1], -zr.gamma[-1])
+        cl = clustering_auc(last["theta"], -last["gamma"])
         auc[act], eig_curves[act], sims[act] = cl.auc, cl.curve, cl.similarity
         ep_idx = [int(np.searchsorted(zr.step, e * spe)) for e in range(cfg.epochs + 1)]
-        auc_epochs[act] = [clustering_auc(zr.theta[min(i, len(zr) - 1)],
+        auc_epochs[act] = [clustering_auc(zr.at(min(i, len(zr) - 1))["theta"],
                                           -zr.gamma[min(i, len(zr) - 1)]).auc for i in ep_idx]
-        radial[act] = network_radial_magnitude(zr.theta[-1], zr.gamma[-1], zr.s[-1], zr.c[-1],
-                                               a_obj, radii)
-        lf, l0 = np.log10(radial[act]), np.log10(radial0[act])
-        ok = np.isfinite(lf) & np.isfinite(l0)
+        radial[act] = network_radial_magnitude(last["theta"], last["gamma"], last["s"],
+                                               last["c"], a_obj, radii)
+        with np.errstate(divide="ignore"):
+            lf, l0 = np.log10(radial[act]), np.log10(radial0[act])
+        # compare shapes where both are within 8 decades of their peak
+        ok = np.isfinite(lf) & np.isfinite(l0) & (lf > lf.max() - 8) & (l0 > l0.max() - 8)
         if ok.sum() >= 2:
             d = (lf - l0)[ok]
             shape_change[act] = float(np.sqrt(np.mean((d - d.mean()) ** 2)))
@@ -352,13 +355,17 @@ def run(cfg: Config, ctx) -> None:
         for ax, a in zip(axes[0], ex, strict=True):
             S = sims[a]
             o = cluster_order(S)
-            ax.imshow(S[np.ix_(o, o)], cmap="magma", vmin=0, vmax=1)
+            off = S[~np.eye(len(S), dtype=bool)]
+            vmax = float(np.quantile(off, 0.99)) if off.size else 1.0
+            im = ax.imshow(S[np.ix_(o, o)], cmap="magma", vmin=0, vmax=max(vmax, 1e-3))
             ax.set(title=f"{a} (AUC {auc[a]:.3f})", xticks=[], yticks=[])
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
         fig.tight_layout()
         ctx.figure("fig9_similarity", fig,
                    caption="Fig. 9 (g): similarity matrices |Z Z^T| of the final zero-planes, "
                            "rows/columns in hierarchical-clustering order: clusters of similar "
-                           "zero-planes show as light blocks.")
+                           "zero-planes show as light blocks (colour scale up to the 99th "
+                           "percentile of the off-diagonal entries).")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for a in radial0:
@@ -366,7 +373,7 @@ def run(cfg: Config, ctx) -> None:
             ax.plot(radii, np.log10(np.maximum(radial[a], 1e-300)), color=colors[a], lw=1.3,
                     label=a)
         ax.plot(radii, np.log10(np.maximum(radial0[a], 1e-300)), ":", color=colors[a], lw=1)
-    ax.set(xlabel="radius r", ylabel="log10 M(r)", ylim=(-8, None),
+    ax.set(xlabel="radius r", ylabel="log10 M(r)", ylim=(-8, 16),
            title="Total magnitude at radius (solid: trained, dotted: init)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
