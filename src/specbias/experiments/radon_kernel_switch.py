@@ -105,7 +105,10 @@ def run(cfg: Config, ctx) -> None:
             net, res, zr, er, wall = train_one(
                 act, cfg, ctx, train_data, test_data, regime=regime,
                 switch_step=switch_step if regime == "switch" else None, extra_callbacks=[timer])
-            out[regime] = (res, zr, er)
+            # motion after the switch step: analysed now, the record is not kept
+            mot = None if res.diverged else zero_plane_motion(zr)
+            out[regime] = (res, mot, er)
+            del zr, net
             ta, tk = _phase_times(timer, switch_step)
             ctx.timing(f"{regime}_{act}_step_s_before_switch", ta)
             ctx.timing(f"{regime}_{act}_step_s_after_switch", tk)
@@ -131,12 +134,10 @@ def run(cfg: Config, ctx) -> None:
         n = min(len(fa), len(fs), int(upto.sum()))
         diff = np.abs(fa["train_loss"].to_numpy()[:n] - fs["train_loss"].to_numpy()[:n])
         agree[act] = bool(np.all(np.nan_to_num(diff, nan=0.0) == 0.0))
-        if not rs.diverged:
-            m = zero_plane_motion(zs)
-            frozen_motion[act] = float(m.w2[m.step > switch_step].max(initial=0.0))
-        if not ra.diverged:
-            m = zero_plane_motion(za)
-            adaptive_motion[act] = float(m.w2[m.step > switch_step].sum())
+        if zs is not None:
+            frozen_motion[act] = float(zs.w2[zs.step > switch_step].max(initial=0.0))
+        if za is not None:
+            adaptive_motion[act] = float(za.w2[za.step > switch_step].sum())
         row = {"activation": act, "status_adaptive": sa, "status_switch": ss}
         for k in KEYS:
             row[f"{k}_adaptive"], row[f"{k}_switch"] = ea[k][-1], es[k][-1]

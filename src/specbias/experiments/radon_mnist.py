@@ -216,31 +216,24 @@ def run(cfg: Config, ctx) -> None:
     eig_curves, sims, radial, radial0, auc_epochs, final = {}, {}, {}, {}, {}, {}
     shape_change, diverged_step = {}, {}
     init_auc = None
-    runs = {}
+    evals = {}
     for act in ctx.progress(acts, desc="activations"):
         net, res, zr, er, wall = train_one(act, cfg, ctx, train_data, test_data)
         ctx.timing(f"train_{act}", wall)
-        runs[act] = (res, zr, er)
-    best = max((er["train_accuracy"][-1] for res, _, er in runs.values() if not res.diverged),
-               default=0.0)
-    for act, (res, zr, er) in runs.items():
-        st, msg = classify_status(res, er, cfg, best)
-        status[act] = st
-        if st != "ok":
-            ctx.mark_diverged(act, msg)
+        evals[act] = (res, er)
         if res.diverged:
             diverged_step[act] = res.steps_done
         frames[act] = eval_frame(act, er)
         final[act] = {k: er[k][-1] for k in ("train_loss", "test_loss", "train_accuracy",
                                               "test_accuracy")}
         first, last = zr.at(0), zr.at(-1)
-        c0 = clustering_auc(first["theta"], -first["gamma"])
-        init_auc = c0.auc
+        init_auc = clustering_auc(first["theta"], -first["gamma"]).auc
         a_obj = activation(act)
         radial0[act] = network_radial_magnitude(first["theta"], first["gamma"], first["s"],
                                                 first["c"], a_obj, radii)
-        if st == "diverged":
+        if res.diverged:
             continue  # the last records blow up: no clustering/motion figures for it
+        # analyse now, keep only the small results (the record of a wide net is large)
         t0 = time.perf_counter()
         motions[act] = zero_plane_motion(zr)
         ctx.timing(f"motion_{act}", time.perf_counter() - t0)
@@ -248,9 +241,9 @@ def run(cfg: Config, ctx) -> None:
         share[act] = motion_share(motions[act], spe)
         cl = clustering_auc(last["theta"], -last["gamma"])
         auc[act], eig_curves[act], sims[act] = cl.auc, cl.curve, cl.similarity
-        ep_idx = [int(np.searchsorted(zr.step, e * spe)) for e in range(cfg.epochs + 1)]
-        auc_epochs[act] = [clustering_auc(zr.at(min(i, len(zr) - 1))["theta"],
-                                          -zr.gamma[min(i, len(zr) - 1)]).auc for i in ep_idx]
+        ep_idx = [min(int(np.searchsorted(zr.step, e * spe)), len(zr) - 1)
+                  for e in range(cfg.epochs + 1)]
+        auc_epochs[act] = [clustering_auc(zr.at(i)["theta"], -zr.gamma[i]).auc for i in ep_idx]
         radial[act] = network_radial_magnitude(last["theta"], last["gamma"], last["s"],
                                                last["c"], a_obj, radii)
         with np.errstate(divide="ignore"):
@@ -260,7 +253,14 @@ def run(cfg: Config, ctx) -> None:
         if ok.sum() >= 2:
             d = (lf - l0)[ok]
             shape_change[act] = float(np.sqrt(np.mean((d - d.mean()) ** 2)))
-    del runs
+        del zr, net
+    best = max((er["train_accuracy"][-1] for res, er in evals.values() if not res.diverged),
+               default=0.0)
+    for act, (res, er) in evals.items():
+        st, msg = classify_status(res, er, cfg, best)
+        status[act] = st
+        if st != "ok":
+            ctx.mark_diverged(act, msg)
 
     baseline = clustering_baseline(cfg.width, train_data[0].shape[1], draws=5,
                                    rng=ctx.child_seed(7))
