@@ -91,3 +91,13 @@ def test_kernel_switch_config_validation():
 
     with pytest.raises(ParameterError, match="switch_epoch"):
         run_experiment("radon-kernel-switch", overrides={"epochs": 2, "switch_epoch": 2})
+
+
+def test_same_seed_same_metrics(tmp_path):
+    kw = {"preset": "quick", "overrides": {"replicates": 1, "steps": 300, "record_every": 30},
+          "quiet_progress": True}
+    a = run_experiment("radon-pinning", out=tmp_path / "a", seed=3, **kw)
+    b = run_experiment("radon-pinning", out=tmp_path / "b", seed=3, **kw)
+    c = run_experiment("radon-pinning", out=tmp_path / "c", seed=4, **kw)
+    assert a["metrics"] == b["metrics"]
+    assert a["metrics"]["clustering_auc_init"] != c["metrics"]["clustering_auc_init"]

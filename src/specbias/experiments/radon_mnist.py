@@ -309,14 +309,18 @@ def run(cfg: Config, ctx) -> None:
 
     if motions:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+        still = [a for a, m in motions.items() if m.total == 0]
         for a, m in motions.items():
-            ax1.plot(m.step, np.maximum(m.per_step, 1e-12), color=colors[a], lw=1, label=a)
+            if a in still:  # e.g. the step function: no gradient reaches its zero-planes
+                continue
+            ax1.plot(m.step, m.per_step, color=colors[a], lw=1, label=a)
             cum = np.cumsum(m.w2) / max(m.w2.sum(), 1e-300)
             ax2.plot(m.step, cum, color=colors[a], lw=1.3, label=f"{a} ({share[a]:.2f})")
         ax2.plot([0, steps], [0, 1], "k:", lw=1, label="uniform")
         ax2.axvline(spe, color="grey", ls="--", lw=1)
         ax1.set(yscale="log", xlabel="step", ylabel="W2 between consecutive zero-plane sets",
-                title="Zero-plane motion per step")
+                title="Zero-plane motion per step"
+                + (f" ({', '.join(still)}: none)" if still else ""))
         ax2.set(xlabel="step", ylabel="cumulative share of motion",
                 title="Share of motion (first-epoch share in legend)")
         for ax in (ax1, ax2):
