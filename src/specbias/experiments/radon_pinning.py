@@ -53,7 +53,7 @@ class Config(ExperimentConfig):
     zero_plane_lr_ratio: float = Field(1.0, ge=0, description="zero-plane lr / output lr")
     scale: float = Field(0.05, gt=0, description="initial s_k = |w_k|")
     gamma_range: float = Field(1.0, ge=0, description="initial gamma_k ~ U(-range, range)")
-    c_init: str = Field("zeros", pattern="^(zeros|normal)$", description="initial c")
+    c_init: Literal["zeros", "normal"] = Field("zeros", description="initial output weights")
     record_every: int = Field(10, ge=1, description="zero-plane record every n steps")
     tol: float = Field(0.02, gt=0, description="pinning tolerance (distance point-line)")
     window: float = Field(0.2, gt=0, le=1, description="final fraction of records a pinned "
