@@ -202,31 +202,32 @@ def _fit_gram(Phi, y, budget):
     snorm = math.sqrt(gmax)  # >= |Phi|_2
     rtol = 4 * _EPS * math.sqrt(Phi.shape[1])
 
-    def solve(mu, rhs):
-        """(G + mu I)^{-1} rhs, refined against Phi until the residual reaches rounding level
-        or stops shrinking."""
-        a = sl.cho_solve(cf, rhs, check_finite=False)
-        prev = math.inf
+    def solve(mu, x, warm=False):
+        """``a = (G + mu I)^{-1} y`` refined against ``Phi``, from ``x`` (a starting guess if
+        ``warm``, else the right-hand side ``y``); returns ``(a, y - Phi Phi^T a)``. Stops at
+        rounding level or when the residual stops shrinking."""
+        rhs = y
+        a = x if warm else sl.cho_solve(cf, rhs, check_finite=False)
+        prev, nrhs = math.inf, float(np.linalg.norm(rhs))
         for _ in range(6):
             u = _rmatvec(Pf, a)
-            res = rhs - _matvec(Pf, u) - mu * a
+            r = rhs - _matvec(Pf, u)  # = mu a + (residual of the linear system)
+            res = r - mu * a
             nr = float(np.linalg.norm(res))
-            if nr <= rtol * (snorm * float(np.linalg.norm(u)) + float(np.linalg.norm(rhs))) \
-                    or not nr < 0.5 * prev:
+            if nr <= rtol * (snorm * float(np.linalg.norm(u)) + nrhs) or not nr < 0.5 * prev:
                 break
             prev = nr
             a = a + sl.cho_solve(cf, res, check_finite=False)
-        return a
+        return a, r
 
+    a, r = solve(lam, y)  # r = y - Phi c, c = Phi^T a
     for _ in range(8):  # Newton on lam: |r|^2 = lam^2 |a|^2, d|r|^2/dlam = 2 lam (|a|^2 - lam a.b)
-        a = solve(lam, y)
         if not np.all(np.isfinite(a)):
             return None
-        r = y - _matvec(Pf, _rmatvec(Pf, a))
         h = float(r @ r) - budget
         if abs(h) <= 1e-12 * budget:
             break
-        b = solve(lam, a)
+        b = sl.cho_solve(cf, a, check_finite=False)  # da/dlam = -b (to the accuracy needed)
         slope = 2 * lam * (float(a @ a) - lam * float(a @ b))
         if not slope > 0:
             break
@@ -235,6 +236,8 @@ def _fit_gram(Phi, y, budget):
             return None
         if abs(new - lam) <= 1e-12 * lam:  # converged to rounding (h itself is noisy there)
             break
+        # warm start at the new lam (first order in the step), then refine against Phi
+        a, r = solve(new, a - (new - lam) * b, warm=True)
         lam = new
     return _rmatvec(Pf, a), lam
 

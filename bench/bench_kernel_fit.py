@@ -1,0 +1,103 @@
+"""kernel_fit vs CVXPY and vs kernel-regime Adam training, at N = 1000 points, K = 2000 neurons.
+
+The problem is the Radon-spline paper's Experiment 1 (points uniform in [-1, 1]^3, predict the
+third coordinate from the first two; theta evenly on the circle, gamma ~ U(-sqrt 2, sqrt 2)).
+Kernel-regime Adam (the paper's optimizer) trains the output weights for a fixed number of
+steps; then the minimum-norm fit at the MSE Adam reached is computed by kernel_fit (exact) and
+by CVXPY (Clarabel, default tolerances, as the paper used it). Everything runs on one thread
+(BLAS and torch), so the ratios compare algorithms, not thread counts.
+
+Run: .venv/bin/python bench/bench_kernel_fit.py [--adam-steps 2000] [--activations relu step]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from specbias.experiments.radon_gd_vs_convex import (
+    cube_data,
+    kernel_net,
+    parse_spec,
+    single_threaded,
+    train_kernel_regime,
+)
+from specbias.kernel import kernel_fit
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--k", type=int, default=2000)
+    ap.add_argument("--adam-steps", type=int, default=2000)
+    ap.add_argument("--adam-lr", type=float, default=1e-3)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--activations", nargs="+", default=["relu", "step", "sinc(s=4)"])
+    ap.add_argument("--no-cvxpy", action="store_true")
+    args = ap.parse_args()
+
+    rng = np.random.default_rng(0)
+    X, y = cube_data(rng, args.n)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+    rows = []
+    with single_threaded():
+        for spec in args.activations:
+            act, s = parse_spec(spec)
+            net = kernel_net(act, s, args.k, math.sqrt(2), torch.Generator().manual_seed(0))
+            tr = train_kernel_regime(net, Xt, yt, optimizer="adam", lr=args.adam_lr,
+                                     target_mse=0.0, max_steps=args.adam_steps)
+            with torch.no_grad():
+                Phi = net.features(Xt).numpy()
+                c_adam = net.c.detach().numpy()
+            eps = float(np.mean((Phi @ c_adam - y) ** 2))
+            times, cpus = [], []
+            for _ in range(args.repeats):
+                t0, p0 = time.perf_counter(), time.process_time()
+                c, info = kernel_fit(Phi, y, eps, return_info=True)
+                times.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - p0)
+            t0 = time.perf_counter()
+            c_svd = kernel_fit(Phi, y, eps, method="svd")
+            t_svd = time.perf_counter() - t0
+            row = {"activation": spec, "mse": eps, "adam_s": tr["seconds"],
+                   "kernel_fit_s": statistics.median(times), "kernel_fit_cpu": min(cpus),
+                   "path": info.method, "svd_s": t_svd,
+                   "svd_agree": float(np.linalg.norm(c - c_svd) / np.linalg.norm(c_svd))}
+            if not args.no_cvxpy:
+                t0, p0 = time.perf_counter(), time.process_time()
+                c_cv = kernel_fit(Phi, y, eps, method="cvxpy", solver="CLARABEL")
+                row["cvxpy_s"] = time.perf_counter() - t0
+                row["cvxpy_cpu"] = time.process_time() - p0
+                row["cvxpy_agree_fit"] = float(np.linalg.norm(Phi @ (c_cv - c)) /
+                                               np.linalg.norm(Phi @ c))
+            rows.append(row)
+            print(f"  done {spec}", flush=True)
+
+    print(f"\nkernel_fit at N = {args.n}, K = {args.k} (1 thread; timings are noisy on a shared "
+          "machine)")
+    hdr = (f"{'activation':12s} {'mse':>9s} {'kernel_fit':>10s} {'path':>5s} {'svd':>7s} "
+           f"{'cvxpy':>8s} {'adam':>8s} {'cvxpy/kf':>9s} {'(cpu)':>7s} {'adam/kf':>8s} "
+           f"{'svd/kf':>7s} {'fit diff cvxpy':>14s}")
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        cv = r.get("cvxpy_s", math.nan)
+        cvc = r.get("cvxpy_cpu", math.nan)
+        print(f"{r['activation']:12s} {r['mse']:9.2e} {r['kernel_fit_s']:9.3f}s {r['path']:>5s} "
+              f"{r['svd_s']:6.2f}s {cv:7.2f}s {r['adam_s']:7.2f}s {cv / r['kernel_fit_s']:8.0f}x "
+              f"{cvc / r['kernel_fit_cpu']:6.0f}x {r['adam_s'] / r['kernel_fit_s']:7.0f}x "
+              f"{r['svd_s'] / r['kernel_fit_s']:6.1f}x {r.get('cvxpy_agree_fit', math.nan):14.1e}")
+    print("\nRatios: wall time (kernel_fit: median of repeats); '(cpu)': process CPU time, "
+          "kernel_fit's best repeat -- less sensitive to other load on the machine.")
+    print(f"Adam: {args.adam_steps} full-batch steps, lr {args.adam_lr}; 'mse' is the training "
+          "error it reached, at which both convex solvers fit. 'fit diff' = |Phi (c_cvxpy - c)| / "
+          "|Phi c|.")
+
+
+if __name__ == "__main__":
+    main()
