@@ -1,0 +1,304 @@
+"""Training callbacks of Rahaman et al.'s experiments (SPEC section 5).
+
+They work with :func:`specbias.train` (one model) and :func:`specbias.train_ensemble` (all
+members at once; records gain a member axis):
+
+* :class:`SpectrumTracker` -- every ``n`` steps, Rahaman et al.'s spectrum of the model on a
+  uniform grid, ``f~(k) = (2/N) |sum_n f(z_n) e^{-2 pi i k z_n}|`` (optionally divided by the target
+  amplitudes ``A_i``), or the exact spectrum ``2 |g^(2 pi k)| / (b - a)`` of a ReLU network
+  (Theorem 1, :func:`specbias.relu_net_fourier`), or projections on any basis (the "generalized
+  spectrum" of RBF-kernel eigenvectors, Exp. 4);
+* :class:`SpectralNormRecorder` -- spectral norms of the weight matrices (Fig. 1, right);
+* :class:`WeightClip` -- clamp every parameter to ``[-c, c]`` after each step (App. A.5).
+
+>>> import math, torch
+>>> from specbias.nn import MLP
+>>> from specbias.training import train
+>>> z = torch.arange(200) / 200
+>>> y = torch.sin(2 * math.pi * 5 * z) + 0.5 * torch.sin(2 * math.pi * 20 * z)
+>>> spec = SpectrumTracker(z[:, None], frequencies=[5, 20], coords=z, amplitudes=[1, 0.5], every=50)
+>>> res = train(MLP(1, 32, 3), (z[:, None], y), steps=100, lr=1e-3, callbacks=[spec],
+...             progress=False)
+>>> spec.steps().tolist(), spec.spectra().shape
+([0, 50, 100], (3, 2))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ._validation import ParameterError, check_array, check_choice, check_scalar
+from .training import Callback
+
+__all__ = ["SpectrumTracker", "SpectralNormRecorder", "WeightClip", "discrete_spectrum",
+           "first_reach", "clip_parameters"]
+
+
+def discrete_spectrum(values, coords, frequencies) -> np.ndarray:
+    """Rahaman et al.'s spectrum ``(2/N) |sum_n f(z_n) e^{-2 pi i k z_n}|`` (SPEC section 5).
+
+    ``values`` has shape ``(..., N)`` (samples along the last axis), ``coords`` the ``N`` grid
+    points ``z_n``, ``frequencies`` the ``k`` (cycles per unit of ``z``). On a uniform grid of
+    ``[0, 1)`` a sine ``A sin(2 pi k z + phi)`` with integer ``0 < k < N/2`` gives exactly ``A``.
+
+    >>> import numpy as np
+    >>> z = np.arange(200) / 200
+    >>> discrete_spectrum(3 * np.sin(2 * np.pi * 7 * z + 1.0), z, [7, 8]).round(12).tolist()
+    [3.0, 0.0]
+    """
+    z = check_array(coords, "coords", owner="discrete_spectrum", ndim=1)
+    k = check_array(frequencies, "frequencies", owner="discrete_spectrum", ndim=1)
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape[-1] != z.size:
+        raise ParameterError(
+            f"The 'values' parameter of discrete_spectrum must have {z.size} samples along its "
+            f"last axis. Got shape {v.shape} instead."
+        )
+    basis = np.exp(-2j * np.pi * np.outer(z, k))
+    return (2.0 / z.size) * np.abs(v @ basis)
+
+
+def first_reach(steps, values, threshold: float = 0.5) -> np.ndarray:
+    """The first step at which ``values`` reaches ``threshold`` (NaN where it never does).
+
+    ``values`` has shape ``(len(steps), ...)``; the result has shape ``values.shape[1:]``. Rahaman
+    et al.'s Exp. 1 metric uses ``|f~(k_i)| / A_i`` and ``threshold = 0.5``.
+
+    >>> first_reach([0, 10, 20], [[0.1, 0.0], [0.6, 0.2], [0.9, 0.4]]).tolist()
+    [10.0, nan]
+    """
+    s = check_array(steps, "steps", owner="first_reach", ndim=1)
+    v = np.asarray(values, dtype=np.float64)
+    threshold = check_scalar(threshold, "threshold", owner="first_reach")
+    if v.ndim < 1 or v.shape[0] != s.size:
+        raise ParameterError(
+            f"The 'values' parameter of first_reach must have {s.size} rows (one per step). "
+            f"Got shape {v.shape} instead."
+        )
+    hit = v >= threshold
+    idx = np.argmax(hit, axis=0)
+    out = s[idx].astype(np.float64)
+    return np.where(hit.any(axis=0), out, np.nan)
+
+
+def _is_ensemble(model) -> bool:
+    return hasattr(model, "ensemble_size")
+
+
+class SpectrumTracker(Callback):
+    """Record the spectrum of the model's output on a grid every ``every`` steps (SPEC section 5).
+
+    ``method="dft"`` (default): ``|f~(k)| = (2/N)|sum_n f(z_n) e^{-2 pi i k z_n}|`` of the outputs
+    on ``grid``, with ``coords`` the latent positions ``z_n`` (defaults to ``grid`` for 1-D
+    inputs; for data on a manifold ``gamma(z)`` pass ``grid = gamma(z)`` and ``coords = z``).
+    ``method="exact"``: ``2 |g^(2 pi k)| / (b - a)`` from Theorem 1 on ``interval`` (ReLU networks
+    with 1-D input; what the DFT tends to as ``N`` grows). ``basis`` (an ``(N, M)`` matrix,
+    replaces ``frequencies``): ``|basis^T f|``, e.g. RBF-kernel eigenvectors (Exp. 4).
+
+    Values are divided by ``amplitudes`` when given (``|f~(k_i)| / A_i``). Records: ``step`` and
+    ``spectrum`` (arrays of shape ``(n_freq,)``, or ``(E, n_freq)`` for an ensemble).
+
+    Parameters
+    ----------
+    grid : tensor (N, d) or (N,), or (E, N, d) for per-member ensemble inputs
+    frequencies : sequence of float, optional
+    every : int
+    coords : array (N,), optional
+    amplitudes : sequence of float, optional
+    method : {"dft", "exact"}
+    interval : (a, b)
+        For ``method="exact"``.
+    basis : array (N, M), optional
+    name : str
+    """
+
+    name = "spectrum"
+
+    def __init__(self, grid, frequencies=None, every: int = 100, *, coords=None,
+                 amplitudes=None, method: str = "dft", interval=(0.0, 1.0), basis=None,
+                 name: str | None = None):
+        super().__init__(every, name)
+        owner = "SpectrumTracker"
+        check_choice(method, "method", ["dft", "exact"], owner=owner)
+        if not isinstance(grid, torch.Tensor):
+            raise ParameterError(f"The 'grid' parameter of {owner} must be a torch.Tensor.")
+        self.grid, self.method, self.interval = grid, method, interval
+        n = grid.shape[-2] if grid.ndim >= 2 else grid.shape[0]
+        if (frequencies is None) == (basis is None):
+            raise ParameterError(f"{owner} needs exactly one of 'frequencies' and 'basis'.")
+        if basis is not None:
+            B = check_array(basis, "basis", owner=owner, ndim=2)
+            if B.shape[0] != n:
+                raise ParameterError(
+                    f"The 'basis' parameter of {owner} must have {n} rows (one per grid point). "
+                    f"Got shape {B.shape} instead."
+                )
+            self._matrix, self._scale = B.astype(np.complex128), 1.0
+            self.frequencies = np.arange(B.shape[1], dtype=np.float64)
+            if method == "exact":
+                raise ParameterError(f"{owner} with a 'basis' supports method='dft' only.")
+        else:
+            self.frequencies = check_array(frequencies, "frequencies", owner=owner, ndim=1)
+            if coords is None:
+                if grid.ndim == 2 and grid.shape[1] == 1:
+                    coords = grid[:, 0]
+                elif grid.ndim == 1:
+                    coords = grid
+                else:
+                    raise ParameterError(
+                        f"The 'coords' parameter of {owner} is required for multi-dimensional grids."
+                    )
+            z = coords.detach().double().numpy() if isinstance(coords, torch.Tensor) else coords
+            z = check_array(z, "coords", owner=owner, ndim=1)
+            if z.size != n:
+                raise ParameterError(
+                    f"The 'coords' parameter of {owner} must have {n} entries. Got {z.size}."
+                )
+            self.coords = z
+            self._matrix = np.exp(-2j * np.pi * np.outer(z, self.frequencies))
+            self._scale = 2.0 / n
+        if amplitudes is not None:
+            amp = check_array(amplitudes, "amplitudes", owner=owner, ndim=1)
+            if amp.shape != self.frequencies.shape or np.any(amp == 0):
+                raise ParameterError(
+                    f"The 'amplitudes' parameter of {owner} must have one nonzero entry per "
+                    f"frequency ({self.frequencies.size}). Got {amp.tolist()} instead."
+                )
+            self.amplitudes = amp
+        else:
+            self.amplitudes = None
+
+    def measure(self, model) -> np.ndarray:
+        """The spectrum of ``model`` now (without recording it)."""
+        if self.method == "exact":
+            from .relu_fourier import relu_net_fourier
+
+            a, b = self.interval
+            nets = model.members() if _is_ensemble(model) else [model]
+            w = 2 * math.pi * self.frequencies
+            spec = np.stack([2 * np.abs(relu_net_fourier(m, w, self.interval)) / (b - a)
+                             for m in nets])
+            spec = spec if _is_ensemble(model) else spec[0]
+        else:
+            with torch.no_grad():
+                out = model(self.grid).detach().double().numpy()
+            spec = self._scale * np.abs(out @ self._matrix)
+        return spec / self.amplitudes if self.amplitudes is not None else spec
+
+    def _log(self, state):
+        self._append(step=state.step, spectrum=self.measure(state.model))
+
+    def on_train_begin(self, state):
+        self._log(state)
+
+    def on_step_end(self, state):
+        if self.due(state.step):
+            self._log(state)
+
+    def steps(self) -> np.ndarray:
+        return np.asarray(self.record.get("step", []), dtype=np.int64)
+
+    def spectra(self) -> np.ndarray:
+        """Recorded spectra, shape ``(n_records, [E,] n_freq)``."""
+        return np.asarray(self.record.get("spectrum", []), dtype=np.float64)
+
+    def first_reach(self, threshold: float = 0.5) -> np.ndarray:
+        """Per frequency (and member) the first recorded step with value >= ``threshold``."""
+        return first_reach(self.steps(), self.spectra(), threshold)
+
+
+class SpectralNormRecorder(Callback):
+    """Spectral norms ``||W_l||_2`` of every weight matrix every ``every`` steps (SPEC section 5).
+
+    Rahaman et al., Fig. 1 (right): they grow while the network fits higher frequencies (the
+    Lipschitz bound ``L_f <= prod_l ||W_l||_2``). Works on one model (2-D parameters) and on an
+    :class:`specbias.ensemble.EnsembleModel` (stacked 3-D parameters: one norm per member).
+    Records ``step`` and one list per weight name (floats, or ``(E,)`` arrays).
+
+    >>> import torch
+    >>> from specbias.nn import MLP
+    >>> rec = SpectralNormRecorder()
+    >>> from specbias.training import TrainState
+    >>> net = MLP(1, 4, 2)
+    >>> rec.on_train_begin(TrainState(net, None, 0, 0.0))
+    >>> sorted(rec.record)
+    ['layers.0.weight', 'layers.1.weight', 'layers.2.weight', 'step']
+    """
+
+    name = "spectral_norms"
+
+    def _log(self, state):
+        model = state.model
+        ens = _is_ensemble(model)
+        vals = {}
+        with torch.no_grad():
+            for pname, p in model.named_parameters():
+                if p.ndim == (3 if ens else 2):
+                    n = torch.linalg.matrix_norm(p.detach().double(), ord=2)
+                    vals[pname] = n.numpy().copy() if ens else float(n)
+        self._append(step=state.step, **vals)
+
+    def on_train_begin(self, state):
+        self._log(state)
+
+    def on_step_end(self, state):
+        if self.due(state.step):
+            self._log(state)
+
+
+def clip_parameters(model: torch.nn.Module, clip) -> torch.nn.Module:
+    """Clamp every parameter of ``model`` to ``[-clip, clip]`` in place (App. A.5 weight clip).
+
+    ``clip`` is a float, or for an ensemble one value per member (shape ``(E,)``).
+
+    >>> import torch
+    >>> net = torch.nn.Linear(3, 2)
+    >>> bool(clip_parameters(net, 0.01).weight.abs().max() <= 0.01)
+    True
+    """
+    c = torch.as_tensor(np.asarray(clip, dtype=np.float64))
+    if c.ndim > 1 or not torch.all(torch.isfinite(c)) or torch.any(c <= 0):
+        raise ParameterError(
+            f"The 'clip' parameter of clip_parameters must be a positive float or one per member. "
+            f"Got {clip!r} instead."
+        )
+    with torch.no_grad():
+        for p in model.parameters():
+            cc = c.to(p.dtype)
+            if c.ndim == 1:
+                if p.shape[0] != c.shape[0]:
+                    raise ParameterError(
+                        f"The 'clip' parameter of clip_parameters has {c.shape[0]} values but the "
+                        f"ensemble has {p.shape[0]} members."
+                    )
+                cc = cc.reshape(-1, *([1] * (p.ndim - 1)))
+            p.copy_(torch.maximum(torch.minimum(p, cc), -cc))
+    return model
+
+
+class WeightClip(Callback):
+    """After every optimizer step, clamp all parameters to ``[-clip, clip]`` (App. A.5).
+
+    Rahaman et al.'s "weight clip" bounds the max-norm of the parameters and with it the Lipschitz
+    constant of the network (SPEC section 5). ``clip`` may hold one value per ensemble member.
+    Clamp the initial parameters yourself (:func:`clip_parameters`) if they must start inside.
+    """
+
+    name = "weight_clip"
+
+    def __init__(self, clip: float | Sequence[float]):
+        super().__init__(1)
+        c = np.asarray(clip, dtype=np.float64)
+        if c.ndim > 1 or c.size == 0 or not np.all(np.isfinite(c)) or np.any(c <= 0):
+            raise ParameterError(
+                "The 'clip' parameter of WeightClip must be a positive float or a sequence of "
+                f"them (one per ensemble member). Got {clip!r} instead."
+            )
+        self.clip = c
+
+    def on_step_end(self, state):
+        clip_parameters(state.model, self.clip)
