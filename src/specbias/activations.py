@@ -686,12 +686,21 @@ def _gfun_rule(p):
     x, wts = np.polynomial.legendre.leggauss(_GL_NODES)
     w = (x + 1.0) * wmax / 2.0
     a = wts * wmax / 2.0 * np.exp(-(w**p)) / np.pi
-    zmax = _GL_NODES / wmax  # the rule resolves cos(w z) for |z| <= zmax; beyond, |act| < 1e-15
+    zmax = _GL_NODES / wmax  # the rule resolves cos(w z) for |z| <= zmax
     return w, a, zmax
 
 
 def _gfunction_fn(p, xp):
     w, a, zmax = _gfun_rule(p)
+    # beyond zmax: the asymptotic series act_p(z) ~ -(1/pi) sum_k (-1)^k / k! Gamma(k p + 1)
+    # sin(k pi p / 2) |z|^(-k p - 1) (zero for even integer p, whose act_p decays faster)
+    tail = [(-(-1) ** k / math.factorial(k) * math.gamma(k * p + 1) * math.sin(k * math.pi * p / 2)
+             / math.pi, -k * p - 1.0) for k in (1, 2, 3)]
+
+    def asym(z, lib):
+        az = lib.abs(z) if lib is np else torch.abs(z)
+        az = az.clip(min=zmax) if lib is np else az.clamp(min=zmax)
+        return sum(cst * az**ex for cst, ex in tail)
 
     def fn_np(z):
         out = np.zeros_like(z, dtype=np.float64)
@@ -699,14 +708,14 @@ def _gfunction_fn(p, xp):
         for i in range(0, flat.size, 8192):
             zz = flat[i:i + 8192]
             vals = np.cos(zz[:, None] * w[None, :]) @ a
-            res[i:i + 8192] = np.where(np.abs(zz) <= zmax, vals, 0.0)
+            res[i:i + 8192] = np.where(np.abs(zz) <= zmax, vals, asym(zz, np))
         return out
 
     def fn_t(z):
         ww = torch.as_tensor(w, dtype=z.dtype, device=z.device)
         aa = torch.as_tensor(a, dtype=z.dtype, device=z.device)
         vals = torch.cos(z[..., None] * ww) @ aa
-        return torch.where(torch.abs(z) <= zmax, vals, torch.zeros_like(vals))
+        return torch.where(torch.abs(z) <= zmax, vals, asym(z, torch))
 
     return fn_np if xp is np else fn_t
 
@@ -719,8 +728,9 @@ def _gfunction(p: float = 4.0) -> Activation:
     ``p = 1`` would be the Cauchy bump / pi, ``p = 2`` is the Gaussian
     ``e^{-z^2/4} / (2 sqrt(pi))``. For ``p = 4`` (default) it is a Meijer G-function:
     ``act_4(z) = (2 sqrt(2 pi))^-1 G^{2,0}_{0,3}(z^4 / 256 | 0, 1/2, 1/4)`` (checked against
-    ``mpmath.meijerg`` in the tests). Evaluated by 256-point Gauss-Legendre quadrature;
-    ``p`` in [2, 8].
+    ``mpmath.meijerg`` in the tests). Evaluated by 256-point Gauss-Legendre quadrature, and
+    beyond the quadrature's reach by the asymptotic series (for even integer ``p`` the
+    activation decays faster than any power and the tail is 0); ``p`` in [2, 8].
     """
     p = check_scalar(p, "p", owner="gfunction", min_val=2.0, max_val=8.0)
     return Activation(
@@ -908,9 +918,11 @@ def design_activation(penalty_fn: Callable[[np.ndarray], np.ndarray], *, dim: in
     def transform(w):
         w = np.asarray(w, dtype=np.float64)
         with np.errstate(all="ignore"):
-            q = np.asarray(penalty_fn(np.abs(w)), dtype=np.float64) * np.ones_like(w)
-            if dim > 1:
-                q = q / np.abs(w) ** (dim - 1)
+            if dim > 1:  # Q = P / |w|^(dim-1), continued to w = 0 by its value at a tiny |w|
+                aw = np.where(w == 0, 1e-9, np.abs(w))
+                q = np.asarray(penalty_fn(aw), dtype=np.float64) / aw ** (dim - 1)
+            else:
+                q = np.asarray(penalty_fn(np.abs(w)), dtype=np.float64) * np.ones_like(w)
             amp = 1.0 / np.sqrt(q)
             out = amp * np.asarray(phase_fn(w), dtype=np.complex128)
         return np.where(np.isfinite(out) & (q > 0), out, 0.0)

@@ -38,7 +38,6 @@ FFT_CHECKS: dict[str, dict] = {
     "arctan": dict(order=2, h=1e-3, n=2**20, band=(0.2, 6)),
     "gaussian": dict(order=0, h=1e-2, n=2**14, band=(0.0, 6)),
     "erf": dict(order=1, h=1e-2, n=2**14, band=(0.2, 8)),
-    "gfunction": dict(order=0, h=1e-2, n=2**14, band=(0.0, 2.5)),
     "sech": dict(order=0, h=1e-2, n=2**14, band=(0.0, 10)),
     "half_exp": dict(order=0, h=1e-3, n=2**18, band=(0.0, 20)),
     "oberhettinger": dict(order=0, h=1e-3, n=2**18, band=(0.0, 20)),
@@ -62,6 +61,11 @@ def fft_check_settings(act: Activation) -> dict:
                     band=(0.3, 8))
     if act.name == "power_softplus":
         return dict(order=act.params["n"] + 1, h=1e-2, n=2**14, band=(0.2, 6))
+    if act.name == "gfunction":
+        p = act.params["p"]
+        even = float(p).is_integer() and int(p) % 2 == 0
+        return dict(order=0, h=1e-2, n=2**14 if even else 2**18,
+                    band=(0.0, math.log(1e5) ** (1 / p)))
     if act.name == "wavepacket":
         w0 = act.params["w0"]
         return dict(order=0, h=1e-2, n=2**14, band=(0.0, w0 + 5))
