@@ -129,20 +129,24 @@ class _Infeasible(Exception):
 # ----------------------------------------------------------------------------- Gram path
 
 
-def _apply_q(A, tau, v, transpose):
-    """Apply ``Q`` (or ``Q^T``) of LAPACK ``dsytrd(lower=1)`` to the vector ``v``:
-    ``Q = H(1) ... H(n-1)``, ``H(i) = I - tau_i u u^T``, ``u = (0, .., 0, 1, A[i+2:, i])``."""
-    n = A.shape[0]
-    x = np.array(v, dtype=np.float64, copy=True)
-    order = range(n - 1) if transpose else range(n - 2, -1, -1)
-    for i in order:
-        t = tau[i]
-        if t == 0.0:
-            continue
-        u = A[i + 1:, i].copy()
-        u[0] = 1.0
-        x[i + 1:] -= (t * (u @ x[i + 1:])) * u
-    return x
+class _TridiagonalQ:
+    """``Q`` of LAPACK ``dsytrd(lower=1)``: ``Q = H(1) ... H(n-1)``, the reflectors stored
+    below the subdiagonal of ``A`` -- the ``geqrf`` layout of ``A[1:, :-1]``, applied with
+    ``dormqr`` (what ``dormtr`` does)."""
+
+    def __init__(self, A, tau):
+        self.sub = np.asfortranarray(A[1:, :-1])
+        self.tau = tau
+
+    def apply(self, v, transpose):
+        out = np.array(v, dtype=np.float64, copy=True)
+        if out.shape[0] > 1:
+            cq, _, info = lapack.dormqr("L", "T" if transpose else "N", self.sub, self.tau,
+                                        out[1:, None], lwork=max(64, out.shape[0]))
+            if info != 0:  # pragma: no cover
+                raise np.linalg.LinAlgError("dormqr failed")
+            out[1:] = cq[:, 0]
+        return out
 
 
 # Matrix-vector products through scipy's BLAS (the one LAPACK here uses: interleaving numpy's and
@@ -156,36 +160,41 @@ def _rmatvec(P, x):
 
 
 def _fit_gram(Phi, y, budget):
-    """Wide case (N <= K), three stages, all exact up to rounding in ``Phi`` itself:
+    """Wide case (N <= K), all exact up to rounding in ``Phi`` itself:
 
     1. ``G = Phi Phi^T = Q T Q^T`` (syrk + LAPACK tridiagonal reduction); in that basis the
        squared residual ``lam^2 |(T + lam I)^{-1} Q^T y|^2`` costs one O(N) tridiagonal solve,
        so Brent's method finds ``lam`` (to the accuracy ``G`` carries, ~ eps |G| / lam).
-    2. One Cholesky factorization of ``G + lam I``, used with iterative refinement whose
-       residuals ``y - Phi (Phi^T a) - lam a`` are computed from ``Phi`` (not ``G``): the ridge
-       solution ``a = (G + lam I)^{-1} y``, ``c = Phi^T a`` to rounding.
+    2. Solves ``(G + lam I) a = y`` as ``Q (T + lam I)^{-1} Q^T y``, iteratively refined with
+       residuals ``y - Phi (Phi^T a) - lam a`` computed from ``Phi`` (not ``G``): the ridge
+       solution ``c = Phi^T a`` to rounding.
     3. Newton steps on ``lam`` for ``|Phi c(lam) - y|^2 = budget`` with those exact solves.
 
     Returns ``None`` when the problem is beyond it (the caller then uses the SVD): ``lam``
-    below ``~1e-13 |G|``, or a refinement that does not converge."""
+    below ``~1e-13 |G|``, or no convergence."""
     N = Phi.shape[0]
     Pf = np.ascontiguousarray(Phi)
     G = blas.dsyrk(1.0, Pf.T, trans=1, lower=1)  # Phi Phi^T (lower triangle), no copy of Phi
     lwork = int(lapack.dsytrd_lwork(N, lower=1)[0])
-    A, d, e, tau, info = lapack.dsytrd(G, lower=1, lwork=max(lwork, N), overwrite_a=0)
+    A, d, e, tau, info = lapack.dsytrd(G, lower=1, lwork=max(lwork, N), overwrite_a=1)
     if info != 0:  # pragma: no cover
         return None
-    yt = _apply_q(A, tau, y, transpose=True)
+    Q = _TridiagonalQ(A, tau)
+    yt = Q.apply(y, transpose=True)
     gmax = float(np.max(np.abs(d)) + 2 * (np.max(np.abs(e)) if e.size else 0.0))
     if gmax == 0.0:
         return None
     floor = 1e3 * _EPS * gmax  # below this lam, G + lam I is numerically singular
 
-    def resid2_tri(mu):
-        _, _, x, inf = lapack.dptsv(d + mu, e, yt[:, None])
+    def tri_solve(mu, rhs_t):
+        _, _, x, inf = lapack.dptsv(d + mu, e, rhs_t[:, None])
         if inf != 0:
             raise np.linalg.LinAlgError("tridiagonal solve failed")
-        return float(mu * mu * (x[:, 0] @ x[:, 0]))
+        return x[:, 0]
+
+    def resid2_tri(mu):
+        x = tri_solve(mu, yt)
+        return float(mu * mu * (x @ x))
 
     try:
         if resid2_tri(floor) > budget:  # needs lam below the floor, or infeasible: SVD decides
@@ -193,52 +202,50 @@ def _fit_gram(Phi, y, budget):
         lam = _solve_lam(resid2_tri, budget, max(gmax / N, floor * 10))
         if lam < floor:
             return None
-        G[np.diag_indices(N)] += lam
-        cf = sl.cho_factor(G, lower=True, overwrite_a=True, check_finite=False)
-    except (np.linalg.LinAlgError, ValueError):
+    except np.linalg.LinAlgError:
         return None
-    lam0 = lam
 
     snorm = math.sqrt(gmax)  # >= |Phi|_2
     rtol = 4 * _EPS * math.sqrt(Phi.shape[1])
 
-    def solve(mu, x, warm=False):
-        """``a = (G + mu I)^{-1} y`` refined against ``Phi``, from ``x`` (a starting guess if
-        ``warm``, else the right-hand side ``y``); returns ``(a, y - Phi Phi^T a)``. Stops at
-        rounding level or when the residual stops shrinking."""
-        rhs = y
-        a = x if warm else sl.cho_solve(cf, rhs, check_finite=False)
-        prev, nrhs = math.inf, float(np.linalg.norm(rhs))
-        for _ in range(6):
+    def gsolve(mu, rhs):
+        return Q.apply(tri_solve(mu, Q.apply(rhs, transpose=True)), transpose=False)
+
+    def solve(mu, a):
+        """Refine ``a`` towards ``(G + mu I)^{-1} y`` against ``Phi``; returns
+        ``(a, y - Phi Phi^T a)``. Stops at rounding level or when the residual stops
+        shrinking."""
+        prev, ny = math.inf, float(np.linalg.norm(y))
+        for _ in range(8):
             u = _rmatvec(Pf, a)
-            r = rhs - _matvec(Pf, u)  # = mu a + (residual of the linear system)
+            r = y - _matvec(Pf, u)  # = mu a + (residual of the linear system)
             res = r - mu * a
             nr = float(np.linalg.norm(res))
-            if nr <= rtol * (snorm * float(np.linalg.norm(u)) + nrhs) or not nr < 0.5 * prev:
+            if nr <= rtol * (snorm * float(np.linalg.norm(u)) + ny) or not nr < 0.5 * prev:
                 break
             prev = nr
-            a = a + sl.cho_solve(cf, res, check_finite=False)
+            a = a + gsolve(mu, res)
         return a, r
 
-    a, r = solve(lam, y)  # r = y - Phi c, c = Phi^T a
-    for _ in range(8):  # Newton on lam: |r|^2 = lam^2 |a|^2, d|r|^2/dlam = 2 lam (|a|^2 - lam a.b)
-        if not np.all(np.isfinite(a)):
-            return None
-        h = float(r @ r) - budget
-        if abs(h) <= 1e-12 * budget:
-            break
-        b = sl.cho_solve(cf, a, check_finite=False)  # da/dlam = -b (to the accuracy needed)
-        slope = 2 * lam * (float(a @ a) - lam * float(a @ b))
-        if not slope > 0:
-            break
-        new = min(max(lam - h / slope, lam / 2), 2 * lam)
-        if abs(new / lam0 - 1) > 0.1:  # far from the factorized shift: let the SVD do it
-            return None
-        if abs(new - lam) <= 1e-12 * lam:  # converged to rounding (h itself is noisy there)
-            break
-        # warm start at the new lam (first order in the step), then refine against Phi
-        a, r = solve(new, a - (new - lam) * b, warm=True)
-        lam = new
+    try:
+        a, r = solve(lam, Q.apply(tri_solve(lam, yt), transpose=False))  # r = y - Phi c
+        for _ in range(8):  # Newton: |r|^2 = lam^2 |a|^2, d|r|^2/dlam = 2 lam (|a|^2 - lam a.b)
+            if not np.all(np.isfinite(a)):
+                return None
+            h = float(r @ r) - budget
+            if abs(h) <= 1e-12 * budget:
+                break
+            b = gsolve(lam, a)  # da/dlam = -b (to the accuracy the slope needs)
+            slope = 2 * lam * (float(a @ a) - lam * float(a @ b))
+            if not slope > 0:
+                break
+            new = min(max(lam - h / slope, lam / 2), 2 * lam)
+            if abs(new - lam) <= 1e-12 * lam:  # converged to rounding (h itself is noisy there)
+                break
+            a, r = solve(new, a - (new - lam) * b)  # warm start, first order in the step
+            lam = new
+    except np.linalg.LinAlgError:
+        return None
     return _rmatvec(Pf, a), lam
 
 
