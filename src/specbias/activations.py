@@ -75,8 +75,8 @@ class Activation:
     formula: str = ""
     fourier_formula: str = ""
     family: str = ""
-    penalty_formula: str = ""
     params: dict = field(default_factory=dict)
+    penalty_formula: str = ""
 
     def __call__(self, z):
         if torch is not None and isinstance(z, torch.Tensor):
