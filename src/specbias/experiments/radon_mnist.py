@@ -320,7 +320,7 @@ def run(cfg: Config, ctx) -> None:
         ax2.axvline(spe, color="grey", ls="--", lw=1)
         ax1.set(yscale="log", xlabel="step", ylabel="W2 between consecutive zero-plane sets",
                 title="Zero-plane motion per step"
-                + (f" ({', '.join(still)}: none)" if still else ""))
+                + (f" (no motion: {', '.join(still)})" if still else ""))
         ax2.set(xlabel="step", ylabel="cumulative share of motion",
                 title="Share of motion (first-epoch share in legend)")
         for ax in (ax1, ax2):
