@@ -101,6 +101,8 @@ class SpectrumTracker(Callback):
 
     Values are divided by ``amplitudes`` when given (``|f~(k_i)| / A_i``). Records: ``step`` and
     ``spectrum`` (arrays of shape ``(n_freq,)``, or ``(E, n_freq)`` for an ensemble).
+    ``absolute=False`` keeps the coefficients themselves (complex for the DFT, real and signed
+    for a real ``basis``) instead of their magnitudes.
 
     Parameters
     ----------
@@ -113,6 +115,7 @@ class SpectrumTracker(Callback):
     interval : (a, b)
         For ``method="exact"``.
     basis : array (N, M), optional
+    absolute : bool
     name : str
     """
 
@@ -120,10 +123,15 @@ class SpectrumTracker(Callback):
 
     def __init__(self, grid, frequencies=None, every: int = 100, *, coords=None,
                  amplitudes=None, method: str = "dft", interval=(0.0, 1.0), basis=None,
-                 name: str | None = None):
+                 absolute: bool = True, name: str | None = None):
         super().__init__(every, name)
         owner = "SpectrumTracker"
+        if not isinstance(absolute, bool):
+            raise ParameterError(f"The 'absolute' parameter of {owner} must be a bool. Got {absolute!r}.")
+        self.absolute = absolute
         check_choice(method, "method", ["dft", "exact"], owner=owner)
+        if method == "exact" and not absolute:
+            raise ParameterError(f"{owner} with method='exact' records magnitudes only.")
         if not isinstance(grid, torch.Tensor):
             raise ParameterError(f"The 'grid' parameter of {owner} must be a torch.Tensor.")
         self.grid, self.method, self.interval = grid, method, interval
@@ -137,7 +145,7 @@ class SpectrumTracker(Callback):
                     f"The 'basis' parameter of {owner} must have {n} rows (one per grid point). "
                     f"Got shape {B.shape} instead."
                 )
-            self._matrix, self._scale = B.astype(np.complex128), 1.0
+            self._matrix, self._scale = B, 1.0
             self.frequencies = np.arange(B.shape[1], dtype=np.float64)
             if method == "exact":
                 raise ParameterError(f"{owner} with a 'basis' supports method='dft' only.")
@@ -186,7 +194,9 @@ class SpectrumTracker(Callback):
         else:
             with torch.no_grad():
                 out = model(self.grid).detach().double().numpy()
-            spec = self._scale * np.abs(out @ self._matrix)
+            spec = self._scale * (out @ self._matrix)
+            if self.absolute:
+                spec = np.abs(spec)
         return spec / self.amplitudes if self.amplitudes is not None else spec
 
     def _log(self, state):
@@ -204,7 +214,8 @@ class SpectrumTracker(Callback):
 
     def spectra(self) -> np.ndarray:
         """Recorded spectra, shape ``(n_records, [E,] n_freq)``."""
-        return np.asarray(self.record.get("spectrum", []), dtype=np.float64)
+        data = self.record.get("spectrum", [])
+        return np.asarray(data) if data else np.zeros((0, self.frequencies.size))
 
     def first_reach(self, threshold: float = 0.5) -> np.ndarray:
         """Per frequency (and member) the first recorded step with value >= ``threshold``."""
