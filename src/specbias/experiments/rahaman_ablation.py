@@ -1,0 +1,152 @@
+"""Rahaman et al., App. A.5 (Figs. 14-18): fitting a delta spike; depth, width and weight clip.
+
+The target is a discrete delta at ``z = 0.5`` on ``N`` points ``z_n = n/N``; its spectrum
+``(2/N)|sum_n delta(z_n) e^{-2 pi i k z_n}| = 2/N`` is flat, so how far up in ``k`` a fit reaches
+shows how high the network can go (SPEC section 5). Three ablations of a ReLU MLP trained by
+full-batch Adam on the MSE: depth (fixed width), width (fixed depth) and weight clip (every
+parameter clamped to ``[-c, c]`` after each step, which bounds the Lipschitz constant and with it
+Theorem 1's numerator). Seeds (and, for the clip, all clip values) train as one vectorized
+ensemble.
+
+Metrics, per ablation and value: ``high_freq_mean_amplitude`` -- the normalized spectrum
+``|f~(k)| / |delta~(k)|`` over the upper half of the frequencies, averaged over training (an area
+under the learning curve: larger = learned sooner/more); ``high_freq_final`` -- the same at the
+end; ``final_loss``. Expected (App. A.5): increasing with depth, with width (more weakly) and
+with the clip.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from pydantic import Field
+
+from ..callbacks import SpectrumTracker, WeightClip, clip_parameters, discrete_spectrum
+from ..ensemble import EnsembleModel, train_ensemble
+from ..targets.rahaman import delta_spike
+from . import ExperimentConfig, register_experiment
+from .rahaman_frequencies import make_members
+
+
+class Config(ExperimentConfig):
+    n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N")
+    depths: list[int] = Field(default_factory=lambda: [2, 4, 6], description="depth ablation")
+    widths: list[int] = Field(default_factory=lambda: [16, 32, 64],
+                              description="width ablation")
+    clips: list[float] = Field(default_factory=lambda: [0.1, 0.2, 0.5, 1.0],
+                               description="weight-clip ablation (max |parameter|)")
+    base_width: int = Field(64, ge=1, le=4096, description="width of the depth and clip ablations")
+    base_depth: int = Field(6, ge=1, le=32, description="depth of the width and clip ablations")
+    seeds: int = Field(3, ge=1, le=1000, description="runs per setting")
+    steps: int = Field(1500, ge=1, description="full-batch Adam steps")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    every: int = Field(25, ge=1, description="record the spectrum every this many steps")
+    dtype: str = Field("float32", pattern="^(float32|float64)$")
+
+
+@register_experiment(
+    "rahaman-ablation",
+    config=Config,
+    description="Fitting a delta spike: spectra for several depths, widths and weight clips",
+    reproduces="Rahaman et al., App. A.5, Figs. 14-18",
+    presets={
+        "quick": {},
+        "paper": {"n_points": 1000, "depths": [2, 4, 6, 8, 10, 12], "widths": [16, 32, 64, 128, 256],
+                  "clips": [0.01, 0.05, 0.1, 0.5, 1.0], "base_width": 256, "seeds": 5,
+                  "steps": 60_000, "every": 200},
+    },
+)
+def run(cfg: Config, ctx) -> None:
+    import matplotlib.pyplot as plt
+
+    from .._validation import ParameterError
+
+    for name in ("depths", "widths"):
+        if any(v < 1 for v in getattr(cfg, name)):
+            raise ParameterError(f"The '{name}' parameter of rahaman-ablation must hold positive ints. Got {getattr(cfg, name)}.")
+    if any(c <= 0 for c in cfg.clips):
+        raise ParameterError(f"The 'clips' parameter of rahaman-ablation must hold positive floats. Got {cfg.clips}.")
+    dtype = getattr(torch, cfg.dtype)
+    z = np.arange(cfg.n_points) / cfg.n_points
+    y = delta_spike(z, 0.5)
+    k = np.arange(1, (cfg.n_points + 1) // 2, dtype=np.float64)
+    base = discrete_spectrum(y, z, k)  # flat: 2/N
+    X = torch.tensor(z, dtype=dtype)[:, None]
+    Y = torch.tensor(y, dtype=dtype)
+    high = k >= k[len(k) // 2]
+    offset = 0
+    metrics = {"high_freq_mean_amplitude": {}, "high_freq_final": {}, "final_loss": {}}
+    rows, panels = [], {}
+
+    def record(group, label, steps, S, losses):
+        # S: (records, members, freq) normalized spectra
+        metrics["high_freq_mean_amplitude"].setdefault(group, {})[label] = float(
+            S[:, :, high].mean())
+        metrics["high_freq_final"].setdefault(group, {})[label] = float(S[-1][:, high].mean())
+        metrics["final_loss"].setdefault(group, {})[label] = float(np.nanmean(losses))
+        mean = S.mean(1)
+        panels.setdefault(group, []).append((label, steps, mean))
+        for j, kk in enumerate(k):
+            rows.append({"ablation": group, "value": label, "k": kk,
+                         "final_normalized_amplitude": float(mean[-1, j])})
+
+    def train(nets_or_ens, callbacks, desc):
+        spec = SpectrumTracker(X, k, every=cfg.every, coords=z)
+        res = train_ensemble(nets_or_ens, (X, Y), cfg.steps, lr=cfg.lr, callbacks=[spec, *callbacks],
+                             record_every=cfg.steps, desc=desc)
+        for msg in res.messages:
+            ctx.mark_diverged(f"{desc} " + msg.split(" diverged")[0], msg)
+        return res, spec.steps(), spec.spectra() / base
+
+    t0 = time.perf_counter()
+    for d in ctx.progress(cfg.depths, desc="depths"):
+        res, steps, S = train(make_members(cfg.seeds, 1, cfg.base_width, d, ctx, dtype, offset),
+                              [], f"depth {d}")
+        offset += cfg.seeds
+        record("depth", str(d), steps, S, res.final_loss)
+    for w in ctx.progress(cfg.widths, desc="widths"):
+        res, steps, S = train(make_members(cfg.seeds, 1, w, cfg.base_depth, ctx, dtype, offset),
+                              [], f"width {w}")
+        offset += cfg.seeds
+        record("width", str(w), steps, S, res.final_loss)
+    if cfg.clips:
+        nc = len(cfg.clips)
+        nets = make_members(cfg.seeds * nc, 1, cfg.base_width, cfg.base_depth, ctx, dtype, offset)
+        clip = np.repeat(np.asarray(cfg.clips, dtype=np.float64), cfg.seeds)
+        ens = clip_parameters(EnsembleModel(nets), clip)
+        res, steps, S = train(ens, [WeightClip(clip)], "clips")
+        for i, c in enumerate(cfg.clips):
+            sel = slice(i * cfg.seeds, (i + 1) * cfg.seeds)
+            record("clip", f"{c:g}", steps, S[:, sel], res.final_loss[sel])
+    ctx.timing("train_s", time.perf_counter() - t0)
+    for name, value in metrics.items():
+        ctx.metric(name, value)
+    ctx.table("spectra", pd.DataFrame(rows))
+
+    for group, items in panels.items():
+        n = len(items)
+        fig, axes = plt.subplots(1, n + 1, figsize=(3.6 * (n + 1), 3.4))
+        for ax, (label, steps, mean) in zip(axes[:-1], items, strict=True):
+            im = ax.imshow(mean.T, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1,
+                           extent=(steps[0], steps[-1], k[0] - 0.5, k[-1] + 0.5),
+                           interpolation="nearest")
+            ax.set(title=f"{group} = {label}", xlabel="training step", ylabel="frequency k")
+        fig.colorbar(im, ax=axes[-2])
+        for label, _, mean in items:
+            axes[-1].plot(k, mean[-1], lw=1, label=f"{group} = {label}")
+        axes[-1].set(xlabel="frequency k", ylabel="|f~(k)| / |delta~(k)| at the end",
+                     title="final spectra", ylim=(0, 1.3))
+        axes[-1].legend(fontsize=7)
+        fig.tight_layout()
+        ctx.figure(f"ablation_{group}", fig, caption=(
+            f"Fitting a delta spike, {group} ablation (App. A.5): normalized spectrum of the fit "
+            "over training (one panel per value) and at the end."))
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.stem(z, y, basefmt=" ")
+    ax.set(xlabel="z", ylabel="target", title="delta spike (Fig. 14a)")
+    ctx.figure("target", fig, caption="The target: a discrete delta at z = 0.5; flat spectrum.")
+    ctx.note(f"{cfg.steps} full-batch Adam steps per setting, {cfg.seeds} seeds each; the clip "
+             "ablation clamps every parameter (initial ones included) to [-c, c].")
