@@ -53,7 +53,7 @@ def _bmm_ok(model: nn.Module) -> bool:
     if isinstance(model, MLP):
         return True
     if isinstance(model, nn.Sequential):
-        return all(isinstance(m, nn.Linear | _ELEMENTWISE) for m in model)
+        return all(isinstance(m, (nn.Linear, *_ELEMENTWISE)) for m in model)
     return False
 
 
