@@ -277,15 +277,15 @@ def clip_parameters(model: torch.nn.Module, clip) -> torch.nn.Module:
             f"The 'clip' parameter of clip_parameters must be a positive float or one per member. "
             f"Got {clip!r} instead."
         )
+    if c.ndim == 1 and getattr(model, "ensemble_size", None) != c.shape[0]:
+        raise ParameterError(
+            f"The 'clip' parameter of clip_parameters has {c.shape[0]} values: one per member "
+            "needs an EnsembleModel of that many members."
+        )
     with torch.no_grad():
         for p in model.parameters():
             cc = c.to(p.dtype)
             if c.ndim == 1:
-                if p.shape[0] != c.shape[0]:
-                    raise ParameterError(
-                        f"The 'clip' parameter of clip_parameters has {c.shape[0]} values but the "
-                        f"ensemble has {p.shape[0]} members."
-                    )
                 cc = cc.reshape(-1, *([1] * (p.ndim - 1)))
             p.copy_(torch.maximum(torch.minimum(p, cc), -cc))
     return model
