@@ -206,27 +206,39 @@ class EnsembleModel(nn.Module):
                     f"Got {tuple(X.shape)}."
                 )
             layers = list(self.layers)
-            h = X if per_member else X.unsqueeze(0).expand(E, *X.shape)
+            ops = []
             for i, lin in enumerate(layers):
-                h = torch.baddbmm(lin.bias.unsqueeze(1), h, lin.weight.transpose(1, 2))
+                ops.append(lin)
                 if i < len(layers) - 1:
-                    h = t.act(h)
-            return h[..., 0] if t.out_dim == 1 else h
-        if X.ndim != (3 if per_member else 2):
-            raise ParameterError(
-                f"Sequential ensemble expects inputs of shape (N, d) or (E, N, d). Got {tuple(X.shape)}."
-            )
-        h = X if per_member else X.unsqueeze(0).expand(E, *X.shape)
-        for name, m in t.named_children():
-            if isinstance(m, nn.Linear):
-                lin = getattr(self, name)
-                if lin.bias is not None:
-                    h = torch.baddbmm(lin.bias.unsqueeze(1), h, lin.weight.transpose(1, 2))
+                    ops.append(t.act)
+        else:
+            if X.ndim != (3 if per_member else 2):
+                raise ParameterError(
+                    f"Sequential ensemble expects inputs of shape (N, d) or (E, N, d). "
+                    f"Got {tuple(X.shape)}."
+                )
+            ops = [getattr(self, name) if isinstance(m, nn.Linear) else m
+                   for name, m in t.named_children()]
+        # activations are kept as (E, width, N): h^T <- W h^T + b, so that the weight gradients
+        # come out of the batched products in the weights' own (E, out, in) layout
+        hT = X.mT if per_member else X.mT.unsqueeze(0).expand(E, *X.mT.shape)
+        fresh = False  # hT is a product made here (not the caller's input)
+        for op in ops:
+            if isinstance(op, nn.Linear):
+                if op.bias is not None:
+                    hT = torch.baddbmm(op.bias.unsqueeze(-1), op.weight, hT)
                 else:
-                    h = torch.bmm(h, lin.weight.transpose(1, 2))
+                    hT = torch.bmm(op.weight, hT)
+                fresh = True
+            elif fresh and (isinstance(op, nn.ReLU) or getattr(op, "name", None) == "relu"):
+                hT = torch.relu_(hT)  # in place on a fresh product: one temporary less
+                fresh = False
             else:
-                h = m(h)
-        return h
+                hT = op(hT)
+                fresh = False
+        if isinstance(t, MLP) and t.out_dim == 1:
+            return hT[:, 0, :]
+        return hT.mT
 
 
 def member_losses(pred: torch.Tensor, y: torch.Tensor, loss: str | Callable = "mse") -> torch.Tensor:
@@ -326,7 +338,12 @@ def train_ensemble(
         (leading axis ``E``), e.g. one target per member.
     steps : int
     optimizer : ``"adam"``, ``"adamw"``, ``"sgd"`` or a callable ``params -> Optimizer``
-        Must be element-wise for members to be independent (not LBFGS).
+        Must be element-wise for members to be independent (not LBFGS). Adam and AdamW use
+        torch's fused implementation by default (same update, one pass over memory; it rounds
+        differently from the default implementation in the last bit):
+        ``optimizer_kwargs={"fused": False}`` restores torch's default.
+    optimizer_kwargs : dict, optional
+        Passed to the optimizer (``betas``, ``weight_decay``, ``momentum``, ``fused``, ...).
     loss : ``"mse"``, ``"bce_logits"``, ``"cross_entropy"`` or callable ``(pred, y) -> (E,)``
     callbacks : sequence of Callback
         They see ``state.model`` = the :class:`EnsembleModel` (outputs ``(E, ...)``) and
@@ -370,8 +387,13 @@ def train_ensemble(
         opt = optimizer([p for p in ens.parameters() if p.requires_grad])
     else:
         check_choice(optimizer, "optimizer", ["adam", "adamw", "sgd"], owner="train_ensemble")
+        kwargs = dict(optimizer_kwargs or {})
+        if optimizer in ("adam", "adamw"):
+            # one pass over each stacked tensor instead of one per arithmetic step: the stacked
+            # tensors are E times larger than a member's and would fall out of cache
+            kwargs.setdefault("fused", True)
         opt = make_optimizer([p for p in ens.parameters() if p.requires_grad], optimizer, lr,
-                             **(optimizer_kwargs or {}))
+                             **kwargs)
 
     diverged = np.zeros(E, dtype=bool)
     messages: list[str] = []
