@@ -83,8 +83,9 @@ def censored_mean(steps_hit: np.ndarray, cap: float) -> np.ndarray:
 
 def heatmap(ax, steps, freqs, values, title, vmax=1.0, ylabel="frequency k"):
     """A (frequency x step) image of ``values[record, freq]``."""
+    last = steps[-1] if steps[-1] > steps[0] else steps[0] + 1
     im = ax.imshow(values.T, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=vmax,
-                   extent=(steps[0], steps[-1], -0.5, len(freqs) - 0.5), interpolation="nearest")
+                   extent=(steps[0], last, -0.5, len(freqs) - 0.5), interpolation="nearest")
     ax.set_yticks(range(len(freqs)), [f"{k:g}" for k in freqs])
     ax.set(xlabel="training step", ylabel=ylabel, title=title)
     return im
