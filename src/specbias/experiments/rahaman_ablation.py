@@ -131,7 +131,8 @@ def run(cfg: Config, ctx) -> None:
         fig, axes = plt.subplots(1, n + 1, figsize=(3.6 * (n + 1), 3.4))
         for ax, (label, steps, mean) in zip(axes[:-1], items, strict=True):
             im = ax.imshow(mean.T, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1,
-                           extent=(steps[0], steps[-1], k[0] - 0.5, k[-1] + 0.5),
+                           extent=(steps[0], max(steps[-1], steps[0] + 1), k[0] - 0.5,
+                                   k[-1] + 0.5),
                            interpolation="nearest")
             ax.set(title=f"{group} = {label}", xlabel="training step", ylabel="frequency k")
         fig.colorbar(im, ax=axes[-2])
