@@ -30,6 +30,7 @@ _EXPORTS = {
     "gradient_descent": "shrinkage",
     "kernel_fit": "kernel",
     "radial_magnitude": "spectra",
+    "numerical_fourier": "spectra",
     "breakpoints": "relu_fourier",
     "relu_net_fourier": "relu_fourier",
     "ShallowNet": "nn",
@@ -41,9 +42,15 @@ _EXPORTS = {
     "ParamNormRecorder": "training",
     "SpectrumTracker": "callbacks",
     "train_ensemble": "ensemble",
+    "EnsembleModel": "ensemble",
+    "train_regime": "regimes",
     "ZeroPlaneRecorder": "zeroplanes",
     "zero_plane_motion": "zeroplanes",
     "clustering_auc": "zeroplanes",
+    "cluster_order": "zeroplanes",
+    "datapoint_pinning": "zeroplanes",
+    "network_radial_magnitude": "zeroplanes",
+    "radon_target": "targets",
     "load_mnist": "data",
     "run_experiment": "runner",
     "SpecbiasError": "_validation",
@@ -54,7 +61,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "activations", "features", "shrinkage", "kernel", "spectra", "relu_fourier", "nn", "training",
     "callbacks", "ensemble", "zeroplanes", "data", "targets", "experiments", "runner", "report",
-    "sweep", "io", "progress",
+    "sweep", "io", "progress", "signals", "splines", "regimes",
 }
 
 __all__ = sorted(_EXPORTS)

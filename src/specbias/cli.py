@@ -66,6 +66,8 @@ def _print_summary(summary):
                f"{summary['status']} in {summary['timings']['wall_s']:.1f} s")
     for k, v in summary.get("diverged", {}).items():
         click.echo(f"  diverged: {k}: {v}")
+    for k, v in summary.get("failed", {}).items():
+        click.echo(f"  failed to train: {k}: {v}")
     for k, v in flatten(summary.get("metrics", {})).items():
         if isinstance(v, float):
             v = f"{v:.6g}"

@@ -261,7 +261,7 @@ class MLP(nn.Module):
         self.in_dim, self.width, self.depth, self.out_dim = in_dim, width, depth, out_dim
         self.act = _as_activation(activation)
         dims = [in_dim] + [width] * depth + [out_dim]
-        self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(dims[:-1], dims[1:], strict=True))
         if generator is not None:  # PyTorch's default init, drawn from the given generator
             with torch.no_grad():
                 for lin in self.layers:

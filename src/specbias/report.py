@@ -75,6 +75,10 @@ def render_report(summary: dict[str, Any], directory: str | Path) -> str:
         items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
                         for k, v in summary["diverged"].items())
         parts.append(f"<div class='bad'><b>Diverged</b><ul>{items}</ul></div>")
+    if summary.get("failed"):
+        items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
+                        for k, v in summary["failed"].items())
+        parts.append(f"<div class='bad'><b>Failed to train</b><ul>{items}</ul></div>")
     for w in summary.get("warnings", []):
         parts.append(f"<p class='warn'>{html.escape(w)}</p>")
     for n in summary.get("notes", []):

@@ -26,7 +26,13 @@ from pydantic import ValidationError
 
 from . import experiments as registry
 from ._validation import ParameterError, SpecbiasError
-from .io import atomic_write_bytes, atomic_write_json, atomic_write_text, swap_directory, to_jsonable
+from .io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    swap_directory,
+    to_jsonable,
+)
 from .progress import progress, quiet
 
 SUMMARY = "summary.json"
@@ -46,6 +52,7 @@ class RunContext:
         self.notes: list[str] = []
         self.warnings: list[str] = []
         self.diverged: dict[str, str] = {}
+        self.failed: dict[str, str] = {}
 
     # -------------------------------------------------------------- randomness
     def torch_generator(self, offset: int = 0):
@@ -108,6 +115,11 @@ class RunContext:
     def mark_diverged(self, label: str, message: str) -> None:
         """Record that one part of the run (e.g. one activation) diverged; the run goes on."""
         self.diverged[label] = message
+
+    def mark_failed(self, label: str, message: str) -> None:
+        """Record that one part of the run finished with finite numbers but did not learn (e.g.
+        an activation that fails to train, as a paper reports); the run goes on."""
+        self.failed[label] = message
 
     def progress(self, iterable=None, desc: str | None = None, total: int | None = None):
         return progress(iterable, desc=desc, total=total)
@@ -250,6 +262,7 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
         "config": cfg.model_dump(mode="json"),
         "status": "diverged" if ctx.diverged else "ok",
         "diverged": ctx.diverged,
+        "failed": ctx.failed,
         "metrics": ctx.metrics,
         "timings": {"wall_s": wall, **ctx.timings},
         "started": started.isoformat(),

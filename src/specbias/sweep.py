@@ -40,7 +40,7 @@ def grid_points(grid: dict[str, list[Any]], seeds=(0,)) -> list[tuple[dict[str, 
             raise ParameterError(f"Grid values for {k!r} must be a non-empty list. Got {grid[k]!r}.")
     seeds = [check_scalar(s, "seed", kind=int, owner="sweep", min_val=0) for s in seeds]
     combos = itertools.product(*(grid[k] for k in keys)) if keys else [()]
-    return [(dict(zip(keys, c)), s) for c in combos for s in seeds]
+    return [(dict(zip(keys, c, strict=True)), s) for c in combos for s in seeds]
 
 
 def point_id(values: dict[str, Any], seed: int) -> str:

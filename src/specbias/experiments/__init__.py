@@ -68,7 +68,7 @@ def register_experiment(name: str, *, config: type[ExperimentConfig], descriptio
     def deco(fn):
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise RuntimeError(f"experiment {name!r} registered twice")
-        for pname, values in presets.items():  # presets must be valid configs
+        for values in presets.values():  # presets must be valid configs
             config(**values)
         _REGISTRY[name] = Experiment(name, fn, config, description, reproduces, presets, demo)
         return fn

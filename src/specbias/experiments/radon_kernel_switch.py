@@ -26,6 +26,7 @@ from .radon_mnist import (
     activation_colors,
     classify_status,
     eval_frame,
+    flag_status,
     plot_curves,
     prepare_data,
     total_steps,
@@ -121,8 +122,7 @@ def run(cfg: Config, ctx) -> None:
         sa, msg_a = classify_status(ra, ea, cfg, best)
         ss, msg_s = classify_status(rs, es, cfg, best)
         for regime, st, msg in (("adaptive", sa, msg_a), ("switch", ss, msg_s)):
-            if st != "ok":
-                ctx.mark_diverged(f"{act} ({regime})", msg)
+            flag_status(ctx, f"{act} ({regime})", st, msg)
         status[act] = {"adaptive": sa, "switch": ss}
         frames_a[act] = eval_frame(act, ea, regime="adaptive")
         frames_s[act] = eval_frame(act, es, regime="switch")

@@ -144,11 +144,19 @@ def classify_status(res, erec, cfg, best_accuracy: float) -> tuple[str, str]:
     acc = erec["train_accuracy"][-1]
     limit = max(cfg.fail_accuracy, cfg.fail_fraction * best_accuracy)
     if not math.isfinite(acc) or acc < limit:
-        return "failed_to_train", (f"failed to train: final training accuracy {acc:.3f} < "
-                                   f"{limit:.3f} (max of {cfg.fail_accuracy:g} and "
+        return "failed_to_train", (f"final training accuracy {acc:.4f} < "
+                                   f"{limit:.4f} (max of {cfg.fail_accuracy:g} and "
                                    f"{cfg.fail_fraction:g} x the best activation's "
                                    f"{best_accuracy:.3f}; chance 0.1)")
     return "ok", ""
+
+
+def flag_status(ctx, label: str, status: str, message: str) -> None:
+    """Report a non-``ok`` status of :func:`classify_status` in the run's summary and report."""
+    if status == "diverged":
+        ctx.mark_diverged(label, message)
+    elif status != "ok":
+        ctx.mark_failed(label, message)
 
 
 def eval_frame(act: str, erec, **extra) -> pd.DataFrame:
@@ -259,8 +267,7 @@ def run(cfg: Config, ctx) -> None:
     for act, (res, er) in evals.items():
         st, msg = classify_status(res, er, cfg, best)
         status[act] = st
-        if st != "ok":
-            ctx.mark_diverged(act, msg)
+        flag_status(ctx, act, st, msg)
 
     baseline = clustering_baseline(cfg.width, train_data[0].shape[1], draws=5,
                                    rng=ctx.child_seed(7))
