@@ -56,3 +56,16 @@ def test_entry_point_exit_status_is_2():
                         "width=-3"], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "width" in r.stderr
+
+
+def test_sweep_cli_quiet_and_resume(tmp_path):
+    args = [sys.executable, "-m", "specbias.cli", "sweep", "lucey-spectrum", "--grid",
+            "width=[32,48]", "--set", "activations=[\"relu\"]", "--out", str(tmp_path / "sw")]
+    loud = subprocess.run(args, capture_output=True, text=True)
+    assert loud.returncode == 0, loud.stderr
+    assert "2 points (2 run now" in loud.stdout
+    assert "sweep lucey-spectrum" in loud.stderr  # the sweep's progress bar
+    quiet = subprocess.run(args + ["--quiet"], capture_output=True, text=True)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "2 points (0 run now" in quiet.stdout  # resumed: nothing run again
+    assert quiet.stderr == ""

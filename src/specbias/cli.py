@@ -92,7 +92,7 @@ def show_cmd(directory):
 @cli.command("demo")
 @click.argument("names", nargs=-1)
 @click.option("--out", "out", default="out/demo", show_default=True)
-@click.option("--quiet", is_flag=True)
+@click.option("--quiet", is_flag=True, help="no progress bars")
 def demo_cmd(names, out, quiet):
     """Run the headline experiments (quick presets) and write an index of their reports."""
     from .experiments import all_experiments
@@ -126,8 +126,10 @@ def demo_cmd(names, out, quiet):
 @click.option("--preset", default="quick", show_default=True)
 @click.option("--out", "out", required=True, help="sweep directory (resumable)")
 @click.option("--workers", default=1, show_default=True, type=int, help="parallel processes")
-def sweep_cmd(name, grid, sets, seeds, preset, out, workers):
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def sweep_cmd(name, grid, sets, seeds, preset, out, workers, quiet):
     """Run NAME over a grid of config values and seeds; rerun to resume an interrupted sweep."""
+    from .progress import quiet as quiet_progress
     from .runner import parse_overrides
     from .sweep import parse_grid, run_sweep
 
@@ -136,8 +138,9 @@ def sweep_cmd(name, grid, sets, seeds, preset, out, workers):
     except ValueError:
         _fail(f"--seeds must be comma-separated integers. Got {seeds!r}.")
     try:
-        df = run_sweep(name, parse_grid(list(grid)), preset=preset, seeds=seed_list, out=out,
-                       fixed=parse_overrides(list(sets)), workers=workers)
+        with quiet_progress(quiet):
+            df = run_sweep(name, parse_grid(list(grid)), preset=preset, seeds=seed_list, out=out,
+                           fixed=parse_overrides(list(sets)), workers=workers)
     except SpecbiasError as exc:
         _fail(str(exc))
     click.echo(f"{len(df)} points ({df.attrs.get('ran', 0)} run now, the rest resumed) -> "
