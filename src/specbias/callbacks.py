@@ -52,8 +52,8 @@ def discrete_spectrum(values, coords, frequencies) -> np.ndarray:
     """
     z = check_array(coords, "coords", owner="discrete_spectrum", ndim=1)
     k = check_array(frequencies, "frequencies", owner="discrete_spectrum", ndim=1)
-    v = np.asarray(values, dtype=np.float64)
-    if v.shape[-1] != z.size:
+    v = check_array(values, "values", owner="discrete_spectrum")
+    if v.ndim < 1 or v.shape[-1] != z.size:
         raise ParameterError(
             f"The 'values' parameter of discrete_spectrum must have {z.size} samples along its "
             f"last axis. Got shape {v.shape} instead."
@@ -72,7 +72,7 @@ def first_reach(steps, values, threshold: float = 0.5) -> np.ndarray:
     [10.0, nan]
     """
     s = check_array(steps, "steps", owner="first_reach", ndim=1)
-    v = np.asarray(values, dtype=np.float64)
+    v = check_array(values, "values", owner="first_reach", finite=False)  # NaN: a diverged run
     threshold = check_scalar(threshold, "threshold", owner="first_reach")
     if v.ndim < 1 or v.shape[0] != s.size:
         raise ParameterError(
@@ -134,7 +134,24 @@ class SpectrumTracker(Callback):
             raise ParameterError(f"{owner} with method='exact' records magnitudes only.")
         if not isinstance(grid, torch.Tensor):
             raise ParameterError(f"The 'grid' parameter of {owner} must be a torch.Tensor.")
-        self.grid, self.method, self.interval = grid, method, interval
+        if grid.ndim == 0 or grid.numel() == 0:
+            raise ParameterError(
+                f"The 'grid' parameter of {owner} must hold at least one point. "
+                f"Got shape {tuple(grid.shape)} instead."
+            )
+        if grid.is_floating_point() and not bool(torch.isfinite(grid).all()):
+            raise ParameterError(f"The 'grid' parameter of {owner} must be finite. Got NaN or infinite values.")
+        try:
+            a, b = (float(v) for v in interval)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                f"The 'interval' parameter of {owner} must be a pair (a, b) of floats. Got {interval!r} instead."
+            ) from exc
+        if not (math.isfinite(a) and math.isfinite(b) and a < b):
+            raise ParameterError(
+                f"The 'interval' parameter of {owner} must be (a, b) with finite a < b. Got {interval!r} instead."
+            )
+        self.grid, self.method, self.interval = grid, method, (a, b)
         n = grid.shape[-2] if grid.ndim >= 2 else grid.shape[0]
         if (frequencies is None) == (basis is None):
             raise ParameterError(f"{owner} needs exactly one of 'frequencies' and 'basis'.")
@@ -271,7 +288,10 @@ def clip_parameters(model: torch.nn.Module, clip) -> torch.nn.Module:
     >>> bool(clip_parameters(net, 0.01).weight.abs().max() <= 0.01)
     True
     """
-    c = torch.as_tensor(np.asarray(clip, dtype=np.float64))
+    try:
+        c = torch.as_tensor(np.asarray(clip, dtype=np.float64))
+    except (TypeError, ValueError):
+        c = torch.tensor(float("nan"))  # reported below
     if c.ndim > 1 or not torch.all(torch.isfinite(c)) or torch.any(c <= 0):
         raise ParameterError(
             f"The 'clip' parameter of clip_parameters must be a positive float or one per member. "
@@ -303,7 +323,10 @@ class WeightClip(Callback):
 
     def __init__(self, clip: float | Sequence[float]):
         super().__init__(1)
-        c = np.asarray(clip, dtype=np.float64)
+        try:
+            c = np.asarray(clip, dtype=np.float64)
+        except (TypeError, ValueError):
+            c = np.asarray(np.nan)  # reported below
         if c.ndim > 1 or c.size == 0 or not np.all(np.isfinite(c)) or np.any(c <= 0):
             raise ParameterError(
                 "The 'clip' parameter of WeightClip must be a positive float or a sequence of "

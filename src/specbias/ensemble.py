@@ -37,9 +37,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validation import ParameterError, check_choice, check_scalar
+from ._validation import ParameterError, SpecbiasError, check_choice, check_scalar
 from .progress import progress as progress_bar
-from .training import Callback, TrainState, make_optimizer
+from .training import Callback, TrainState, _check_callbacks, _check_data, make_optimizer
 
 __all__ = ["EnsembleModel", "EnsembleResult", "train_ensemble", "member_losses"]
 
@@ -195,6 +195,12 @@ class EnsembleModel(nn.Module):
 
         t = self._template
         E = self.ensemble_size
+        dtype = next(iter(self._holder.parameters())).dtype
+        if X.dtype != dtype:
+            raise ParameterError(
+                f"EnsembleModel expects inputs of dtype {dtype} (the dtype of its parameters). "
+                f"Got {X.dtype} instead."
+            )
         if isinstance(t, MLP):
             if per_member and X.ndim == 2 and t.in_dim == 1:
                 X = X[..., None]
@@ -212,9 +218,11 @@ class EnsembleModel(nn.Module):
                 if i < len(layers) - 1:
                     ops.append(t.act)
         else:
-            if X.ndim != (3 if per_member else 2):
+            d = next((m.in_features for m in t if isinstance(m, nn.Linear)), None)
+            if X.ndim != (3 if per_member else 2) or (d is not None and X.shape[-1] != d):
+                d = "d" if d is None else d
                 raise ParameterError(
-                    f"Sequential ensemble expects inputs of shape (N, d) or (E, N, d). "
+                    f"Sequential ensemble expects inputs of shape (N, {d}) or (E, N, {d}). "
                     f"Got {tuple(X.shape)}."
                 )
             ops = [getattr(self, name) if isinstance(m, nn.Linear) else m
@@ -255,6 +263,11 @@ def member_losses(pred: torch.Tensor, y: torch.Tensor, loss: str | Callable = "m
     >>> member_losses(pred, y).tolist()
     [0.5, 1.0]
     """
+    if not isinstance(pred, torch.Tensor) or not isinstance(y, torch.Tensor) or pred.ndim < 1:
+        raise ParameterError(
+            "The 'pred' and 'y' parameters of member_losses must be tensors, 'pred' with a leading "
+            f"member axis. Got {type(pred).__name__} and {type(y).__name__}."
+        )
     E = pred.shape[0]
     if callable(loss) and not isinstance(loss, str):
         out = loss(pred, y)
@@ -265,14 +278,30 @@ def member_losses(pred: torch.Tensor, y: torch.Tensor, loss: str | Callable = "m
     F = torch.nn.functional
     if loss == "cross_entropy":
         C = pred.shape[-1]
+        if pred.ndim < 2 or y.is_floating_point() or tuple(y.shape) not in (
+                tuple(pred.shape[:-1]), tuple(pred.shape[1:-1])):
+            raise ParameterError(
+                f"The 'y' parameter of member_losses must hold integer class labels of shape "
+                f"{tuple(pred.shape[1:-1])} (shared) or {tuple(pred.shape[:-1])} (per member) for "
+                f"loss 'cross_entropy' and predictions of shape {tuple(pred.shape)}. Got "
+                f"{y.dtype} labels of shape {tuple(y.shape)} instead."
+            )
         yy = y if y.ndim == pred.ndim - 1 else y.unsqueeze(0).expand(E, *y.shape)
-        per = F.cross_entropy(pred.reshape(-1, C), yy.reshape(-1), reduction="none")
+        try:
+            per = F.cross_entropy(pred.reshape(-1, C), yy.reshape(-1), reduction="none")
+        except (IndexError, RuntimeError) as exc:  # labels out of range
+            raise ParameterError(
+                f"The 'y' parameter of member_losses must hold class labels in [0, {C - 1}] "
+                f"(the models have {C} outputs): {exc}"
+            ) from exc
         return per.reshape(E, -1).mean(1)
-    yy = y if y.ndim == pred.ndim else y.unsqueeze(0).expand_as(pred)
-    if yy.shape != pred.shape:
+    if tuple(y.shape) not in (tuple(pred.shape), tuple(pred.shape[1:])):
         raise ParameterError(
-            f"Targets of shape {tuple(y.shape)} do not match ensemble predictions {tuple(pred.shape)}."
+            f"Targets of shape {tuple(y.shape)} do not match ensemble predictions {tuple(pred.shape)}: "
+            f"the 'y' parameter of member_losses must have shape {tuple(pred.shape[1:])} (shared) "
+            f"or {tuple(pred.shape)} (per member)."
         )
+    yy = y if y.ndim == pred.ndim else y.unsqueeze(0).expand_as(pred)
     if loss == "mse":
         per = (pred - yy) ** 2
     else:
@@ -372,6 +401,8 @@ def train_ensemble(
     if not (isinstance(data, tuple | list) and len(data) == 2
             and all(isinstance(t, torch.Tensor) for t in data)):
         raise ParameterError("The 'data' parameter of train_ensemble must be a pair (X, y) of tensors.")
+    _check_data(data[0], data[1], "train_ensemble")
+    callbacks = _check_callbacks(callbacks, "train_ensemble")
     if isinstance(models, EnsembleModel):
         ens = copy.deepcopy(models)
         object.__setattr__(ens, "_template", copy.deepcopy(models._template))
@@ -381,10 +412,19 @@ def train_ensemble(
     X, y = data
     validation = dict(validation or {})
     for name, pair in validation.items():
-        if not (isinstance(pair, tuple | list) and len(pair) == 2):
-            raise ParameterError(f"validation[{name!r}] must be a pair (X, y) of tensors.")
+        if not (isinstance(pair, tuple | list) and len(pair) == 2
+                and all(isinstance(t, torch.Tensor) for t in pair)):
+            raise ParameterError(
+                f"The 'validation' parameter of train_ensemble must map names to pairs (X, y) of "
+                f"tensors: validation[{name!r}] must be a pair (X, y) of tensors."
+            )
     if callable(optimizer) and not isinstance(optimizer, str):
         opt = optimizer([p for p in ens.parameters() if p.requires_grad])
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise ParameterError(
+                "The 'optimizer' parameter of train_ensemble, when callable, must return a "
+                f"torch.optim.Optimizer. Got {type(opt).__name__} instead."
+            )
     else:
         check_choice(optimizer, "optimizer", ["adam", "adamw", "sgd"], owner="train_ensemble")
         kwargs = dict(optimizer_kwargs or {})
@@ -412,7 +452,15 @@ def train_ensemble(
                     val_rec[key].append(np.where(diverged, np.nan, v))
 
     with torch.no_grad():
-        init = member_losses(ens(X), y, loss).double().numpy()
+        try:
+            init = member_losses(ens(X), y, loss).double().numpy()
+        except SpecbiasError:
+            raise
+        except (RuntimeError, IndexError) as exc:
+            raise ParameterError(
+                f"The 'data' parameter of train_ensemble does not fit the models: evaluating them "
+                f"on X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)} failed: {exc}"
+            ) from exc
     state = TrainState(model=ens, optimizer=opt, step=0, loss=init)
     record(0, init)
     for cb in callbacks:

@@ -14,6 +14,56 @@ from .activations import Activation
 from .activations import activation as make_activation
 
 
+def _check_dtype(dtype, owner: str) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ParameterError(
+            f"The 'dtype' parameter of {owner} must be a floating-point torch.dtype. "
+            f"Got {dtype!r} instead."
+        )
+    return dtype
+
+
+def _check_generator(generator, owner: str):
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ParameterError(
+            f"The 'generator' parameter of {owner} must be a torch.Generator or None. "
+            f"Got {type(generator).__name__} instead."
+        )
+    return generator
+
+
+def _check_x(x, model: str, in_dim: int, dtype: torch.dtype) -> torch.Tensor:
+    """The input checks of the forward passes: a tensor of shape (N, in_dim) in the model's dtype
+    (``(N,)`` is taken as ``(N, 1)`` when ``in_dim == 1``)."""
+    if not isinstance(x, torch.Tensor):
+        raise ParameterError(f"{model} expects a torch.Tensor input. Got {type(x).__name__} instead.")
+    if x.ndim == 1 and in_dim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != in_dim:
+        raise ParameterError(f"{model} expects inputs of shape (N, {in_dim}). Got {tuple(x.shape)}.")
+    if x.dtype != dtype:
+        raise ParameterError(
+            f"{model} expects inputs of dtype {dtype} (the dtype of its parameters). "
+            f"Got {x.dtype} instead."
+        )
+    return x
+
+
+def _as_tensor(value, name: str, owner: str, dtype=None) -> torch.Tensor:
+    """``torch.as_tensor`` with a ParameterError (not a TypeError from torch) on non-numbers,
+    and a check that every value is finite."""
+    try:
+        t = torch.as_tensor(value) if dtype is None else torch.as_tensor(value).to(dtype)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be array-like of numbers. "
+            f"Got {type(value).__name__} instead."
+        ) from exc
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        raise ParameterError(f"The '{name}' parameter of {owner} must be finite. Got NaN or infinite values.")
+    return t
+
+
 def _as_activation(act) -> Activation:
     a = make_activation(act) if isinstance(act, str) else act
     if isinstance(a, Activation) and a.torch_fn is None:
@@ -85,6 +135,8 @@ class ShallowNet(nn.Module):
         check_choice(theta_init, "theta_init", ["random", "circle"], owner="ShallowNet")
         scale = check_scalar(scale, "scale", owner="ShallowNet", min_val=0.0, include_min=False)
         gamma_range = check_scalar(gamma_range, "gamma_range", owner="ShallowNet", min_val=0.0)
+        dtype = _check_dtype(dtype, "ShallowNet")
+        _check_generator(generator, "ShallowNet")
         if theta_init == "circle" and in_dim != 2:
             raise ParameterError(
                 f"The 'theta_init' parameter of ShallowNet can be 'circle' only for in_dim = 2. "
@@ -159,14 +211,15 @@ class ShallowNet(nn.Module):
 
         ``c, gamma, s`` have shape ``(K,)`` and ``theta`` ``(K, d)``; dtype follows ``theta``.
         """
+        owner = "ShallowNet.from_radon"
         check_choice(parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet")
-        theta = torch.as_tensor(theta)
-        if theta.ndim != 2:
-            raise ParameterError(f"The 'theta' parameter of ShallowNet.from_radon must be 2-D. Got shape {tuple(theta.shape)}.")
+        theta = _as_tensor(theta, "theta", owner)
+        if theta.ndim != 2 or theta.shape[0] < 1 or theta.shape[1] < 1:
+            raise ParameterError(f"The 'theta' parameter of ShallowNet.from_radon must be 2-D (K, d) with K, d >= 1. Got shape {tuple(theta.shape)}.")
         dt = theta.dtype if theta.is_floating_point() else torch.float32
         theta = theta.to(dt)
         K, d = theta.shape
-        vecs = {k: torch.as_tensor(v).to(dt).reshape(-1) for k, v in
+        vecs = {k: _as_tensor(v, k, owner, dt).reshape(-1) for k, v in
                 (("c", c), ("gamma", gamma), ("s", s))}
         for k, v in vecs.items():
             if v.shape != (K,):
@@ -194,13 +247,21 @@ class ShallowNet(nn.Module):
         Stored in ``parameterization``; for ``"radon"`` the exact map ``s = |w|,
         theta = w/|w|, gamma = -b/|w|, c = v`` is applied.
         """
-        w = torch.as_tensor(w)
-        if w.ndim != 2:
-            raise ParameterError(f"The 'w' parameter of ShallowNet.from_standard must be 2-D. Got shape {tuple(w.shape)}.")
+        owner = "ShallowNet.from_standard"
+        w = _as_tensor(w, "w", owner)
+        if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
+            raise ParameterError(f"The 'w' parameter of ShallowNet.from_standard must be 2-D (K, d) with K, d >= 1. Got shape {tuple(w.shape)}.")
+        if not w.is_floating_point():
+            w = w.to(torch.float32)
         n = w.norm(dim=1)
         if torch.any(n == 0):
             raise ParameterError("The 'w' parameter of ShallowNet.from_standard has a zero row.")
-        b = torch.as_tensor(b).to(w.dtype)
+        b = _as_tensor(b, "b", owner, w.dtype).reshape(-1)
+        if b.shape != n.shape:
+            raise ParameterError(
+                f"The 'b' parameter of ShallowNet.from_standard must have shape ({w.shape[0]},). "
+                f"Got {tuple(b.shape)} instead."
+            )
         return cls.from_radon(v, w / n[:, None], -b / n, n, activation, parameterization)
 
     def zero_plane_parameters(self) -> list[nn.Parameter]:
@@ -228,15 +289,8 @@ class ShallowNet(nn.Module):
         return self.act(pre)
 
     def _check_input(self, x):
-        if not isinstance(x, torch.Tensor):
-            raise ParameterError("ShallowNet expects a torch.Tensor input.")
-        if x.ndim == 1 and self.in_dim == 1:
-            x = x[:, None]
-        if x.ndim != 2 or x.shape[1] != self.in_dim:
-            raise ParameterError(
-                f"ShallowNet expects inputs of shape (N, {self.in_dim}). Got {tuple(x.shape)}."
-            )
-        return x
+        w = self.theta_raw if self.parameterization == "radon" else self.w
+        return _check_x(x, "ShallowNet", self.in_dim, w.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
@@ -258,6 +312,8 @@ class MLP(nn.Module):
         width = check_scalar(width, "width", kind=int, owner="MLP", min_val=1)
         depth = check_scalar(depth, "depth", kind=int, owner="MLP", min_val=1)
         out_dim = check_scalar(out_dim, "out_dim", kind=int, owner="MLP", min_val=1)
+        dtype = _check_dtype(dtype, "MLP")
+        _check_generator(generator, "MLP")
         self.in_dim, self.width, self.depth, self.out_dim = in_dim, width, depth, out_dim
         self.act = _as_activation(activation)
         dims = [in_dim] + [width] * depth + [out_dim]
@@ -270,11 +326,7 @@ class MLP(nn.Module):
                     lin.bias.uniform_(-bound, bound, generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim == 1 and self.in_dim == 1:
-            x = x[:, None]
-        if x.ndim != 2 or x.shape[1] != self.in_dim:
-            raise ParameterError(f"MLP expects inputs of shape (N, {self.in_dim}). Got {tuple(x.shape)}.")
-        h = x
+        h = _check_x(x, "MLP", self.in_dim, self.layers[0].weight.dtype)
         for lin in self.layers[:-1]:
             h = self.act(lin(h))
         out = self.layers[-1](h)

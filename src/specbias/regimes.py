@@ -89,10 +89,10 @@ def steps_per_epoch(n: int, batch_size: int | None) -> int:
     (15, 1)
     """
     n = check_scalar(n, "n", kind=int, owner="steps_per_epoch", min_val=1)
-    if batch_size is None or batch_size >= n:
+    if batch_size is None:
         return 1
     batch_size = check_scalar(batch_size, "batch_size", kind=int, owner="steps_per_epoch", min_val=1)
-    return n // batch_size
+    return 1 if batch_size >= n else n // batch_size
 
 
 def _check_net(model, owner: str):
@@ -128,6 +128,11 @@ def regime_param_groups(model, lr: float, *, zero_plane_lr_ratio: float = 1.0,
     lr = check_scalar(lr, "lr", owner="regime_param_groups", min_val=0.0, include_min=False)
     ratio = check_scalar(zero_plane_lr_ratio, "zero_plane_lr_ratio", owner="regime_param_groups",
                          min_val=0.0)
+    if lr_multipliers is not None and not isinstance(lr_multipliers, Mapping):
+        raise ParameterError(
+            "The 'lr_multipliers' parameter of regime_param_groups must be a dict name -> float. "
+            f"Got {type(lr_multipliers).__name__} instead."
+        )
     mult = dict(lr_multipliers or {})
     names = {id(p): _group_key(n) for n, p in model.named_parameters()}
     zp = {id(p) for p in model.zero_plane_parameters()}
@@ -237,6 +242,20 @@ class ClassificationRecorder(Callback):
             if not (isinstance(pair, tuple | list) and len(pair) == 2
                     and all(isinstance(t, torch.Tensor) for t in pair)):
                 raise ParameterError(f"ClassificationRecorder: datasets[{key!r}] must be a pair (X, labels) of tensors.")
+            X, labels = pair
+            if (labels.ndim != 1 or labels.is_floating_point() or labels.is_complex()
+                    or X.ndim == 0 or X.shape[0] != labels.shape[0] or labels.numel() == 0):
+                raise ParameterError(
+                    f"The 'datasets' parameter of ClassificationRecorder must map names to pairs "
+                    f"(X, labels) with integer labels of shape (N,) and N = len(X) >= 1. Got "
+                    f"datasets[{key!r}] with X of shape {tuple(X.shape)} and {labels.dtype} labels "
+                    f"of shape {tuple(labels.shape)}."
+                )
+            if int(labels.min()) < 0:
+                raise ParameterError(
+                    f"The 'datasets' parameter of ClassificationRecorder: datasets[{key!r}] has "
+                    f"negative labels (min {int(labels.min())})."
+                )
         self.datasets = dict(datasets)
         self._last = -1
 
@@ -248,6 +267,8 @@ class ClassificationRecorder(Callback):
         with torch.no_grad():
             for key, (X, y) in self.datasets.items():
                 out = model(X)
+                if self._last < 0:  # the first record: check the outputs fit the labels, once
+                    self._check_outputs(key, out, y)
                 if torch.isfinite(out).all():
                     loss = float(torch.nn.functional.cross_entropy(out, y))
                 else:
@@ -257,6 +278,19 @@ class ClassificationRecorder(Callback):
         model.train(was_training)
         self._append(**vals)
         self._last = state.step
+
+    @staticmethod
+    def _check_outputs(key, out, y):
+        if out.ndim != 2 or out.shape[0] != y.shape[0]:
+            raise ParameterError(
+                f"ClassificationRecorder needs a classifier with outputs of shape (N, C) on "
+                f"datasets[{key!r}] (N = {y.shape[0]}). Got outputs of shape {tuple(out.shape)}."
+            )
+        if int(y.max()) >= out.shape[1]:
+            raise ParameterError(
+                f"The 'datasets' parameter of ClassificationRecorder: datasets[{key!r}] has labels "
+                f"up to {int(y.max())}, but the model has {out.shape[1]} outputs."
+            )
 
     def on_train_begin(self, state):
         self.record, self._last = {}, -1
@@ -298,6 +332,12 @@ def train_regime(model, data, steps: int, *, regime: str = "adaptive",
     _check_net(model, "train_regime")
     check_choice(regime, "regime", list(REGIMES), owner="train_regime")
     steps = check_scalar(steps, "steps", kind=int, owner="train_regime", min_val=0)
+    lr = check_scalar(lr, "lr", owner="train_regime", min_val=0.0, include_min=False)
+    if optimizer_kwargs is not None and not isinstance(optimizer_kwargs, Mapping):
+        raise ParameterError(
+            "The 'optimizer_kwargs' parameter of train_regime must be a dict. "
+            f"Got {type(optimizer_kwargs).__name__} instead."
+        )
     if regime == "switch":
         if switch_step is None:
             raise ParameterError("The 'switch_step' parameter of train_regime is required for regime='switch'.")

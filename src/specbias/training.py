@@ -17,13 +17,13 @@ to that point. Callbacks record what they want into ``result.records[callback.na
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from ._validation import DivergenceError, ParameterError, check_scalar
+from ._validation import DivergenceError, ParameterError, SpecbiasError, check_scalar
 from .progress import progress as progress_bar
 
 
@@ -60,6 +60,11 @@ class Callback:
     def __init__(self, every: int = 1, name: str | None = None):
         self.every = check_scalar(every, "every", kind=int, owner=type(self).__name__, min_val=1)
         if name is not None:
+            if not isinstance(name, str) or not name:
+                raise ParameterError(
+                    f"The 'name' parameter of {type(self).__name__} must be a non-empty str. "
+                    f"Got {name!r} instead."
+                )
             self.name = name
         self.record: dict[str, list] = {}
 
@@ -90,7 +95,24 @@ class LossRecorder(Callback):
 
     def __init__(self, every: int = 1, validation: dict[str, tuple] | None = None, loss_fn=None):
         super().__init__(every)
-        self.validation = validation or {}
+        validation = {} if validation is None else validation
+        if not isinstance(validation, Mapping):
+            raise ParameterError(
+                "The 'validation' parameter of LossRecorder must be a dict name -> (X, y). "
+                f"Got {type(validation).__name__} instead."
+            )
+        for key, pair in validation.items():
+            if not (isinstance(pair, tuple | list) and len(pair) == 2
+                    and all(isinstance(t, torch.Tensor) for t in pair)):
+                raise ParameterError(
+                    f"The 'validation' parameter of LossRecorder must map names to pairs (X, y) "
+                    f"of tensors. Got {type(pair).__name__} for {key!r}."
+                )
+        if loss_fn is not None and not callable(loss_fn):
+            raise ParameterError(
+                f"The 'loss_fn' parameter of LossRecorder must be a callable or None. Got {loss_fn!r}."
+            )
+        self.validation = dict(validation)
         self.loss_fn = loss_fn
 
     def _log(self, state):
@@ -142,12 +164,94 @@ _LOSSES: dict[str, Callable] = {
 
 
 def make_optimizer(params, name: str = "adam", lr: float = 1e-3, **kwargs) -> torch.optim.Optimizer:
-    """Build a torch optimizer by name (``adam``, ``sgd``, ``adamw``) or pass one through."""
+    """Build a torch optimizer by name (``adam``, ``sgd``, ``adamw``) over ``params``.
+
+    Keyword arguments go to the torch optimizer; ones it rejects (an unknown name such as
+    ``momentum`` for Adam, or an invalid value) raise :class:`ParameterError`.
+    """
     lr = check_scalar(lr, "lr", owner="make_optimizer", min_val=0.0, include_min=False)
     table = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
-    if name not in table:
+    if not isinstance(name, str) or name not in table:
         raise ParameterError(f"The 'optimizer' parameter must be one of {sorted(table)}. Got {name!r}.")
-    return table[name](params, lr=lr, **kwargs)
+    try:
+        return table[name](params, lr=lr, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"The {name!r} optimizer of make_optimizer rejected its arguments "
+            f"(optimizer keyword arguments {sorted(kwargs)}): {exc}"
+        ) from exc
+
+
+def _check_callbacks(callbacks, owner: str) -> list:
+    """The callbacks as a list; each must have the three hooks of :class:`Callback`."""
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Iterable):
+        raise ParameterError(
+            f"The 'callbacks' parameter of {owner} must be a sequence of Callback objects. "
+            f"Got {type(callbacks).__name__} instead."
+        )
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not all(callable(getattr(cb, hook, None))
+                   for hook in ("on_train_begin", "on_step_end", "on_train_end")):
+            raise ParameterError(
+                f"The 'callbacks' parameter of {owner} must hold Callback objects. "
+                f"Got {type(cb).__name__} instead."
+            )
+    return callbacks
+
+
+def _check_data(X: torch.Tensor, y: torch.Tensor, owner: str) -> None:
+    """Non-empty, finite data (one pass over it, once per call)."""
+    if X.ndim == 0 or X.shape[0] == 0 or X.numel() == 0:
+        raise ParameterError(
+            f"The 'data' parameter of {owner} must hold at least one sample. "
+            f"Got X of shape {tuple(X.shape)}."
+        )
+    for label, t in (("X", X), ("y", y)):
+        if t.is_floating_point() or t.is_complex():
+            if not bool(torch.isfinite(t).all()):
+                bad = int(t.numel() - torch.isfinite(t).sum())
+                raise ParameterError(
+                    f"The 'data' parameter of {owner} must be finite. {label} has {bad} NaN or "
+                    "infinite value(s)."
+                )
+
+
+def _check_target(pred: torch.Tensor, y: torch.Tensor, loss, owner: str) -> None:
+    """Shapes and labels of ``y`` against the model's output for the named losses (once per call;
+    torch would broadcast mismatched shapes silently or fail deep inside)."""
+    if loss in ("mse", "bce_logits"):
+        if pred.shape != y.shape:
+            raise ParameterError(
+                f"The 'data' parameter of {owner}: y of shape {tuple(y.shape)} does not match the "
+                f"model's output of shape {tuple(pred.shape)} (loss {loss!r})."
+            )
+    elif loss == "cross_entropy":
+        if pred.ndim < 2:
+            raise ParameterError(
+                f"The 'loss' parameter of {owner} is 'cross_entropy', which needs outputs of shape "
+                f"(N, C). The model's output has shape {tuple(pred.shape)}."
+            )
+        C = pred.shape[1]
+        if y.is_floating_point():
+            if y.shape != pred.shape:
+                raise ParameterError(
+                    f"The 'data' parameter of {owner}: y of shape {tuple(y.shape)} must be integer "
+                    f"class labels of shape {(pred.shape[0], *pred.shape[2:])} or class "
+                    f"probabilities of shape {tuple(pred.shape)} for loss 'cross_entropy'."
+                )
+        else:
+            want = (pred.shape[0], *pred.shape[2:])
+            if tuple(y.shape) != want:
+                raise ParameterError(
+                    f"The 'data' parameter of {owner}: labels y of shape {tuple(y.shape)} do not "
+                    f"match the model's output {tuple(pred.shape)}: expected shape {want}."
+                )
+            if y.numel() and (int(y.min()) < 0 or int(y.max()) >= C):
+                raise ParameterError(
+                    f"The 'data' parameter of {owner}: labels y must lie in [0, {C - 1}] (the model "
+                    f"has {C} outputs). Got labels in [{int(y.min())}, {int(y.max())}]."
+                )
 
 
 def train(
@@ -178,26 +282,54 @@ def train(
         Their records end up in ``result.records[cb.name]``.
     raise_on_divergence : bool
         Raise :class:`DivergenceError` instead of returning a result flagged ``diverged``.
+
+    Bad input raises :class:`ParameterError` before the first step: data that is empty,
+    non-finite or does not fit the model, and, for the named losses, targets whose shape does not
+    match the model's output (``"mse"``/``"bce_logits"``: the same shape, no broadcasting;
+    ``"cross_entropy"``: labels in ``[0, C)`` or class probabilities).
     """
+    if not isinstance(model, torch.nn.Module):
+        raise ParameterError(
+            f"The 'model' parameter of train must be a torch.nn.Module. Got {type(model).__name__} instead."
+        )
     steps = check_scalar(steps, "steps", kind=int, owner="train", min_val=0)
     if not (isinstance(data, tuple | list) and len(data) == 2):
         raise ParameterError("The 'data' parameter of train must be a pair (X, y) of tensors.")
     X, y = data
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise ParameterError("The 'data' parameter of train must hold torch tensors (X, y).")
-    if X.shape[0] != y.shape[0]:
-        raise ParameterError(f"X and y have different numbers of rows: {X.shape[0]} and {y.shape[0]}.")
+    if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
+        raise ParameterError(
+            "The 'data' parameter of train must hold X and y with the same number of rows. "
+            f"Got X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)} instead."
+        )
+    _check_data(X, y, "train")
     n = X.shape[0]
     if batch_size is not None:
         batch_size = check_scalar(batch_size, "batch_size", kind=int, owner="train", min_val=1)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ParameterError(
+            f"The 'generator' parameter of train must be a torch.Generator or None. "
+            f"Got {type(generator).__name__} instead."
+        )
     loss_fn = _LOSSES.get(loss) if isinstance(loss, str) else loss
-    if loss_fn is None:
-        raise ParameterError(f"The 'loss' parameter of train must be one of {sorted(_LOSSES)} or a callable.")
+    if loss_fn is None or not callable(loss_fn):
+        raise ParameterError(
+            f"The 'loss' parameter of train must be one of {sorted(_LOSSES)} or a callable. "
+            f"Got {loss!r} instead."
+        )
+    callbacks = _check_callbacks(callbacks, "train")
     if isinstance(optimizer, str):
+        lr = check_scalar(lr, "lr", owner="train", min_val=0.0, include_min=False)
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise ParameterError("The model has no trainable parameters.")
         optimizer = make_optimizer(params, optimizer, lr)
+    elif not isinstance(optimizer, torch.optim.Optimizer):
+        raise ParameterError(
+            "The 'optimizer' parameter of train must be a name ('adam', 'adamw', 'sgd') or a "
+            f"torch.optim.Optimizer instance. Got {optimizer!r} instead."
+        )
 
     def batches() -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
         epoch = 0
@@ -212,7 +344,33 @@ def train(
             epoch += 1
 
     with torch.no_grad():
-        init_loss = float(loss_fn(model(X), y))
+        try:
+            pred = model(X)
+        except SpecbiasError:
+            raise
+        except (RuntimeError, IndexError) as exc:  # e.g. a plain nn.Linear given X of wrong width
+            raise ParameterError(
+                f"The 'data' parameter of train does not fit the model: evaluating it on X of "
+                f"shape {tuple(X.shape)} and dtype {X.dtype} failed: {exc}"
+            ) from exc
+        if isinstance(loss, str) and isinstance(pred, torch.Tensor):
+            _check_target(pred, y, loss, "train")
+        try:
+            init = loss_fn(pred, y)
+        except SpecbiasError:
+            raise
+        except (RuntimeError, IndexError) as exc:
+            raise ParameterError(
+                f"The 'loss' parameter of train could not be evaluated on the model's output and y "
+                f"of shape {tuple(y.shape)}: {exc}"
+            ) from exc
+        if not isinstance(init, torch.Tensor) or init.numel() != 1:
+            raise ParameterError(
+                "The 'loss' parameter of train must return a scalar tensor. Got "
+                f"{type(init).__name__}{'' if not isinstance(init, torch.Tensor) else ' of shape ' + str(tuple(init.shape))}."
+            )
+        init_loss = float(init)
+        del pred, init
     state = TrainState(model=model, optimizer=optimizer, step=0, loss=init_loss)
     for cb in callbacks:
         cb.on_train_begin(state)

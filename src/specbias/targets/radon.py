@@ -65,11 +65,42 @@ class RadonTarget:
         return np.asarray(self.fn(X), dtype=np.float64)
 
 
+def _pair(value, name: str, owner: str, *, min_val: float | None = None,
+          strict_min: bool = False, increasing: bool = False) -> tuple[float, float]:
+    """``value`` as a pair ``(lo, hi)`` of finite floats with ``lo <= hi`` (``lo < hi`` when
+    ``increasing``), both ``>= min_val`` (``> min_val`` when ``strict_min``)."""
+    if min_val is None:
+        want = ""
+    else:
+        want = f" {'>' if strict_min else '>='} {min_val:g}"
+    rule = f"(lo, hi) of finite floats with lo {'<' if increasing else '<='} hi" + (
+        f", both{want}" if want else "")
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be a pair {rule}. Got {value!r} instead."
+        ) from exc
+    ok = np.isfinite(lo) and np.isfinite(hi) and (lo < hi if increasing else lo <= hi)
+    if ok and min_val is not None:
+        ok = lo > min_val if strict_min else lo >= min_val
+    if not ok:
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be a pair {rule}. Got {value!r} instead."
+        )
+    return lo, hi
+
+
 def _rng(rng, seed):
     if rng is not None and seed is not None:
         raise ParameterError("Give either 'rng' or 'seed', not both.")
     if rng is None:
-        return np.random.default_rng(seed)
+        try:
+            return np.random.default_rng(seed)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                f"The 'seed' parameter must be a non-negative int or None. Got {seed!r} instead."
+            ) from exc
     if not isinstance(rng, np.random.Generator):
         raise ParameterError(
             f"The 'rng' parameter must be a numpy.random.Generator. Got {type(rng).__name__}."
@@ -89,9 +120,7 @@ def plane_waves(n_waves: int = 6, *, freq_range: tuple[float, float] = (2.0, 12.
     (3,)
     """
     n_waves = check_scalar(n_waves, "n_waves", kind=int, owner="plane_waves", min_val=1)
-    lo, hi = (float(v) for v in freq_range)
-    if not 0 <= lo <= hi:
-        raise ParameterError(f"The 'freq_range' parameter of plane_waves must be (lo, hi) with 0 <= lo <= hi. Got {freq_range!r}.")
+    lo, hi = _pair(freq_range, "freq_range", "plane_waves", min_val=0.0)
     g = _rng(rng, seed)
     omega = g.uniform(lo, hi, n_waves)
     ang = g.uniform(0, 2 * np.pi, n_waves)
@@ -133,6 +162,7 @@ def radial_step(radius: float = 0.5) -> RadonTarget:
 def donoho_doppler(t, eps: float = 0.05) -> np.ndarray:
     """Donoho-Johnstone doppler ``sqrt(t (1 - t)) sin(2 pi (1 + eps) / (t + eps))`` on [0, 1]."""
     t = check_array(t, "t", owner="donoho_doppler", ndim=(0, 1, 2))
+    eps = check_scalar(eps, "eps", owner="donoho_doppler", min_val=0.0, include_min=False)
     return np.sqrt(np.clip(t * (1 - t), 0.0, None)) * np.sin(2 * np.pi * (1 + eps) / (t + eps))
 
 
@@ -166,9 +196,7 @@ def doppler_2d(extent: tuple[float, float] = (-1.0, 1.0)) -> RadonTarget:
     >>> bool(np.isclose(v, 4 * donoho_doppler(0.5) ** 2))
     True
     """
-    a, b = (float(v) for v in extent)
-    if not b > a:
-        raise ParameterError(f"The 'extent' parameter of doppler_2d must be (a, b) with b > a. Got {extent!r}.")
+    a, b = _pair(extent, "extent", "doppler_2d", increasing=True)
 
     def fn(X):
         U = _unit(X, (a, b))
@@ -190,9 +218,9 @@ def bumps_2d(n_bumps: int = 11, *, extent: tuple[float, float] = (-1.0, 1.0),
     (11, 2)
     """
     n_bumps = check_scalar(n_bumps, "n_bumps", kind=int, owner="bumps_2d", min_val=1)
-    a, b = (float(v) for v in extent)
-    if not b > a:
-        raise ParameterError(f"The 'extent' parameter of bumps_2d must be (a, b) with b > a. Got {extent!r}.")
+    a, b = _pair(extent, "extent", "bumps_2d", increasing=True)
+    width_range = _pair(width_range, "width_range", "bumps_2d", min_val=0.0, strict_min=True)
+    height_range = _pair(height_range, "height_range", "bumps_2d", min_val=0.0)
     g = _rng(rng, seed)
     centres = g.uniform(a, b, (n_bumps, 2))
     widths = g.uniform(*width_range, n_bumps)
