@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sp
 
-from ._validation import ParameterError, check_scalar
+from ._validation import ParameterError, check_array, check_scalar
 
 try:  # torch is a dependency, but keep the numpy side importable without it
     import torch
@@ -86,7 +86,12 @@ class Activation:
                     "use it on numpy arrays only."
                 )
             return self.torch_fn(z)
-        return self.fn(np.asarray(z, dtype=np.float64))
+        try:  # fast path; the owner's repr is only built for the error message
+            z = np.asarray(z, dtype=np.float64)
+        except (TypeError, ValueError):
+            check_array(z, "z", owner=repr(self), finite=False, min_size=0)  # raises
+            raise
+        return self.fn(z)
 
     def fourier(self, omega):
         """Analytic 1D Fourier transform ``int act(z) e^{-i omega z} dz`` (SPEC section 3).
@@ -98,7 +103,11 @@ class Activation:
             raise ParameterError(
                 f"The activation '{self.name}' has no closed-form Fourier transform in specbias."
             )
-        w = np.asarray(omega, dtype=np.float64)
+        try:
+            w = np.asarray(omega, dtype=np.float64)
+        except (TypeError, ValueError):
+            check_array(omega, "omega", owner=f"{self!r}.fourier", finite=False, min_size=0)  # raises
+            raise
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.asarray(self.fourier_fn(w), dtype=np.complex128)
 
@@ -109,7 +118,7 @@ class Activation:
         (band-limited activations penalize frequencies outside their band infinitely).
         """
         dim = check_scalar(dim, "dim", kind=int, owner="Activation.penalty", min_val=1)
-        w = np.asarray(omega, dtype=np.float64)
+        w = check_array(omega, "omega", owner="Activation.penalty", finite=False, min_size=0)
         mag2 = np.abs(self.fourier(w)) ** 2
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = np.abs(w) ** (dim - 1) / mag2
@@ -259,8 +268,25 @@ def _relu() -> Activation:
     )
 
 
+# Gamma(x) overflows a float64 for x above this
+_GAMMA_MAX = 171.6243769563027
+
+
+def _gamma(value: float, shift: float, name: str, owner: str) -> float:
+    """``Gamma(value + shift)``; a :class:`ParameterError` on the parameter ``name`` (whose value
+    is ``value``) where it overflows."""
+    try:
+        return math.gamma(value + shift)
+    except OverflowError:
+        expr = f"Gamma({name} + {shift:g})" if shift else f"Gamma({name})"
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be below {_GAMMA_MAX - shift:.6g} ({expr} "
+            f"overflows a float64 beyond). Got {value!r} instead."
+        ) from None
+
+
 def _power_relu_fourier(a):
-    g = math.gamma(a + 1)
+    g = _gamma(a, 1.0, "a", "power_relu")
     return lambda w: g / (_iw(w)) ** (a + 1)
 
 
@@ -661,7 +687,7 @@ def _oberhettinger(nu: float = 2.0) -> Activation:
     the half-exponential itself. SPEC section 3.
     """
     nu = check_scalar(nu, "nu", owner="oberhettinger", min_val=1.0, include_min=False)
-    g = math.gamma(nu)
+    g = _gamma(nu, 0.0, "nu", "oberhettinger")
     return Activation(
         "oberhettinger",
         lambda z: _safe_where_pos(z, lambda t: t ** (nu - 1.0) * np.exp(-t), np),
@@ -859,6 +885,23 @@ DIRAC = {
 # ----------------------------------------------------------------------------- inverse design
 
 
+def _user_values(fn, arg: np.ndarray, name: str, owner: str, dtype) -> np.ndarray:
+    """``fn(arg)`` as an array of ``dtype`` broadcastable to ``arg.shape``; a
+    :class:`ParameterError` naming the parameter ``name`` (the callable) otherwise."""
+    out = fn(arg)
+    msg = (f"The '{name}' parameter of {owner} must be a callable returning numbers of the shape "
+           f"of its argument {arg.shape}. Got {{}} instead.")
+    try:
+        val = np.asarray(out, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(msg.format(type(out).__name__)) from exc
+    try:
+        np.broadcast_to(val, arg.shape)
+    except ValueError:
+        raise ParameterError(msg.format(f"an output of shape {val.shape}")) from None
+    return val
+
+
 def design_activation(penalty_fn: Callable[[np.ndarray], np.ndarray], *, dim: int = 1,
                       phase: str | Callable[[np.ndarray], np.ndarray] = "even",
                       half_width: float = 50.0, n: int = 2**14, name: str = "designed"
@@ -896,6 +939,10 @@ def design_activation(penalty_fn: Callable[[np.ndarray], np.ndarray], *, dim: in
             f"The 'penalty_fn' parameter of {owner} must be a callable omega -> Q(omega). "
             f"Got {type(penalty_fn).__name__} instead."
         )
+    if not isinstance(name, str):
+        raise ParameterError(
+            f"The 'name' parameter of {owner} must be a str. Got {type(name).__name__} instead."
+        )
     dim = check_scalar(dim, "dim", kind=int, owner=owner, min_val=1)
     half_width = check_scalar(half_width, "half_width", owner=owner, min_val=0.0, include_min=False)
     n = check_scalar(n, "n", kind=int, owner=owner, min_val=16, max_val=2**24)
@@ -920,11 +967,11 @@ def design_activation(penalty_fn: Callable[[np.ndarray], np.ndarray], *, dim: in
         with np.errstate(all="ignore"):
             if dim > 1:  # Q = P / |w|^(dim-1), continued to w = 0 by its value at a tiny |w|
                 aw = np.where(w == 0, 1e-9, np.abs(w))
-                q = np.asarray(penalty_fn(aw), dtype=np.float64) / aw ** (dim - 1)
+                q = _user_values(penalty_fn, aw, "penalty_fn", owner, np.float64) / aw ** (dim - 1)
             else:
-                q = np.asarray(penalty_fn(np.abs(w)), dtype=np.float64) * np.ones_like(w)
+                q = _user_values(penalty_fn, np.abs(w), "penalty_fn", owner, np.float64) * np.ones_like(w)
             amp = 1.0 / np.sqrt(q)
-            out = amp * np.asarray(phase_fn(w), dtype=np.complex128)
+            out = amp * _user_values(phase_fn, w, "phase", owner, np.complex128)
         return np.where(np.isfinite(out) & (q > 0), out, 0.0)
 
     h = 2 * half_width / n

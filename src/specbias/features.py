@@ -16,6 +16,28 @@ from ._validation import ParameterError, check_array, check_scalar
 from .activations import resolve
 
 
+def _check_scale(scale, K: int, owner: str):
+    """A positive finite float, or a positive finite array of shape (K,)."""
+    if np.ndim(scale) == 0:
+        return check_scalar(scale, "scale", owner=owner, min_val=0.0, include_min=False)
+    s = check_array(scale, "scale", owner=owner, ndim=1)
+    if s.shape != (K,) or np.any(s <= 0):
+        raise ParameterError(
+            f"The 'scale' parameter of {owner} must be a positive float or a "
+            f"positive array of shape {(K,)}. Got shape {s.shape} instead."
+        )
+    return s
+
+
+def _check_features(A: np.ndarray, shape: tuple[int, int], owner: str) -> np.ndarray:
+    if A.shape != shape:
+        raise ParameterError(
+            f"The 'activation' parameter of {owner} must map an array to an array of the same "
+            f"shape. Got an output of shape {A.shape} for an input of shape {shape} instead."
+        )
+    return A
+
+
 def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
     """The N x K feature matrix ``A[n, k] = act(scale * (x_n - b_k))`` (SPEC section 1).
 
@@ -39,17 +61,10 @@ def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
     """
     x = check_array(x, "x", owner="shallow_features", ndim=1)
     b = check_array(biases, "biases", owner="shallow_features", ndim=1)
-    if np.ndim(scale) == 0:
-        s = check_scalar(scale, "scale", owner="shallow_features", min_val=0.0, include_min=False)
-    else:
-        s = check_array(scale, "scale", owner="shallow_features", ndim=1)
-        if s.shape != b.shape or np.any(s <= 0):
-            raise ParameterError(
-                "The 'scale' parameter of shallow_features must be a positive float or a "
-                f"positive array of shape {b.shape}. Got shape {s.shape} instead."
-            )
+    s = _check_scale(scale, b.size, "shallow_features")
     act = resolve(activation)
-    A = np.asarray(act(s * (x[:, None] - b[None, :])), dtype=np.float64)
+    A = _check_features(np.asarray(act(s * (x[:, None] - b[None, :])), dtype=np.float64),
+                        (x.size, b.size), "shallow_features")
     if not np.all(np.isfinite(A)):
         raise ParameterError("The activation produced non-finite features; check 'scale'.")
     return A
@@ -73,8 +88,7 @@ def radon_features(x, theta, gamma, activation, scale=1.0) -> np.ndarray:
     if np.any(norms == 0):
         raise ParameterError("The 'theta' parameter of radon_features has a zero row.")
     theta = theta / norms
-    s = np.asarray(scale, dtype=np.float64)
-    if np.any(s <= 0) or s.ndim > 1:
-        raise ParameterError("The 'scale' parameter of radon_features must be positive.")
+    s = _check_scale(scale, gamma.size, "radon_features")
     act = resolve(activation)
-    return np.asarray(act(s * (x @ theta.T - gamma[None, :])), dtype=np.float64)
+    return _check_features(np.asarray(act(s * (x @ theta.T - gamma[None, :])), dtype=np.float64),
+                           (x.shape[0], gamma.size), "radon_features")

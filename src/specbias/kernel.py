@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,8 +102,11 @@ def _solve_lam(resid2, target: float, scale: float) -> float:
 
 def _fit_svd(Phi, y, budget, rcond):
     U, s, Vt = sl.svd(Phi, full_matrices=False, lapack_driver="gesdd", check_finite=False)
-    if s.size == 0 or s[0] == 0:
-        return np.zeros(Phi.shape[1]), 0.0, 0, float(y @ y)
+    if s.size == 0 or s[0] == 0:  # Phi = 0: c = 0, whose residual is all of y
+        y2 = float(y @ y)
+        if budget is not None and y2 > budget * (1 + 1e-10) + (1e4 * _EPS) ** 2 * y2:
+            raise _Infeasible(y2)
+        return np.zeros(Phi.shape[1]), 0.0, 0, y2
     keep = s > rcond * s[0]  # noise-level directions cannot be fitted: they join the residual
     rank = int(keep.sum())
     U, s, Vt = U[:, keep], s[keep], Vt[keep]
@@ -359,6 +363,16 @@ def kernel_fit(Phi, y, mse: float | None = None, *, method: str = "auto",
     if rcond is None:
         rcond = max(N, K) * _EPS
     rcond = check_scalar(rcond, "rcond", owner=owner, min_val=0.0, max_val=1.0)
+    if solver is not None and not isinstance(solver, str):
+        raise ParameterError(
+            f"The 'solver' parameter of kernel_fit must be None or a CVXPY solver name (str). "
+            f"Got {type(solver).__name__} instead."
+        )
+    if solver_options is not None and not isinstance(solver_options, Mapping):
+        raise ParameterError(
+            f"The 'solver_options' parameter of kernel_fit must be None or a dict. "
+            f"Got {type(solver_options).__name__} instead."
+        )
     budget = None if mse is None else N * mse
     y2 = float(y @ y)
 

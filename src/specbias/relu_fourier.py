@@ -121,7 +121,14 @@ def _ops(model, owner: str) -> list[tuple]:
         for i, (W, b) in enumerate(model):
             if i:
                 ops.append(("relu",))
-            W, b = _to_numpy(W), _to_numpy(b)
+            try:
+                W, b = _to_numpy(W), _to_numpy(b)
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(
+                    f"The 'model' parameter of {owner} must hold (W, b) pairs of numeric arrays. "
+                    f"Got a pair of {type(W).__name__} and {type(b).__name__} at position {i} "
+                    "instead."
+                ) from exc
             if W.ndim == 1:
                 W = W[:, None] if i == 0 else W[None, :]
             ops.append(("linear", W, b.reshape(-1)))
@@ -202,7 +209,8 @@ class LinearPieces:
 
     def __call__(self, z) -> np.ndarray:
         """Evaluate by linear interpolation (exact for the network inside the interval)."""
-        return np.interp(np.asarray(z, dtype=np.float64), self.knots, self.values)
+        z = check_array(z, "z", owner="LinearPieces", finite=False, min_size=0)
+        return np.interp(z, self.knots, self.values)
 
 
 def _pieces(ops, a: float, b: float) -> LinearPieces:

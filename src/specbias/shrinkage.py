@@ -62,8 +62,8 @@ _ROUND_TOL = 64 * _EPS
 # --------------------------------------------------------------------------- mask functions
 
 
-def _as_nonneg_array(value, name: str, owner: str) -> np.ndarray:
-    arr = check_array(value, name, owner=owner, ndim=None, min_size=1)
+def _as_nonneg_array(value, name: str, owner: str, ndim=None) -> np.ndarray:
+    arr = check_array(value, name, owner=owner, ndim=ndim, min_size=1)
     if np.any(arr < 0):
         raise ParameterError(
             f"The '{name}' parameter of {owner} must be non-negative. Got min {float(arr.min())!r} "
@@ -102,7 +102,7 @@ def gd_mask(sigma, steps, lr):
     ((2, 2), 1.0, True)
     """
     owner = "gd_mask"
-    s = _as_nonneg_array(sigma, "sigma", owner)
+    s = _as_nonneg_array(sigma, "sigma", owner, ndim=1)
     T = _as_nonneg_array(steps, "steps", owner)
     lr = check_scalar(lr, "lr", owner=owner, min_val=0.0, include_min=False)
     x = lr * s**2
@@ -147,9 +147,13 @@ def flow_mask(sigma, time, lr):
     0.6321205588285577
     """
     owner = "flow_mask"
-    s = _as_nonneg_array(sigma, "sigma", owner)
-    T = _as_nonneg_array(time, "time", owner)
+    s = _as_nonneg_array(sigma, "sigma", owner, ndim=1)
     lr = check_scalar(lr, "lr", owner=owner, min_val=0.0, include_min=False)
+    return _flow_mask(s, time, lr, owner)
+
+
+def _flow_mask(s, time, lr, owner):
+    T = _as_nonneg_array(time, "time", owner)
     return -np.expm1(-lr * T[..., None] * s**2)
 
 
@@ -162,7 +166,10 @@ def ridge_mask(sigma, lam):
     [0.5, 0.9]
     """
     owner = "ridge_mask"
-    s = _as_nonneg_array(sigma, "sigma", owner)
+    return _ridge_mask(_as_nonneg_array(sigma, "sigma", owner, ndim=1), lam, owner)
+
+
+def _ridge_mask(s, lam, owner):
     lam = _as_nonneg_array(lam, "lam", owner)[..., None]
     s2 = s**2
     with np.errstate(invalid="ignore"):
@@ -179,7 +186,7 @@ def pca_mask(sigma, k):
     [1.0, 1.0, 0.0]
     """
     owner = "pca_mask"
-    s = _as_nonneg_array(sigma, "sigma", owner)
+    s = _as_nonneg_array(sigma, "sigma", owner, ndim=1)
     karr = _check_k(k, s.size, owner)
     return (np.arange(s.size) < karr[..., None]).astype(np.float64)
 
@@ -193,7 +200,10 @@ def lstsq_mask(sigma, rcond=None):
     [1.0, 0.0]
     """
     owner = "lstsq_mask"
-    s = _as_nonneg_array(sigma, "sigma", owner)
+    return _lstsq_mask(_as_nonneg_array(sigma, "sigma", owner, ndim=1), rcond, owner)
+
+
+def _lstsq_mask(s, rcond, owner):
     if rcond is None:
         rcond = s.size * _EPS
     rcond = check_scalar(rcond, "rcond", owner=owner, min_val=0.0)
@@ -370,12 +380,12 @@ class SpectralSolver:
             return _gd_mask_unchecked(s, T, lr * s**2)
         if kind == "flow":
             lr = self._lr(params.get("lr"), "flow")
-            return flow_mask(s, params["time"], lr)
+            return _flow_mask(s, params["time"], lr, owner)
         if kind == "ridge":
-            return ridge_mask(s, params["lam"])
+            return _ridge_mask(s, params["lam"], owner)
         if kind == "pca":
             return pca_mask(s, _check_k(params["k"], s.size, "SpectralSolver.pca"))
-        return lstsq_mask(s, params.get("rcond"))
+        return _lstsq_mask(s, params.get("rcond"), owner)
 
     # ---------------------------------------------------------------- solves
     def solve(self, y, mask) -> np.ndarray:
@@ -443,7 +453,7 @@ class SpectralSolver:
         """
         y = self._y(y, "flow")
         lr = self._lr(lr, "flow")
-        return self._apply(y, flow_mask(self._s, time, lr))
+        return self._apply(y, _flow_mask(self._s, time, lr, "SpectralSolver.flow"))
 
     def ridge(self, y, lam) -> np.ndarray:
         """Ridge regression ``min |y - A w|^2 + lam |w|^2`` (SPEC section 2; Lucey Eq. 8).
@@ -456,7 +466,7 @@ class SpectralSolver:
         True
         """
         y = self._y(y, "ridge")
-        return self._apply(y, ridge_mask(self._s, lam))
+        return self._apply(y, _ridge_mask(self._s, lam, "SpectralSolver.ridge"))
 
     def pca(self, y, k) -> np.ndarray:
         """PCA regression: least squares on the ``k`` leading components (SPEC section 2; Eq. 10).
@@ -479,7 +489,7 @@ class SpectralSolver:
         [2.0, 0.0]
         """
         y = self._y(y, "lstsq")
-        return self._apply(y, lstsq_mask(self._s, rcond))
+        return self._apply(y, _lstsq_mask(self._s, rcond, "SpectralSolver.lstsq"))
 
     # ---------------------------------------------------------------- iterations <-> bandwidth
     def steps_for(self, k, lr=None, mask_value=1.0 - 1.0 / math.e):
@@ -568,8 +578,8 @@ def gradient_descent(A, y, steps, lr=None, *, w0=None, trajectory: bool = False,
         import torch
 
         dev = A.device if _is_torch(A) else None
-        At = torch.as_tensor(A, dtype=torch.float64, device=dev)
-        yt = torch.as_tensor(y, dtype=torch.float64, device=At.device)
+        At = _as_tensor(A, "A", owner, dev)
+        yt = _as_tensor(y, "y", owner, At.device)
         A_np, y_np = None, None
         _check_shapes(tuple(At.shape), tuple(yt.shape), owner)
         if not bool(torch.isfinite(At).all()) or not bool(torch.isfinite(yt).all()):
@@ -630,6 +640,19 @@ def _is_torch(v) -> bool:
     return isinstance(v, torch.Tensor)
 
 
+def _as_tensor(value, name, owner, device):
+    """``value`` as a float64 tensor, a :class:`ParameterError` naming ``name`` if it is not numeric."""
+    import torch
+
+    try:
+        return torch.as_tensor(value, dtype=torch.float64, device=device)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be array-like of numbers. "
+            f"Got {type(value).__name__} instead."
+        ) from exc
+
+
 def _check_shapes(Ashape, yshape, owner):
     if len(Ashape) != 2:
         raise ParameterError(f"The 'A' parameter of {owner} must be a 2-D array. Got shape {Ashape}.")
@@ -647,10 +670,16 @@ def _gd_torch(A, y, steps, lr, w0, trajectory, record_every, owner):
     if w0 is None:
         w = torch.zeros(wshape, dtype=torch.float64, device=A.device)
     else:
-        w = torch.as_tensor(w0, dtype=torch.float64, device=A.device).clone()
+        w = _as_tensor(w0, "w0", owner, A.device).clone()
         if tuple(w.shape) != wshape:
             raise ParameterError(
                 f"The 'w0' parameter of {owner} must have shape {wshape}. Got {tuple(w.shape)} instead."
+            )
+        if not bool(torch.isfinite(w).all()):
+            bad = int(w.numel() - int(torch.isfinite(w).sum()))
+            raise ParameterError(
+                f"The 'w0' parameter of {owner} must be finite. Got {bad} NaN or infinite value(s) "
+                "instead."
             )
     At = A.T.contiguous()
     path = [w.clone()] if trajectory else None

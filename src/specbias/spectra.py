@@ -26,13 +26,48 @@ from .activations import resolve
 __all__ = ["numerical_fourier", "fourier_2d", "radial_magnitude", "grid_2d"]
 
 
-def _shift(act, z, order, delta):
+def _pair(value, name: str, owner: str) -> tuple[float, float]:
+    """``value`` as a pair of finite floats, a :class:`ParameterError` naming ``name`` otherwise."""
+    if not (isinstance(value, list | tuple) or (isinstance(value, np.ndarray) and value.ndim == 1)) \
+            or len(value) != 2:
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be a pair of floats. Got {value!r} instead."
+        )
+    return (check_scalar(value[0], f"{name}[0]", owner=owner),
+            check_scalar(value[1], f"{name}[1]", owner=owner))
+
+
+def _check_extent(extent, owner: str) -> tuple[float, float]:
+    a, b = _pair(extent, "extent", owner)
+    if not b > a:
+        raise ParameterError(f"The 'extent' parameter of {owner} must be (a, b) with b > a. Got {extent!r}.")
+    return a, b
+
+
+def _samples(act, z, owner):
+    """``act(z)`` as float64 samples of the shape of ``z``."""
+    out = act(z)
+    try:
+        g = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"The 'act' parameter of {owner} must return numbers. Got {type(out).__name__} instead."
+        ) from exc
+    if g.shape != z.shape:
+        raise ParameterError(
+            f"The 'act' parameter of {owner} must map an array to an array of the same shape. "
+            f"Got an output of shape {g.shape} for an input of shape {z.shape} instead."
+        )
+    return g
+
+
+def _shift(act, z, order, delta, owner="numerical_fourier"):
     """``D_delta^order act`` at ``z`` with ``D_delta f(z) = f(z + delta) - f(z)``."""
     from math import comb
 
     g = np.zeros_like(z)
     for j in range(order + 1):
-        g += (-1) ** (order - j) * comb(order, j) * np.asarray(act(z + j * delta), dtype=np.float64)
+        g += (-1) ** (order - j) * comb(order, j) * _samples(act, z + j * delta, owner)
     return g
 
 
@@ -69,7 +104,7 @@ def numerical_fourier(act, omega=None, *, h: float = 1e-3, n: int = 2**20, order
         Difference step; rounded to a multiple of ``h``; default ``max(h, 0.5)``. The result is
         reliable for ``|omega| < 2 pi / delta`` away from ``omega = 0``.
     band : (float, float), optional
-        Keep only ``band[0] <= |omega| <= band[1]`` (FFT grid mode).
+        Keep only ``band[0] <= |omega| <= band[1]`` (FFT grid mode); ``0 <= band[0] <= band[1]``.
 
     Returns
     -------
@@ -92,12 +127,19 @@ def numerical_fourier(act, omega=None, *, h: float = 1e-3, n: int = 2**20, order
     if delta is None:
         delta = max(h, 0.5)
     delta = check_scalar(delta, "delta", owner=owner, min_val=0.0, include_min=False)
+    if band is not None:
+        lo, hi = _pair(band, "band", owner)
+        if not 0 <= lo <= hi:
+            raise ParameterError(
+                f"The 'band' parameter of {owner} must be a pair (lo, hi) with 0 <= lo <= hi. "
+                f"Got {band!r} instead."
+            )
     m = max(1, int(round(delta / h)))
     delta = m * h
     fn = resolve(act)
     z = (np.arange(n) - n / 2 + 0.5) * h
     with np.errstate(all="ignore"):
-        g = _shift(fn, z, order, delta) if order else np.asarray(fn(z), dtype=np.float64)
+        g = _shift(fn, z, order, delta, owner) if order else _samples(fn, z, owner)
     if not np.all(np.isfinite(g)):
         raise ParameterError(
             "The activation gave non-finite samples on the grid of numerical_fourier; "
@@ -109,7 +151,6 @@ def numerical_fourier(act, omega=None, *, h: float = 1e-3, n: int = 2**20, order
         idx = np.argsort(w)
         w, G = w[idx], G[idx]
         if band is not None:
-            lo, hi = float(band[0]), float(band[1])
             keep = (np.abs(w) >= lo) & (np.abs(w) <= hi)
             w, G = w[keep], G[keep]
     else:
@@ -135,21 +176,21 @@ def grid_2d(n: int, extent: tuple[float, float] = (-1.0, 1.0)):
     ((16, 2), 0.125)
     """
     n = check_scalar(n, "n", kind=int, owner="grid_2d", min_val=2)
-    a, b = (float(extent[0]), float(extent[1]))
-    if not b > a:
-        raise ParameterError(f"The 'extent' parameter of grid_2d must be (a, b) with b > a. Got {extent!r}.")
+    a, b = _check_extent(extent, "grid_2d")
     h = (b - a) / n
     x = a + (np.arange(n) + 0.5) * h
     X1, X2 = np.meshgrid(x, x, indexing="ij")
     return np.column_stack([X1.ravel(), X2.ravel()]), x
 
 
-def _window(n: int, window: str | None) -> np.ndarray:
+def _window(n: int, window: str | None, owner: str) -> np.ndarray:
     if window is None:
         return np.ones(n)
     if window == "hann":  # periodic-free Hann on the cell midpoints, zero at the square's edges
         return np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 2
-    raise ParameterError(f"The 'window' parameter must be None or 'hann'. Got {window!r} instead.")
+    raise ParameterError(
+        f"The 'window' parameter of {owner} must be None or 'hann'. Got {window!r} instead."
+    )
 
 
 def fourier_2d(values, extent: tuple[float, float] = (-1.0, 1.0), *, pad: int = 1,
@@ -176,11 +217,9 @@ def fourier_2d(values, extent: tuple[float, float] = (-1.0, 1.0), *, pad: int = 
     if v.shape[0] != v.shape[1]:
         raise ParameterError(f"The 'values' parameter of fourier_2d must be square. Got shape {v.shape}.")
     pad = check_scalar(pad, "pad", kind=int, owner="fourier_2d", min_val=1)
-    a, b = float(extent[0]), float(extent[1])
-    if not b > a:
-        raise ParameterError(f"The 'extent' parameter of fourier_2d must be (a, b) with b > a. Got {extent!r}.")
+    a, b = _check_extent(extent, "fourier_2d")
     n = v.shape[0]
-    w1 = _window(n, window)
+    w1 = _window(n, window, "fourier_2d")
     v = v * w1[:, None] * w1[None, :]
     h = (b - a) / n
     m = n * pad
@@ -238,12 +277,33 @@ def radial_magnitude(f, extent: tuple[float, float] = (-1.0, 1.0), *, n: int = 1
     from scipy.interpolate import RegularGridInterpolator
 
     owner = "radial_magnitude"
+    _check_extent(extent, owner)
+    pad = check_scalar(pad, "pad", kind=int, owner=owner, min_val=1)
+    _window(1, window, owner)
     if callable(f) and not isinstance(f, np.ndarray):
         n = check_scalar(n, "n", kind=int, owner=owner, min_val=4)
         X, _ = grid_2d(n, extent)
-        vals = np.asarray(f(X), dtype=np.float64).reshape(n, n)
+        out = f(X)
+        try:
+            vals = np.asarray(out, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                f"The 'f' parameter of {owner} must return numbers. Got {type(out).__name__} "
+                "instead."
+            ) from exc
+        if vals.size != n * n:
+            raise ParameterError(
+                f"The 'f' parameter of {owner} must return one value per point of the {n} x {n} "
+                f"grid ({n * n} values). Got an output of shape {vals.shape} instead."
+            )
+        vals = check_array(vals.reshape(n, n), "f", owner=owner)
     else:
         vals = check_array(f, "f", owner=owner, ndim=2)
+        if vals.shape[0] != vals.shape[1]:
+            raise ParameterError(
+                f"The 'f' parameter of {owner} must be a square array. Got shape {vals.shape} "
+                "instead."
+            )
         n = vals.shape[0]
     n_angles = check_scalar(n_angles, "n_angles", kind=int, owner=owner, min_val=8)
     xi, F = fourier_2d(vals, extent, pad=pad, window=window)

@@ -136,6 +136,7 @@ def green_columns(grid, p: int) -> np.ndarray:
 
     grid = check_array(grid, "grid", owner="green_columns", ndim=1)
     h = _grid_step(grid, "green_columns")
+    p = check_scalar(p, "p", kind=int, owner="green_columns", min_val=1, max_val=grid.size - 1)
     D = difference_matrix(grid.size, p, h=h)
     return solve_triangular(D, np.eye(grid.size), lower=True) / h
 
