@@ -108,7 +108,7 @@ def gd_mask(sigma, steps, lr):
     x = lr * s**2
     if np.any(x >= 2.0 - _ROUND_TOL):
         raise DivergenceError(
-            f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {2.0 / s.max() ** 2!r}: "
+            f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {float(2.0 / s.max() ** 2)!r}: "
             f"GD diverges for lr >= 2/sigma_1^2. Got {lr!r} instead."
         )
     return _gd_mask_unchecked(s, T, x)
@@ -326,12 +326,12 @@ class SpectralSolver:
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
             raise ParameterError(
                 f"The 'lr' parameter of {owner} must be a float in the range (0.0, "
-                f"{self.max_lr!r}). Got {lr!r} instead."
+                f"{float(self.max_lr)!r}). Got {lr!r} instead."
             )
         lr = float(lr)
         if method in ("gd", "mask", "steps_for") and lr * self._s[0] ** 2 >= 2.0 - _ROUND_TOL:
             raise DivergenceError(
-                f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {self.max_lr!r}: "
+                f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {float(self.max_lr)!r}: "
                 f"GD diverges for lr >= 2/sigma_1^2. Got {lr!r} instead."
             )
         return lr
@@ -598,13 +598,13 @@ def gradient_descent(A, y, steps, lr=None, *, w0=None, trajectory: bool = False,
     else:
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
             raise ParameterError(
-                f"The 'lr' parameter of {owner} must be a float in the range (0.0, {bound!r}). "
+                f"The 'lr' parameter of {owner} must be a float in the range (0.0, {float(bound)!r}). "
                 f"Got {lr!r} instead."
             )
         lr = float(lr)
         if lr * sigma1**2 >= 2.0 - _ROUND_TOL:
             raise DivergenceError(
-                f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {bound!r}: GD "
+                f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {float(bound)!r}: GD "
                 f"diverges for lr >= 2/sigma_1^2. Got {lr!r} instead."
             )
     if backend == "torch":
