@@ -73,8 +73,15 @@ def test_manifold_more_petals_learn_high_frequencies_sooner(tmp_path):
 
 def test_ablation_clip_limits_high_frequencies(tmp_path):
     m = _run("rahaman-ablation", tmp_path, n_points=64, depths=[1, 4], widths=[16],
-             clips=[0.05, 1.0], base_width=32, base_depth=4, seeds=2, steps=500, every=25)
+             clips=[0.05, 1.0], base_width=32, base_depth=4, seeds=2, steps=500, every=25, lr=1e-3)
     hf = m["high_freq_mean_amplitude"]
     assert hf["clip"]["1"] > hf["clip"]["0.05"]
     assert hf["depth"]["4"] > hf["depth"]["1"]
     assert set(hf["width"]) == {"16"}
+
+
+def test_ablation_quick_preset_high_frequencies_grow_with_depth(tmp_path):
+    # the quick preset's depth ablation (widths/clips trimmed to one value to save time)
+    m = _run("rahaman-ablation", tmp_path, widths=[16], clips=[1.0])
+    hf = m["high_freq_mean_amplitude"]["depth"]
+    assert hf["2"] < hf["4"] < hf["6"]
