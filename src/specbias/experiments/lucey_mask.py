@@ -76,6 +76,7 @@ def grey_zone_db(mask_of_log_sigma, lo: float = -20.0, hi: float = 0.0,
         "paper": {"steps": [1.0, 10.0, 100.0, 1000.0, 1e4, 1e5, 1e6], "db_min": -140.0,
                   "points": 8000, "width": 1024},
     },
+    demo=True,
 )
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt

@@ -110,6 +110,7 @@ class Config(ExperimentConfig):
     description="Activation zoo: closed-form Fourier transforms, penalties, FFT checks",
     reproduces="Radon-spline paper, Table I and Fig. 1",
     presets={"quick": {}, "paper": {}},
+    demo=True,
 )
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
