@@ -69,3 +69,19 @@ def test_sweep_cli_quiet_and_resume(tmp_path):
     assert quiet.returncode == 0, quiet.stderr
     assert "2 points (0 run now" in quiet.stdout  # resumed: nothing run again
     assert quiet.stderr == ""
+
+
+def test_demo_writes_index_with_links_and_thumbnails(runner, tmp_path):
+    import re
+
+    out = tmp_path / "demo"
+    r = runner.invoke(cli, ["demo", "lucey-spectrum", "lucey-iterations", "--out", str(out),
+                            "--quiet"])
+    assert r.exit_code == 0, r.output
+    index = (out / "index.html").read_text()
+    links = re.findall(r"href='([^']+)'", index)
+    thumbs = re.findall(r"<img class='thumb'[^>]* src='([^']+)'", index)
+    assert {"lucey-spectrum/report.html", "lucey-iterations/report.html"} <= set(links)
+    assert len(thumbs) == 2
+    for rel in links + thumbs:  # every link and thumbnail points to a written file
+        assert (out / rel).is_file(), rel

@@ -110,15 +110,21 @@ def render_report(summary: dict[str, Any], directory: str | Path) -> str:
 
 
 def render_index(runs: list[dict[str, Any]]) -> str:
-    """An index page linking the reports of several runs (``make demo``)."""
+    """An index page linking the reports of several runs (``make demo``), each with its first
+    figure as a thumbnail. The page sits beside the run directories, named by experiment."""
     rows = []
     for s in runs:
         name = html.escape(s["experiment"])
         status = html.escape(s.get("status", "?"))
-        rows.append(f"<tr><td><a href='{name}/report.html'>{name}</a></td>"
+        figs = s.get("figures", [])
+        thumb = (f"<a href='{name}/report.html'><img class='thumb' alt='{html.escape(figs[0]['file'])}'"
+                 f" src='{name}/{html.escape(figs[0]['file'])}'></a>" if figs else "")
+        rows.append(f"<tr><td><a href='{name}/report.html'>{name}</a><br>"
+                    f"<small>{html.escape(s.get('description', ''))}</small></td>"
                     f"<td>{html.escape(s.get('reproduces', ''))}</td><td>{status}</td>"
-                    f"<td>{s['timings']['wall_s']:.1f}</td></tr>")
+                    f"<td>{s['timings']['wall_s']:.1f}</td><td>{thumb}</td></tr>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>specbias demo</title>"
-            f"<style>{_CSS}</style></head><body><h1>specbias demo</h1><table><tr><th>experiment"
-            f"</th><th>reproduces</th><th>status</th><th>wall s</th></tr>{''.join(rows)}</table>"
+            f"<style>{_CSS} img.thumb{{width:320px;border:1px solid #ddd}}</style></head><body>"
+            f"<h1>specbias demo</h1><table><tr><th>experiment</th><th>reproduces</th>"
+            f"<th>status</th><th>wall s</th><th>first figure</th></tr>{''.join(rows)}</table>"
             "</body></html>")
