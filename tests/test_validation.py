@@ -40,3 +40,17 @@ def test_check_array_finite_and_ndim():
 def test_check_choice():
     with pytest.raises(ParameterError, match="one of"):
         check_choice("x", "kind", ["a", "b"])
+
+
+def test_check_pair():
+    from specbias._validation import check_pair
+
+    assert check_pair([1, 2], "r", owner="f") == (1.0, 2.0)
+    assert check_pair((2, 2), "r", owner="f") == (2.0, 2.0)
+    with pytest.raises(ParameterError, match=r"'r' parameter of f must be a pair \(lo, hi\) of finite floats with lo < hi"):
+        check_pair((2, 2), "r", owner="f", increasing=True)
+    with pytest.raises(ParameterError, match="both > 0"):
+        check_pair((0, 1), "r", owner="f", min_val=0, strict_min=True)
+    for bad in [(1,), 3.0, ("a", "b"), (np.nan, 1.0), (2.0, 1.0)]:
+        with pytest.raises(ParameterError, match="'r' parameter of f"):
+            check_pair(bad, "r", owner="f")

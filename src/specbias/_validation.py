@@ -126,3 +126,27 @@ def check_choice(value: Any, name: str, choices, *, owner: str | None = None) ->
             f"The '{name}' parameter{_owner(owner)} must be one of {choices}. Got {value!r} instead."
         )
     return value
+
+
+def check_pair(value: Any, name: str, *, owner: str | None = None, min_val: float | None = None,
+               strict_min: bool = False, increasing: bool = False) -> tuple[float, float]:
+    """Check that ``value`` is a pair ``(lo, hi)`` of finite floats with ``lo <= hi`` (``lo < hi``
+    when ``increasing``), both ``>= min_val`` (``> min_val`` when ``strict_min``).
+
+    >>> check_pair((0, 1), "extent", owner="grid", increasing=True)
+    (0.0, 1.0)
+    """
+    want = "" if min_val is None else f" {'>' if strict_min else '>='} {min_val:g}"
+    rule = f"(lo, hi) of finite floats with lo {'<' if increasing else '<='} hi" + (
+        f", both{want}" if want else "")
+    message = f"The '{name}' parameter{_owner(owner)} must be a pair {rule}. Got {value!r} instead."
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(message) from exc
+    ok = np.isfinite(lo) and np.isfinite(hi) and (lo < hi if increasing else lo <= hi)
+    if ok and min_val is not None:
+        ok = lo > min_val if strict_min else lo >= min_val
+    if not ok:
+        raise ParameterError(message)
+    return lo, hi

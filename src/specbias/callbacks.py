@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ._validation import ParameterError, check_array, check_choice, check_scalar
+from ._validation import ParameterError, check_array, check_choice, check_pair, check_scalar
 from .training import Callback
 
 __all__ = ["SpectrumTracker", "SpectralNormRecorder", "WeightClip", "discrete_spectrum",
@@ -141,16 +141,7 @@ class SpectrumTracker(Callback):
             )
         if grid.is_floating_point() and not bool(torch.isfinite(grid).all()):
             raise ParameterError(f"The 'grid' parameter of {owner} must be finite. Got NaN or infinite values.")
-        try:
-            a, b = (float(v) for v in interval)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(
-                f"The 'interval' parameter of {owner} must be a pair (a, b) of floats. Got {interval!r} instead."
-            ) from exc
-        if not (math.isfinite(a) and math.isfinite(b) and a < b):
-            raise ParameterError(
-                f"The 'interval' parameter of {owner} must be (a, b) with finite a < b. Got {interval!r} instead."
-            )
+        a, b = check_pair(interval, "interval", owner=owner, increasing=True)
         self.grid, self.method, self.interval = grid, method, (a, b)
         n = grid.shape[-2] if grid.ndim >= 2 else grid.shape[0]
         if (frequencies is None) == (basis is None):

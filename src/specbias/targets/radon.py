@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.special as sp
 
-from .._validation import ParameterError, check_array, check_scalar
+from .._validation import ParameterError, check_array, check_pair, check_scalar
 
 __all__ = [
     "RadonTarget",
@@ -65,32 +65,6 @@ class RadonTarget:
         return np.asarray(self.fn(X), dtype=np.float64)
 
 
-def _pair(value, name: str, owner: str, *, min_val: float | None = None,
-          strict_min: bool = False, increasing: bool = False) -> tuple[float, float]:
-    """``value`` as a pair ``(lo, hi)`` of finite floats with ``lo <= hi`` (``lo < hi`` when
-    ``increasing``), both ``>= min_val`` (``> min_val`` when ``strict_min``)."""
-    if min_val is None:
-        want = ""
-    else:
-        want = f" {'>' if strict_min else '>='} {min_val:g}"
-    rule = f"(lo, hi) of finite floats with lo {'<' if increasing else '<='} hi" + (
-        f", both{want}" if want else "")
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(
-            f"The '{name}' parameter of {owner} must be a pair {rule}. Got {value!r} instead."
-        ) from exc
-    ok = np.isfinite(lo) and np.isfinite(hi) and (lo < hi if increasing else lo <= hi)
-    if ok and min_val is not None:
-        ok = lo > min_val if strict_min else lo >= min_val
-    if not ok:
-        raise ParameterError(
-            f"The '{name}' parameter of {owner} must be a pair {rule}. Got {value!r} instead."
-        )
-    return lo, hi
-
-
 def _rng(rng, seed):
     if rng is not None and seed is not None:
         raise ParameterError("Give either 'rng' or 'seed', not both.")
@@ -120,7 +94,7 @@ def plane_waves(n_waves: int = 6, *, freq_range: tuple[float, float] = (2.0, 12.
     (3,)
     """
     n_waves = check_scalar(n_waves, "n_waves", kind=int, owner="plane_waves", min_val=1)
-    lo, hi = _pair(freq_range, "freq_range", "plane_waves", min_val=0.0)
+    lo, hi = check_pair(freq_range, "freq_range", owner="plane_waves", min_val=0.0)
     g = _rng(rng, seed)
     omega = g.uniform(lo, hi, n_waves)
     ang = g.uniform(0, 2 * np.pi, n_waves)
@@ -196,7 +170,7 @@ def doppler_2d(extent: tuple[float, float] = (-1.0, 1.0)) -> RadonTarget:
     >>> bool(np.isclose(v, 4 * donoho_doppler(0.5) ** 2))
     True
     """
-    a, b = _pair(extent, "extent", "doppler_2d", increasing=True)
+    a, b = check_pair(extent, "extent", owner="doppler_2d", increasing=True)
 
     def fn(X):
         U = _unit(X, (a, b))
@@ -218,9 +192,9 @@ def bumps_2d(n_bumps: int = 11, *, extent: tuple[float, float] = (-1.0, 1.0),
     (11, 2)
     """
     n_bumps = check_scalar(n_bumps, "n_bumps", kind=int, owner="bumps_2d", min_val=1)
-    a, b = _pair(extent, "extent", "bumps_2d", increasing=True)
-    width_range = _pair(width_range, "width_range", "bumps_2d", min_val=0.0, strict_min=True)
-    height_range = _pair(height_range, "height_range", "bumps_2d", min_val=0.0)
+    a, b = check_pair(extent, "extent", owner="bumps_2d", increasing=True)
+    width_range = check_pair(width_range, "width_range", owner="bumps_2d", min_val=0.0, strict_min=True)
+    height_range = check_pair(height_range, "height_range", owner="bumps_2d", min_val=0.0)
     g = _rng(rng, seed)
     centres = g.uniform(a, b, (n_bumps, 2))
     widths = g.uniform(*width_range, n_bumps)
