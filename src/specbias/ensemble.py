@@ -39,7 +39,14 @@ from torch import nn
 
 from ._validation import ParameterError, SpecbiasError, check_choice, check_scalar
 from .progress import progress as progress_bar
-from .training import Callback, TrainState, _check_callbacks, _check_data, make_optimizer
+from .training import (
+    Callback,
+    TrainState,
+    _check_callbacks,
+    _check_data,
+    _check_validation,
+    make_optimizer,
+)
 
 __all__ = ["EnsembleModel", "EnsembleResult", "train_ensemble", "member_losses"]
 
@@ -410,14 +417,7 @@ def train_ensemble(
         ens = EnsembleModel(models, method=method)
     E = ens.ensemble_size
     X, y = data
-    validation = dict(validation or {})
-    for name, pair in validation.items():
-        if not (isinstance(pair, tuple | list) and len(pair) == 2
-                and all(isinstance(t, torch.Tensor) for t in pair)):
-            raise ParameterError(
-                f"The 'validation' parameter of train_ensemble must map names to pairs (X, y) of "
-                f"tensors: validation[{name!r}] must be a pair (X, y) of tensors."
-            )
+    validation = _check_validation(validation, "train_ensemble")
     if callable(optimizer) and not isinstance(optimizer, str):
         opt = optimizer([p for p in ens.parameters() if p.requires_grad])
         if not isinstance(opt, torch.optim.Optimizer):

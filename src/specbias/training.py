@@ -85,6 +85,25 @@ class Callback:
         return step % self.every == 0
 
 
+def _check_validation(validation, owner: str) -> dict:
+    """``validation`` as a dict name -> (X, y) of tensors (``None``: empty), a ParameterError
+    naming the offending entry otherwise."""
+    validation = {} if validation is None else validation
+    if not isinstance(validation, Mapping):
+        raise ParameterError(
+            f"The 'validation' parameter of {owner} must be a dict name -> (X, y). "
+            f"Got {type(validation).__name__} instead."
+        )
+    for key, pair in validation.items():
+        if not (isinstance(pair, tuple | list) and len(pair) == 2
+                and all(isinstance(t, torch.Tensor) for t in pair)):
+            raise ParameterError(
+                f"The 'validation' parameter of {owner} must map names to pairs (X, y) "
+                f"of tensors. Got {type(pair).__name__} for {key!r}."
+            )
+    return dict(validation)
+
+
 class LossRecorder(Callback):
     """Record the training loss (and optional validation losses) every ``every`` steps.
 
@@ -95,19 +114,7 @@ class LossRecorder(Callback):
 
     def __init__(self, every: int = 1, validation: dict[str, tuple] | None = None, loss_fn=None):
         super().__init__(every)
-        validation = {} if validation is None else validation
-        if not isinstance(validation, Mapping):
-            raise ParameterError(
-                "The 'validation' parameter of LossRecorder must be a dict name -> (X, y). "
-                f"Got {type(validation).__name__} instead."
-            )
-        for key, pair in validation.items():
-            if not (isinstance(pair, tuple | list) and len(pair) == 2
-                    and all(isinstance(t, torch.Tensor) for t in pair)):
-                raise ParameterError(
-                    f"The 'validation' parameter of LossRecorder must map names to pairs (X, y) "
-                    f"of tensors. Got {type(pair).__name__} for {key!r}."
-                )
+        validation = _check_validation(validation, "LossRecorder")
         if loss_fn is not None and not callable(loss_fn):
             raise ParameterError(
                 f"The 'loss_fn' parameter of LossRecorder must be a callable or None. Got {loss_fn!r}."
