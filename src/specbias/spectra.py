@@ -44,15 +44,21 @@ def _check_extent(extent, owner: str) -> tuple[float, float]:
     return a, b
 
 
-def _samples(act, z, owner):
-    """``act(z)`` as float64 samples of the shape of ``z``."""
-    out = act(z)
+def _call_numeric(fn, arg, name: str, owner: str) -> np.ndarray:
+    """``fn(arg)`` as a float64 array, a ParameterError naming ``name`` if it is not numbers."""
+    out = fn(arg)
     try:
-        g = np.asarray(out, dtype=np.float64)
+        return np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ParameterError(
-            f"The 'act' parameter of {owner} must return numbers. Got {type(out).__name__} instead."
+            f"The '{name}' parameter of {owner} must return numbers. Got {type(out).__name__} "
+            "instead."
         ) from exc
+
+
+def _samples(act, z, owner):
+    """``act(z)`` as float64 samples of the shape of ``z``."""
+    g = _call_numeric(act, z, "act", owner)
     if g.shape != z.shape:
         raise ParameterError(
             f"The 'act' parameter of {owner} must map an array to an array of the same shape. "
@@ -283,14 +289,7 @@ def radial_magnitude(f, extent: tuple[float, float] = (-1.0, 1.0), *, n: int = 1
     if callable(f) and not isinstance(f, np.ndarray):
         n = check_scalar(n, "n", kind=int, owner=owner, min_val=4)
         X, _ = grid_2d(n, extent)
-        out = f(X)
-        try:
-            vals = np.asarray(out, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(
-                f"The 'f' parameter of {owner} must return numbers. Got {type(out).__name__} "
-                "instead."
-            ) from exc
+        vals = _call_numeric(f, X, "f", owner)
         if vals.size != n * n:
             raise ParameterError(
                 f"The 'f' parameter of {owner} must return one value per point of the {n} x {n} "

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from ._validation import DivergenceError, ParameterError, SpecbiasError, check_scalar
+from .nn import _check_generator
 from .progress import progress as progress_bar
 
 
@@ -119,7 +120,7 @@ class LossRecorder(Callback):
             raise ParameterError(
                 f"The 'loss_fn' parameter of LossRecorder must be a callable or None. Got {loss_fn!r}."
             )
-        self.validation = dict(validation)
+        self.validation = validation
         self.loss_fn = loss_fn
 
     def _log(self, state):
@@ -314,11 +315,7 @@ def train(
     n = X.shape[0]
     if batch_size is not None:
         batch_size = check_scalar(batch_size, "batch_size", kind=int, owner="train", min_val=1)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise ParameterError(
-            f"The 'generator' parameter of train must be a torch.Generator or None. "
-            f"Got {type(generator).__name__} instead."
-        )
+    _check_generator(generator, "train")
     loss_fn = _LOSSES.get(loss) if isinstance(loss, str) else loss
     if loss_fn is None or not callable(loss_fn):
         raise ParameterError(
