@@ -101,13 +101,29 @@ def test_failed_run_leaves_previous_results_intact(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging left behind
 
 
-def test_rerun_replaces_whole_directory(tmp_path):
+def test_rerun_replaces_whole_previous_result(tmp_path):
     out = tmp_path / "run"
     run_experiment("_test-random", out=out)
-    (out / "stale.png").write_bytes(b"x")
+    # a file the previous result lists (e.g. a figure the new config no longer draws) goes
+    summary = json.loads((out / "summary.json").read_text())
+    summary["figures"].append({"file": "old.png", "caption": ""})
+    (out / "summary.json").write_text(json.dumps(summary))
+    (out / "old.png").write_bytes(b"x")
     run_experiment("_test-random", overrides={"value": 5.0}, out=out)
-    assert not (out / "stale.png").exists()
+    assert not (out / "old.png").exists()
     assert load_summary(out)["metrics"]["value"] == 5.0
+
+
+def test_rerun_refuses_a_result_holding_a_users_file(tmp_path):
+    out = tmp_path / "run"
+    run_experiment("_test-random", out=out)
+    (out / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(ParameterError, match="not a specbias result.*notes.txt"):
+        run_experiment("_test-random", overrides={"value": 5.0}, out=out)
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / "notes.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging left behind
 
 
 def test_unwritable_out(tmp_path):

@@ -1,10 +1,14 @@
-"""The ``specbias`` command line: list, run, show, demo.
+"""The ``specbias`` command line: list, run, show, demo, sweep.
 
-Bad input exits with status 2 and one line naming the problem.
+Exit status: 0 done; 1 a run diverged or some points/runs failed (the results are written and
+say so); 2 bad input (one line naming the problem, nothing written); 130 interrupted by Ctrl-C
+or SIGTERM (one line saying what was kept). A previous result at ``--out`` is replaced only
+by a complete new one, and a directory that is not a specbias result is never touched.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -13,10 +17,34 @@ import click
 
 from ._validation import SpecbiasError
 
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
-def _fail(msg: str, code: int = 2):
+
+def _fail(msg: str, code: int = EXIT_USAGE):
     click.echo(f"error: {msg}", err=True)
     sys.exit(code)
+
+
+def _guarded(fn):
+    """Bad input -> one line, exit 2; Ctrl-C / SIGTERM -> one line, exit 130 (the command's
+    own handler says what was kept); a filesystem error -> one line, exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .interrupts import terminate_as_interrupt
+
+        try:
+            with terminate_as_interrupt():
+                return fn(*args, **kwargs)
+        except SpecbiasError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted", code=EXIT_INTERRUPTED)
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            _fail(f"{exc.strerror or exc}{where}", code=EXIT_FAILED)
+
+    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,38 +53,105 @@ def cli():
     """specbias: measure, predict and control the spectral bias of neural networks."""
 
 
+# ----------------------------------------------------------------------------- list
+def _config_help(name: str) -> str:
+    """The config keys of experiment ``name``: type, default (quick preset), description, and
+    the values each other preset sets."""
+    from .experiments import get
+
+    exp = get(name)
+    lines = [f"{exp.name}: {exp.description}", f"reproduces: {exp.reproduces}", "",
+             f"usage: specbias run {exp.name} [--preset {'|'.join(exp.preset_names())}] "
+             "[--set KEY=VALUE ...] [--seed N] [--out DIR]", "", "config keys (default = quick preset):"]
+    quick = exp.presets.get("quick", {})
+    rows = []
+    for key, field in exp.config.model_fields.items():
+        ann = field.annotation
+        kind = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+        default = quick.get(key, field.get_default(call_default_factory=True))
+        rows.append((key, kind, json.dumps(default, default=str), field.description or ""))
+    wk = max((len(r[0]) for r in rows), default=4)
+    wt = max((len(r[1]) for r in rows), default=4)
+    for key, kind, default, desc in rows:
+        if len(default) > 60:
+            default = default[:57] + "..."
+        lines.append(f"  {key:<{wk}}  {kind:<{wt}}  = {default}" + (f"  ({desc})" if desc else ""))
+    for preset in exp.preset_names():
+        if preset == "quick":
+            continue
+        values = ", ".join(f"{k}={json.dumps(v)}" for k, v in exp.presets[preset].items())
+        lines.append(f"preset {preset}: {values or '(the defaults)'}")
+    return "\n".join(lines)
+
+
 @cli.command("list")
-def list_cmd():
-    """Every experiment, what it shows, and the figure/table it reproduces."""
+@click.argument("name", required=False)
+@click.option("--markdown", is_flag=True, help="a Markdown table of every experiment")
+@_guarded
+def list_cmd(name, markdown):
+    """Every experiment, what it shows, and the figure/table it reproduces; with NAME, the
+    experiment's config keys (type, default, description) and presets."""
     from .experiments import all_experiments
 
+    if name:
+        click.echo(_config_help(name))
+        return
     exps = all_experiments()
+    if markdown:
+        click.echo("| experiment | what it shows | reproduces |\n|---|---|---|")
+        for n, exp in exps.items():
+            click.echo(f"| `{n}` | {exp.description} | {exp.reproduces} |")
+        return
     width = max((len(n) for n in exps), default=10)
-    for name, exp in exps.items():
-        click.echo(f"{name:<{width}}  {exp.description}  [{exp.reproduces}]")
+    for n, exp in exps.items():
+        click.echo(f"{n:<{width}}  {exp.description}  [{exp.reproduces}]")
 
 
-@cli.command("run")
-@click.argument("name")
+# ----------------------------------------------------------------------------- run
+def _show_run_help(ctx, param, value):  # noqa: ARG001 - click callback signature
+    if not value or ctx.resilient_parsing:
+        return
+    name = ctx.params.get("name")
+    if name:
+        try:
+            click.echo(_config_help(name))
+        except SpecbiasError as exc:
+            _fail(str(exc))
+    else:
+        click.echo(ctx.get_help())
+    ctx.exit()
+
+
+@cli.command("run", context_settings={"help_option_names": []})
+@click.argument("name", is_eager=True)
 @click.option("--preset", default="quick", show_default=True, help="quick or paper")
-@click.option("--out", "out", default=None, help="output directory (default out/NAME)")
+@click.option("--out", "out", default=None, help="output directory (default out/NAME); must be "
+              "new, empty, or a previous result")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="override a config value (JSON values accepted); repeatable")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quiet", is_flag=True, help="no progress bars")
+@click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_run_help, help="this help; with NAME, the experiment's config keys")
+@_guarded
 def run_cmd(name, preset, out, sets, seed, quiet):
-    """Run experiment NAME and write summary.json, tables, figures and report.html."""
+    """Run experiment NAME and write summary.json, tables, figures and report.html.
+
+    `specbias run NAME --help` lists NAME's config keys, types, defaults and presets."""
     from .runner import run_experiment
 
+    dest = out if out is not None else str(Path("out") / name)
     try:
         summary = run_experiment(name, preset=preset, overrides=list(sets), seed=seed, out=out,
                                  quiet_progress=quiet)
-    except SpecbiasError as exc:
-        _fail(str(exc))
     except KeyboardInterrupt:
-        _fail("interrupted; no partial results were written", code=130)
+        _fail(f"interrupted; nothing was written to {dest!r} (a previous result there is "
+              "unchanged)", code=EXIT_INTERRUPTED)
     _print_summary(summary)
     click.echo(f"report: {Path(summary['out']) / 'report.html'}")
+    if summary["status"] == "diverged":
+        _fail(f"{name} diverged ({', '.join(summary['diverged'])}); the results written say "
+              "where", code=EXIT_FAILED)
 
 
 def _print_summary(summary):
@@ -64,11 +159,11 @@ def _print_summary(summary):
 
     click.echo(f"{summary['experiment']} ({summary['preset']}, seed {summary['seed']}): "
                f"{summary['status']} in {summary['timings']['wall_s']:.1f} s")
-    for k, v in summary.get("diverged", {}).items():
+    for k, v in (summary.get("diverged") or {}).items():
         click.echo(f"  diverged: {k}: {v}")
-    for k, v in summary.get("failed", {}).items():
+    for k, v in (summary.get("failed") or {}).items():
         click.echo(f"  failed to train: {k}: {v}")
-    for k, v in flatten(summary.get("metrics", {})).items():
+    for k, v in flatten(summary.get("metrics") or {}).items():
         if isinstance(v, float):
             v = f"{v:.6g}"
         elif isinstance(v, list) and len(v) > 8:
@@ -78,45 +173,44 @@ def _print_summary(summary):
 
 @cli.command("show")
 @click.argument("directory")
+@_guarded
 def show_cmd(directory):
     """Print the summary of a finished run."""
     from .runner import load_summary
 
-    try:
-        summary = load_summary(directory)
-    except SpecbiasError as exc:
-        _fail(str(exc))
-    _print_summary(summary)
+    _print_summary(load_summary(directory))
 
 
+# ----------------------------------------------------------------------------- demo
 @cli.command("demo")
 @click.argument("names", nargs=-1)
 @click.option("--out", "out", default="out/demo", show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bars")
+@_guarded
 def demo_cmd(names, out, quiet):
-    """Run the headline experiments (quick presets) and write an index of their reports."""
-    from .experiments import all_experiments
-    from .io import atomic_write_text
-    from .report import render_index
-    from .runner import run_experiment
+    """Run the headline experiments (quick presets) and write an index of their reports.
 
-    exps = all_experiments()
-    names = list(names) or [n for n, e in exps.items() if e.demo]
-    runs = []
+    The index is rewritten as each run finishes; rerunning skips runs already finished with
+    the same config, so an interrupted demo resumes."""
+    from .demo import DemoInterrupted, run_demo
+
     try:
-        for n in names:
-            click.echo(f"== {n}")
-            s = run_experiment(n, preset="quick", out=Path(out) / n, quiet_progress=quiet)
-            _print_summary(s)
-            runs.append(s)
-    except SpecbiasError as exc:
-        _fail(str(exc))
-    atomic_write_text(Path(out) / "index.html", render_index(runs))
-    for s in runs:
+        result = run_demo(list(names), out=out, quiet=quiet, echo=click.echo,
+                          print_summary=_print_summary)
+    except DemoInterrupted as exc:
+        _fail(f"interrupted; {exc}; rerun the same command to finish the rest",
+              code=EXIT_INTERRUPTED)
+    for s in result.runs:
         click.echo(f"report: {Path(s['out']) / 'report.html'}")
-    click.echo(f"index:  {Path(out) / 'index.html'}")
+    click.echo(f"index:  {result.index}")
+    bad = [f"{n} ({msg})" for n, msg in result.errors.items()]
+    bad += [f"{s['experiment']} ({s['status']})" for s in result.runs if s["status"] == "diverged"]
+    if bad:
+        _fail(f"{len(bad)} of {len(result.names)} demo runs did not finish cleanly: "
+              f"{'; '.join(bad)}", code=EXIT_FAILED)
 
 
+# ----------------------------------------------------------------------------- sweep
 @cli.command("sweep")
 @click.argument("name")
 @click.option("--grid", "grid", multiple=True, metavar="KEY=[V1,V2,...]",
@@ -127,31 +221,46 @@ def demo_cmd(names, out, quiet):
 @click.option("--out", "out", required=True, help="sweep directory (resumable)")
 @click.option("--workers", default=1, show_default=True, type=int, help="parallel processes")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@_guarded
 def sweep_cmd(name, grid, sets, seeds, preset, out, workers, quiet):
     """Run NAME over a grid of config values and seeds; rerun to resume an interrupted sweep."""
     from .progress import quiet as quiet_progress
     from .runner import parse_overrides
-    from .sweep import parse_grid, run_sweep
+    from .sweep import SweepInterrupted, parse_grid, run_sweep
 
+    parts = [s.strip() for s in seeds.split(",")]
     try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        seed_list = [int(s) for s in parts]
     except ValueError:
-        _fail(f"--seeds must be comma-separated integers. Got {seeds!r}.")
+        _fail(f"--seeds must be comma-separated integers, e.g. 0,1,2. Got {seeds!r}.")
     try:
         with quiet_progress(quiet):
             df = run_sweep(name, parse_grid(list(grid)), preset=preset, seeds=seed_list, out=out,
                            fixed=parse_overrides(list(sets)), workers=workers)
-    except SpecbiasError as exc:
-        _fail(str(exc))
+    except SweepInterrupted as exc:
+        _fail(f"interrupted; {exc}; rerun the same command to resume", code=EXIT_INTERRUPTED)
     click.echo(f"{len(df)} points ({df.attrs.get('ran', 0)} run now, the rest resumed) -> "
                f"{Path(out) / 'sweep.parquet'}")
+    errors = df.attrs.get("errors", {})
+    if errors:
+        first, msg = next(iter(errors.items()))
+        _fail(f"{len(errors)} of {len(df)} points failed (rows with status 'error'; tracebacks "
+              f"in {Path(out) / '<point>.error.txt'}); first: {first}: {msg}", code=EXIT_FAILED)
 
 
 def main():  # pragma: no cover - thin wrapper
     try:
-        cli(standalone_mode=True)
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        _fail("interrupted", code=EXIT_INTERRUPTED)
     except SpecbiasError as exc:
         _fail(str(exc))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

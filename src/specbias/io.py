@@ -1,11 +1,11 @@
-"""Atomic file output: a finished result is never half-written or half-overwritten."""
+"""Atomic file output: a finished file is never half-written or half-overwritten (whole result
+directories are published by :mod:`specbias.outdir`)."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -60,17 +60,3 @@ def atomic_write_text(path, text: str) -> None:
 
 def atomic_write_json(path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
-
-
-def swap_directory(staging: Path, final: Path) -> None:
-    """Replace ``final`` by the complete directory ``staging`` (renames only)."""
-    staging, final = Path(staging), Path(final)
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{os.getpid()}"
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(final, old)
-    os.replace(staging, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -20,6 +20,7 @@ th{background:#f4f4f4} figure{margin:1em 0} img{max-width:100%;border:1px solid 
 figcaption{color:#555;font-size:.9em} .warn{background:#fff4e5;padding:.5em 1em;border-left:4px solid #f90}
 .bad{background:#fdecea;padding:.5em 1em;border-left:4px solid #d33}
 code{background:#f6f6f6;padding:1px 4px}
+.scroll{overflow-x:auto;max-width:100%} .scroll table{margin-top:0}
 """
 
 
@@ -50,7 +51,7 @@ def _fmt(v: Any) -> str:
 def _kv_table(d: dict[str, Any]) -> str:
     rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{_fmt(v)}</td></tr>"
                    for k, v in flatten(d).items())
-    return f"<table><tr><th>name</th><th>value</th></tr>{rows}</table>"
+    return f"<div class='scroll'><table><tr><th>name</th><th>value</th></tr>{rows}</table></div>"
 
 
 def _read_table(path: Path) -> pd.DataFrame | None:
@@ -100,8 +101,9 @@ def render_report(summary: dict[str, Any], directory: str | Path) -> str:
             if df is None:
                 continue
             more = f" (first 30 of {len(df)} rows)" if len(df) > 30 else ""
-            parts.append(f"<h3>{html.escape(t)}{more}</h3>"
-                         + df.head(30).to_html(index=False, float_format=lambda x: f"{x:.5g}"))
+            parts.append(f"<h3>{html.escape(t)}{more}</h3><div class='scroll'>"
+                         + df.head(30).to_html(index=False, float_format=lambda x: f"{x:.5g}")
+                         + "</div>")
     parts.append("<h2>Config</h2>" + _kv_table(summary.get("config", {})))
     parts.append("<h2>Timings (s)</h2>" + _kv_table(summary.get("timings", {})))
     parts.append("<h2>Versions</h2>" + _kv_table(summary.get("versions", {})))
@@ -109,20 +111,40 @@ def render_report(summary: dict[str, Any], directory: str | Path) -> str:
     return "\n".join(parts)
 
 
-def render_index(runs: list[dict[str, Any]]) -> str:
+def run_status(summary: dict[str, Any]) -> str:
+    """One line on how a run ended: ``ok``, or which parts diverged / failed to train."""
+    parts = []
+    for key, label in (("diverged", "diverged"), ("failed", "failed to train")):
+        bad = summary.get(key) or {}
+        if bad:
+            parts.append(f"{label}: {', '.join(bad)}")
+    return "; ".join(parts) if parts else str(summary.get("status", "?"))
+
+
+def render_index(runs: list[dict[str, Any]], *, errors: dict[str, str] | None = None,
+                 pending: list[str] | None = None) -> str:
     """An index page linking the reports of several runs (``make demo``), each with its first
-    figure as a thumbnail. The page sits beside the run directories, named by experiment."""
+    figure as a thumbnail and how it ended; runs that raised (``errors``) and runs not yet made
+    (``pending``, an interrupted demo) are listed too. The page sits beside the run
+    directories, named by experiment."""
     rows = []
     for s in runs:
         name = html.escape(s["experiment"])
-        status = html.escape(s.get("status", "?"))
+        status = run_status(s)
+        cls = " class='bad'" if status != "ok" else ""
         figs = s.get("figures", [])
         thumb = (f"<a href='{name}/report.html'><img class='thumb' alt='{html.escape(figs[0]['file'])}'"
                  f" src='{name}/{html.escape(figs[0]['file'])}'></a>" if figs else "")
         rows.append(f"<tr><td><a href='{name}/report.html'>{name}</a><br>"
                     f"<small>{html.escape(s.get('description', ''))}</small></td>"
-                    f"<td>{html.escape(s.get('reproduces', ''))}</td><td>{status}</td>"
-                    f"<td>{s['timings']['wall_s']:.1f}</td><td>{thumb}</td></tr>")
+                    f"<td>{html.escape(s.get('reproduces', ''))}</td><td{cls}>{html.escape(status)}"
+                    f"</td><td>{s['timings']['wall_s']:.1f}</td><td>{thumb}</td></tr>")
+    for name, msg in (errors or {}).items():
+        rows.append(f"<tr><td>{html.escape(name)}</td><td></td><td class='bad'>error: "
+                    f"{html.escape(msg)}</td><td></td><td></td></tr>")
+    for name in pending or []:
+        rows.append(f"<tr><td>{html.escape(name)}</td><td></td><td class='warn'>not run yet "
+                    "(interrupted; rerun to finish)</td><td></td><td></td></tr>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>specbias demo</title>"
             f"<style>{_CSS} img.thumb{{width:320px;border:1px solid #ddd}}</style></head><body>"
             f"<h1>specbias demo</h1><table><tr><th>experiment</th><th>reproduces</th>"

@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -26,13 +25,8 @@ from pydantic import ValidationError
 
 from . import experiments as registry
 from ._validation import ParameterError, SpecbiasError
-from .io import (
-    atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
-    swap_directory,
-    to_jsonable,
-)
+from .io import atomic_write_bytes, atomic_write_json, atomic_write_text, to_jsonable
+from .outdir import check_out_dir, discard, make_staging, publish
 from .progress import progress, quiet
 
 SUMMARY = "summary.json"
@@ -60,7 +54,7 @@ class RunContext:
         import torch
 
         g = torch.Generator()
-        g.manual_seed(int(self.seed) * 1_000_003 + int(offset))
+        g.manual_seed((int(self.seed) * 1_000_003 + int(offset)) % 2**63)
         return g
 
     def child_seed(self, *keys: int) -> int:
@@ -97,6 +91,9 @@ class RunContext:
         """Save a matplotlib figure as PNG and close it."""
         import matplotlib.pyplot as plt
 
+        reason = ("diverged: nothing finite to plot" if self.diverged
+                  else "no finite values to plot")
+        label_empty_axes(fig, reason)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
@@ -125,6 +122,50 @@ class RunContext:
         return progress(iterable, desc=desc, total=total)
 
 
+def _has_finite_data(ax) -> bool:
+    for line in ax.get_lines():
+        x = np.asarray(line.get_xdata(), dtype=float)
+        y = np.asarray(line.get_ydata(), dtype=float)
+        finite = np.isfinite(x) & np.isfinite(y) if x.shape == y.shape else np.isfinite(y)
+        if np.any(finite):
+            return True
+    for coll in ax.collections:
+        arr = coll.get_array()
+        if arr is not None and np.size(arr) and np.any(np.isfinite(np.asarray(arr, dtype=float))):
+            return True
+        offsets = np.asarray(coll.get_offsets(), dtype=float)
+        if offsets.size and np.any(np.all(np.isfinite(offsets), axis=-1)):
+            return True
+        if any(np.all(np.isfinite(p.vertices)) and len(p.vertices) for p in coll.get_paths()):
+            return True
+    for im in ax.get_images():
+        if np.any(np.isfinite(np.asarray(im.get_array(), dtype=float))):
+            return True
+    for patch in ax.patches:
+        if hasattr(patch, "get_height") and np.isfinite(patch.get_height()) \
+                and patch.get_height() != 0:
+            return True
+    return False
+
+
+def label_empty_axes(fig, reason: str) -> int:
+    """Write ``reason`` across every visible axes of ``fig`` that shows no finite data (e.g. the
+    curves of a diverged run) and drop its empty legend; returns how many were labelled."""
+    n = 0
+    for ax in fig.axes:
+        if not ax.axison or _has_finite_data(ax):
+            continue
+        if getattr(ax, "_colorbar", None) is not None:
+            continue
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.remove()
+        ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center", va="center",
+                color="#b22", fontsize=11, wrap=True)
+        n += 1
+    return n
+
+
 def parse_overrides(items: list[str] | dict[str, Any] | None) -> dict[str, Any]:
     """``["width=64", "acts=[\"relu\"]"]`` -> ``{"width": 64, "acts": ["relu"]}`` (JSON values,
     falling back to the raw string)."""
@@ -148,6 +189,11 @@ def parse_overrides(items: list[str] | dict[str, Any] | None) -> dict[str, Any]:
 
 def _format_validation_error(exp_name: str, exc: ValidationError) -> str:
     err = exc.errors()[0]
+    inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, SpecbiasError):  # a validator's own message names the parameter
+        return str(inner)
+    if not err.get("loc") and isinstance(inner, Exception):  # a cross-field validator
+        return f"The config of {exp_name} is invalid: {inner}"
     loc = ".".join(str(p) for p in err.get("loc", ())) or "?"
     msg = err.get("msg", "is invalid")
     msg = msg[0].lower() + msg[1:] if msg else msg
@@ -193,18 +239,21 @@ def versions() -> dict[str, str]:
     return out
 
 
-def check_writable(out: Path) -> None:
-    """Fail early, with one line, when ``out`` cannot be created or written."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"--out {str(out)!r} exists and is not a directory.")
-    parent = out.parent if not out.exists() else out
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError(f"--out {str(out)!r} is not writable: {exc.strerror}.") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ParameterError(f"--out {str(out)!r} is not writable (permission denied).")
+def check_writable(out: Path) -> Path:
+    """Fail early, with one line, when ``out`` cannot be a run's destination (see
+    :func:`specbias.outdir.check_out_dir`); return it as an absolute path."""
+    return check_out_dir(out)
+
+
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed, owner: str = "run") -> int:
+    """A run seed: an int in ``[0, 2**63 - 1]``."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"The 'seed' parameter of {owner} must be an int in the range "
+                             f"[0, {MAX_SEED}]. Got {seed!r} instead.")
+    return int(seed)
 
 
 def _seed_everything(seed: int) -> None:
@@ -228,17 +277,13 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
     """
     exp = registry.get(name)
     cfg = resolve_config(name, preset, overrides)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError(f"The 'seed' must be a non-negative int. Got {seed!r} instead.")
-    out = Path(out) if out is not None else Path("out") / name
-    check_writable(out)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    seed = check_seed(seed)
+    out_given = out if out is not None else Path("out") / name
+    out = check_writable(out_given)
     try:
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir(parents=True)
+        staging = make_staging(out)
     except OSError as exc:
-        raise ParameterError(f"--out {str(out)!r} is not writable: {exc.strerror}.") from None
+        raise ParameterError(f"--out {str(out_given)!r} is not writable: {exc.strerror}.") from None
     ctx = RunContext(name, cfg, seed, staging)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -249,18 +294,31 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
         _seed_everything(seed)
         with quiet(quiet_progress):
             exp.fn(cfg, ctx)
+        wall = time.perf_counter() - t0
+        summary = _summary(exp, preset, seed, cfg, ctx, wall, started)
+        atomic_write_json(staging / SUMMARY, summary)
+        if report:
+            from .report import render_report
+
+            atomic_write_text(staging / "report.html", render_report(summary, staging))
+        publish(staging, out)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard(staging)
         raise
-    wall = time.perf_counter() - t0
-    summary = {
-        "experiment": name,
+    summary = json.loads((out / SUMMARY).read_text())
+    summary["out"] = str(out_given)
+    return summary
+
+
+def _summary(exp, preset, seed, cfg, ctx, wall, started) -> dict[str, Any]:
+    return {
+        "experiment": exp.name,
         "description": exp.description,
         "reproduces": exp.reproduces,
         "preset": preset,
         "seed": seed,
         "config": cfg.model_dump(mode="json"),
-        "status": "diverged" if ctx.diverged else "ok",
+        "status": "diverged" if ctx.diverged else ("failed" if ctx.failed else "ok"),
         "diverged": ctx.diverged,
         "failed": ctx.failed,
         "metrics": ctx.metrics,
@@ -272,15 +330,6 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
         "notes": ctx.notes,
         "warnings": ctx.warnings,
     }
-    atomic_write_json(staging / SUMMARY, summary)
-    if report:
-        from .report import render_report
-
-        atomic_write_text(staging / "report.html", render_report(summary, staging))
-    swap_directory(staging, out)
-    summary = json.loads((out / SUMMARY).read_text())
-    summary["out"] = str(out)
-    return summary
 
 
 def load_summary(directory: str | os.PathLike) -> dict[str, Any]:
@@ -289,6 +338,24 @@ def load_summary(directory: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise SpecbiasError(f"No finished run in {str(directory)!r}: {SUMMARY} not found.")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        summary = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SpecbiasError(f"{path} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise SpecbiasError(f"{path} cannot be read: {exc.strerror}.") from None
+    if not isinstance(summary, dict):
+        raise SpecbiasError(f"{path} is not a specbias summary: expected a JSON object, got "
+                            f"{type(summary).__name__}.")
+    missing = [k for k, kind in _SUMMARY_KEYS.items() if not isinstance(summary.get(k), kind)]
+    wall = summary.get("timings", {}).get("wall_s") if isinstance(summary.get("timings"), dict) \
+        else None
+    if not isinstance(wall, int | float) or isinstance(wall, bool):
+        missing.append("timings.wall_s")
+    if missing:
+        raise SpecbiasError(f"{path} is not a complete specbias summary: missing or malformed "
+                            f"{', '.join(repr(k) for k in missing)}.")
+    return summary
+
+
+_SUMMARY_KEYS = {"experiment": str, "preset": str, "seed": int, "status": str, "timings": dict,
+                 "metrics": dict}

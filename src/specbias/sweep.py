@@ -13,21 +13,27 @@ run is a pure function of ``(config, seed)``. The metrics of all points are coll
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import itertools
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import signal
+import traceback
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ._validation import ParameterError, check_scalar
-from .io import atomic_write_bytes, atomic_write_json
+from ._validation import ParameterError, SpecbiasError, check_scalar
+from .interrupts import die_with_parent, terminate_as_interrupt
+from .io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from .outdir import clean_leftovers
 from .progress import progress
 from .report import flatten
-from .runner import SUMMARY, parse_overrides, resolve_config, run_experiment
+from .runner import SUMMARY, check_seed, parse_overrides, resolve_config, run_experiment
 
 
 def grid_points(grid: dict[str, list[Any]], seeds=(0,)) -> list[tuple[dict[str, Any], int]]:
@@ -38,7 +44,7 @@ def grid_points(grid: dict[str, list[Any]], seeds=(0,)) -> list[tuple[dict[str, 
     for k in keys:
         if not isinstance(grid[k], list | tuple) or len(grid[k]) == 0:
             raise ParameterError(f"Grid values for {k!r} must be a non-empty list. Got {grid[k]!r}.")
-    seeds = [check_scalar(s, "seed", kind=int, owner="sweep", min_val=0) for s in seeds]
+    seeds = [check_seed(s, owner="sweep") for s in seeds]
     combos = itertools.product(*(grid[k] for k in keys)) if keys else [()]
     return [(dict(zip(keys, c, strict=True)), s) for c in combos for s in seeds]
 
@@ -58,15 +64,9 @@ def _is_done(path: Path, config: dict, seed: int) -> bool:
         return False
     try:
         s = json.loads(f.read_text())
-    except json.JSONDecodeError:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return s.get("config") == config and s.get("seed") == seed
-
-
-def _run_point(name, preset, values, seed, out):
-    summary = run_experiment(name, preset=preset, overrides=values, seed=seed, out=out,
-                             quiet_progress=True)
-    return summary
+    return isinstance(s, dict) and s.get("config") == config and s.get("seed") == seed
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
@@ -77,56 +77,279 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     return grid
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C or SIGTERM; ``kept`` points finished and stay on disk."""
+
+    def __init__(self, kept: int, total: int, out: Path):
+        super().__init__(f"{kept} of {total} points finished and kept in {str(out)!r}")
+        self.kept, self.total, self.out = kept, total, out
+
+
+def check_sweep_dir(out: str | os.PathLike, name: str) -> Path:
+    """A sweep's directory: new, empty, or an earlier sweep of the same experiment (resume).
+    Anything else is refused with one line before any point runs."""
+    raw = os.fspath(out) if isinstance(out, str | os.PathLike) else out
+    if not isinstance(raw, str) or not raw.strip():
+        raise ParameterError(f"--out must be a non-empty path. Got {out!r} instead.")
+    path = Path(os.path.abspath(raw))
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"--out {raw!r} exists and is not a directory.")
+    if path.is_dir():
+        try:
+            entries = os.listdir(path)
+        except OSError as exc:
+            raise ParameterError(f"--out {raw!r} cannot be read: {exc.strerror}.") from None
+        if entries:
+            try:
+                info = json.loads((path / "sweep.json").read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                info = None
+            if not isinstance(info, dict):
+                raise ParameterError(
+                    f"--out {raw!r} is not empty and holds no specbias sweep (no sweep.json); "
+                    "choose a new or empty directory.")
+            if info.get("experiment") != name:
+                raise ParameterError(
+                    f"--out {raw!r} holds a sweep of {info.get('experiment')!r}, not {name!r}; "
+                    "choose another directory.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"--out {raw!r} is not writable: {exc.strerror}.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ParameterError(f"--out {raw!r} is not writable (permission denied).")
+    return path
+
+
+def _error_file(out: Path, pid: str) -> Path:
+    return out / f"{pid}.error.txt"
+
+
 def run_sweep(name: str, grid: dict[str, list[Any]], *, preset: str = "quick", seeds=(0,),
               out: str | os.PathLike, fixed: dict[str, Any] | None = None,
               workers: int = 1) -> pd.DataFrame:
     """Run ``name`` at every grid point and seed; skip points already finished.
 
     Returns (and writes to ``out/sweep.parquet``) one row per point: the grid values, the seed,
-    ``status`` and every flattened metric. ``fixed`` overrides apply to all points.
+    ``status`` (``ok``, ``diverged``, ``failed`` or ``error``), ``error`` (the message of a point
+    that raised or whose worker process died; its traceback is in ``out/POINT.error.txt``) and
+    every flattened metric. A failing point fails alone: the others finish. ``fixed`` overrides
+    apply to all points. Every point's config is validated before any point runs.
+
+    Ctrl-C or SIGTERM stops the sweep within seconds: running points are abandoned (their
+    staging directories removed), finished points stay, and :class:`SweepInterrupted` says how
+    many; rerunning the same call resumes. Worker processes end with the sweep, also when the
+    sweep's process is killed.
     """
-    workers = check_scalar(workers, "workers", kind=int, owner="run_sweep", min_val=1)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    workers = check_scalar(workers, "workers", kind=int, owner="run_sweep", min_val=1,
+                           max_val=max(64, 4 * (os.cpu_count() or 1)))
+    seeds = list(seeds)
+    if not seeds:
+        raise ParameterError("The 'seeds' parameter of run_sweep must name at least one seed. "
+                             "Got none.")
+    seeds = [check_seed(s, owner="sweep") for s in seeds]
     fixed = dict(fixed or {})
     points = grid_points(grid, seeds)
-    todo, summaries = [], {}
+    todo, summaries, configs = [], {}, {}
     for values, seed in points:
         overrides = {**fixed, **values}
-        cfg = resolve_config(name, preset, overrides).model_dump(mode="json")  # validate all first
+        configs[point_id(values, seed)] = resolve_config(name, preset, overrides).model_dump(
+            mode="json")  # validate all first
+    out = check_sweep_dir(out, name)
+    for values, seed in points:
         pid = point_id(values, seed)
-        if _is_done(out / pid, cfg, seed):
+        if _is_done(out / pid, configs[pid], seed):
             summaries[pid] = json.loads((out / pid / SUMMARY).read_text())
         else:
-            todo.append((pid, overrides, seed))
+            todo.append((pid, {**fixed, **values}, seed))
     atomic_write_json(out / "sweep.json", {"experiment": name, "preset": preset, "grid": grid,
-                                           "seeds": list(seeds), "fixed": fixed})
+                                           "seeds": seeds, "fixed": fixed})
+    errors: dict[str, str] = {}
     bar = progress(total=len(todo), desc=f"sweep {name}")
-    if workers == 1:
-        for pid, overrides, seed in todo:
-            summaries[pid] = _run_point(name, preset, overrides, seed, out / pid)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = {pool.submit(_run_point, name, preset, ov, seed, out / pid): pid
-                    for pid, ov, seed in todo}
-            for fut in as_completed(futs):
-                summaries[futs[fut]] = fut.result()
-                bar.update()
+
+    def done(pid, summary=None, error=None, trace=None):
+        if error is None:
+            summaries[pid] = summary
+            _error_file(out, pid).unlink(missing_ok=True)
+        else:
+            errors[pid] = error
+            with contextlib.suppress(OSError):
+                atomic_write_text(_error_file(out, pid), trace or error)
+        bar.update()
+
+    try:
+        with terminate_as_interrupt():
+            if workers == 1 or len(todo) <= 1:
+                for pid, overrides, seed in todo:
+                    try:
+                        s = run_experiment(name, preset=preset, overrides=overrides, seed=seed,
+                                           out=out / pid, quiet_progress=True)
+                    except Exception as exc:  # noqa: BLE001 - a failing point fails alone
+                        done(pid, error=_one_line(exc), trace=traceback.format_exc())
+                    else:
+                        done(pid, summary=s)
+            else:
+                _run_parallel(name, preset, todo, out, min(workers, len(todo)), done)
+    except KeyboardInterrupt:
+        bar.close()
+        kept = len(points) - len(todo) + sum(1 for pid, _, _ in todo if pid in summaries)
+        raise SweepInterrupted(kept, len(points), out) from None
     bar.close()
     rows = []
     for values, seed in points:
-        s = summaries[point_id(values, seed)]
+        pid = point_id(values, seed)
+        s = summaries.get(pid, {})
         rows.append({**{f"param.{k}": (json.dumps(v) if isinstance(v, list | dict) else v)
                         for k, v in values.items()},
-                     "seed": seed, "status": s.get("status"), "dir": point_id(values, seed),
+                     "seed": seed, "status": "error" if pid in errors else s.get("status"),
+                     "error": errors.get(pid), "dir": pid,
                      **{f"metric.{k}": v for k, v in flatten(s.get("metrics", {})).items()
                         if not isinstance(v, list)}})
     df = pd.DataFrame(rows)
-    import io
-
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
     atomic_write_bytes(out / "sweep.parquet", buf.getvalue())
     df.attrs["ran"] = len(todo)
+    df.attrs["errors"] = dict(errors)
     return df
+
+
+def _one_line(exc: BaseException) -> str:
+    msg = str(exc).strip().splitlines()
+    text = msg[0] if msg else ""
+    return text if isinstance(exc, SpecbiasError) else f"{type(exc).__name__}: {text}"
+
+
+# ------------------------------------------------------------------ worker processes
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _worker_main(conn, parent_pid: int, threads: int) -> None:
+    """A sweep worker: run the points it is sent until told to stop or its parent dies."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent coordinates Ctrl-C
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:  # pragma: no cover
+        pass
+    with terminate_as_interrupt():
+        try:
+            while True:
+                task = conn.recv()
+                if task is None:
+                    return
+                pid, name, preset, overrides, seed, out = task
+                try:
+                    s = run_experiment(name, preset=preset, overrides=overrides, seed=seed,
+                                       out=out, quiet_progress=True)
+                except Exception as exc:  # noqa: BLE001 - reported to the parent
+                    conn.send(("error", pid, _one_line(exc), traceback.format_exc()))
+                else:
+                    conn.send(("ok", pid, s, None))
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+
+
+class _Worker:
+    def __init__(self, mp_ctx, threads: int):
+        parent_conn, child_conn = mp_ctx.Pipe()
+        self.conn = parent_conn
+        self.task = None
+        saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
+        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: workers ignore ^C
+        try:
+            os.environ.update({k: str(threads) for k in _THREAD_VARS})
+            self.proc = mp_ctx.Process(target=_worker_main, args=(child_conn, os.getpid(), threads),
+                                       daemon=True, name="specbias-sweep-worker")
+            self.proc.start()
+        finally:
+            signal.signal(signal.SIGINT, old_int)
+            for k, v in saved_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        child_conn.close()
+
+    def died(self) -> str:
+        code = self.proc.exitcode
+        if code is not None and code < 0:
+            try:
+                sig = signal.Signals(-code).name
+            except ValueError:
+                sig = str(-code)
+            return f"its worker process was killed by {sig}"
+        return f"its worker process exited with status {code}"
+
+
+def _run_parallel(name, preset, todo, out: Path, n_workers: int, done) -> None:
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    mp_ctx = mp.get_context("spawn")  # no fork of a process with live BLAS/OpenMP threads
+    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    queue = deque(todo)
+    pool: list[_Worker] = []
+    try:
+        while queue or any(w.task for w in pool):
+            while queue and len(pool) < n_workers:
+                pool.append(_Worker(mp_ctx, threads))
+            for w in pool:
+                if w.task is None and queue:
+                    pid, overrides, seed = queue.popleft()
+                    w.task = pid
+                    try:
+                        w.conn.send((pid, name, preset, overrides, seed, out / pid))
+                    except OSError:
+                        pass  # the worker is gone; its sentinel reports it below
+            busy = [w for w in pool if w.task]
+            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=1.0)
+            for w in busy:
+                if w.conn in ready:
+                    try:
+                        kind, pid, payload, trace = w.conn.recv()
+                    except (EOFError, OSError):
+                        pass  # died while answering; handled as a death below
+                    else:
+                        if kind == "ok":
+                            done(pid, summary=payload)
+                        else:
+                            done(pid, error=payload, trace=trace)
+                        w.task = None
+                        continue
+                if w.proc.sentinel in ready or not w.proc.is_alive():
+                    w.proc.join(timeout=5)
+                    msg = f"point {w.task} did not finish: {w.died()}"
+                    clean_leftovers(out / w.task)
+                    done(w.task, error=msg, trace=msg)
+                    w.task = None
+                    pool.remove(w)
+    finally:
+        _shutdown(pool, out)
+
+
+def _shutdown(pool: list[_Worker], out: Path, grace_s: float = 5.0) -> None:
+    """Stop every worker: idle ones are told to stop, busy ones get SIGTERM (they discard their
+    staging directory), and whatever is alive after ``grace_s`` is killed."""
+    import time
+
+    for w in pool:
+        try:
+            if w.task is None:
+                w.conn.send(None)
+            else:
+                w.proc.terminate()
+        except (OSError, ValueError):
+            pass
+    deadline = time.monotonic() + grace_s
+    for w in pool:
+        w.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+    for w in pool:
+        if w.proc.is_alive():
+            w.proc.kill()
+            w.proc.join(timeout=5)
+        if w.task:
+            clean_leftovers(out / w.task)
+        w.conn.close()
