@@ -279,3 +279,19 @@ def clean_leftovers(final: str | os.PathLike) -> None:
     if final.parent.is_dir():
         with _locked(final.parent):
             _recover_and_clean(final)
+
+
+_ANY_STAGE_RE = re.compile(r"^\.(.+)\.(?:partial|old)-\d+-[0-9a-f]+$")
+
+
+def clean_directory(directory: str | os.PathLike) -> None:
+    """:func:`clean_leftovers` for every destination in ``directory`` that has leftovers (a
+    sweep calls this on its directory before it resumes)."""
+    directory = Path(os.path.abspath(directory))
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    names = {m.group(1) for e in entries if (m := _ANY_STAGE_RE.match(e))}
+    for name in sorted(names):
+        clean_leftovers(directory / name)

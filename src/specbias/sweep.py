@@ -30,7 +30,7 @@ import pandas as pd
 from ._validation import ParameterError, SpecbiasError, check_scalar
 from .interrupts import die_with_parent, terminate_as_interrupt
 from .io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .outdir import clean_leftovers
+from .outdir import clean_directory, clean_leftovers
 from .progress import progress
 from .report import flatten
 from .runner import SUMMARY, check_seed, parse_overrides, resolve_config, run_experiment
@@ -80,8 +80,8 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
 class SweepInterrupted(KeyboardInterrupt):
     """A sweep stopped by Ctrl-C or SIGTERM; ``kept`` points finished and stay on disk."""
 
-    def __init__(self, kept: int, total: int, out: Path):
-        super().__init__(f"{kept} of {total} points finished and kept in {str(out)!r}")
+    def __init__(self, kept: int, total: int, out):
+        super().__init__(f"{kept} of {total} points finished and kept in {os.fspath(out)!r}")
         self.kept, self.total, self.out = kept, total, out
 
 
@@ -155,7 +155,9 @@ def run_sweep(name: str, grid: dict[str, list[Any]], *, preset: str = "quick", s
         overrides = {**fixed, **values}
         configs[point_id(values, seed)] = resolve_config(name, preset, overrides).model_dump(
             mode="json")  # validate all first
+    out_given = out
     out = check_sweep_dir(out, name)
+    clean_directory(out)  # what killed workers or runs left here
     for values, seed in points:
         pid = point_id(values, seed)
         if _is_done(out / pid, configs[pid], seed):
@@ -193,7 +195,7 @@ def run_sweep(name: str, grid: dict[str, list[Any]], *, preset: str = "quick", s
     except KeyboardInterrupt:
         bar.close()
         kept = len(points) - len(todo) + sum(1 for pid, _, _ in todo if pid in summaries)
-        raise SweepInterrupted(kept, len(points), out) from None
+        raise SweepInterrupted(kept, len(points), out_given) from None
     bar.close()
     rows = []
     for values, seed in points:
