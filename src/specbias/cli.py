@@ -108,22 +108,8 @@ def list_cmd(name, markdown):
 
 
 # ----------------------------------------------------------------------------- run
-def _show_run_help(ctx, param, value):  # noqa: ARG001 - click callback signature
-    if not value or ctx.resilient_parsing:
-        return
-    name = ctx.params.get("name")
-    if name:
-        try:
-            click.echo(_config_help(name))
-        except SpecbiasError as exc:
-            _fail(str(exc))
-    else:
-        click.echo(ctx.get_help())
-    ctx.exit()
-
-
 @cli.command("run", context_settings={"help_option_names": []})
-@click.argument("name", is_eager=True)
+@click.argument("name", required=False)
 @click.option("--preset", default="quick", show_default=True, help="quick or paper")
 @click.option("--out", "out", default=None, help="output directory (default out/NAME); must be "
               "new, empty, or a previous result")
@@ -131,14 +117,20 @@ def _show_run_help(ctx, param, value):  # noqa: ARG001 - click callback signatur
               help="override a config value (JSON values accepted); repeatable")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quiet", is_flag=True, help="no progress bars")
-@click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
-              callback=_show_run_help, help="this help; with NAME, the experiment's config keys")
+@click.option("-h", "--help", "show_help", is_flag=True,
+              help="this help; with NAME, the experiment's config keys")
 @_guarded
-def run_cmd(name, preset, out, sets, seed, quiet):
+def run_cmd(name, preset, out, sets, seed, quiet, show_help):
     """Run experiment NAME and write summary.json, tables, figures and report.html.
 
     `specbias run NAME --help` lists NAME's config keys, types, defaults and presets."""
     from .runner import run_experiment
+
+    if show_help:
+        click.echo(_config_help(name) if name else click.get_current_context().get_help())
+        return
+    if not name:
+        _fail("specbias run needs the NAME of an experiment; 'specbias list' shows them all.")
 
     dest = out if out is not None else str(Path("out") / name)
     try:
