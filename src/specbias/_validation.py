@@ -78,6 +78,83 @@ def check_scalar(
     return value
 
 
+def _complex_dtype_name(value: Any) -> str | None:
+    """The dtype name of ``value`` when it is complex (numpy or torch), else None."""
+    dt = getattr(value, "dtype", None)
+    if dt is None:
+        return None
+    if getattr(dt, "is_complex", False) is True:  # a torch dtype
+        return str(dt).replace("torch.", "")
+    try:
+        return np.dtype(dt).name if np.dtype(dt).kind == "c" else None
+    except TypeError:
+        return None
+
+
+def reject_kind(value: Any, name: str, *, owner: str | None = None) -> np.ndarray | None:
+    """Refuse complex numbers and strings where real numbers are expected.
+
+    numpy and torch would silently keep only the real part of complex input, and numpy turns
+    strings such as ``"10"`` into numbers; both hide a mistake of the caller, so they raise a
+    :class:`ParameterError` naming ``name``. Anything else passes (the caller converts it); a
+    list or tuple converted on the way is returned (else None) so that it is converted once.
+    """
+    def complex_error(kind: str) -> ParameterError:
+        return ParameterError(
+            f"The '{name}' parameter{_owner(owner)} must be real. Got complex values ({kind}) "
+            "instead."
+        )
+
+    def str_error(kind: str) -> ParameterError:
+        return ParameterError(
+            f"The '{name}' parameter{_owner(owner)} must be array-like of numbers. Got {kind} "
+            "instead."
+        )
+
+    if isinstance(value, str | bytes):
+        raise str_error(type(value).__name__)
+    if isinstance(value, complex | np.complexfloating):
+        raise complex_error(type(value).__name__)
+    kind = _complex_dtype_name(value)
+    if kind is not None:
+        raise complex_error(kind)
+    converted = None
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif hasattr(value, "dtype"):  # a tensor, a pandas object, ...: look closer only at text
+        if type(value).__module__.split(".")[0] == "torch":
+            return None  # real (complex was refused above)
+        try:
+            kind = np.dtype(value.dtype).kind
+        except TypeError:  # e.g. a pandas extension dtype (strings, nullable numbers)
+            kind = "O"
+        if kind not in "USaO":
+            return None
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError, RuntimeError):
+            return None
+    elif isinstance(value, list | tuple):
+        try:
+            arr = converted = np.asarray(value)
+        except (TypeError, ValueError, RuntimeError):  # ragged or odd: reported by the caller
+            return None
+    else:
+        return None
+    if arr.dtype.kind == "c":
+        raise complex_error(arr.dtype.name)
+    if arr.dtype.kind in "USa":
+        raise str_error(f"an array of strings ({arr.dtype})")
+    if arr.dtype.kind == "O":
+        for item in arr.flat:
+            if isinstance(item, str | bytes):
+                raise str_error(f"a {type(item).__name__} element")
+            if isinstance(item, complex | np.complexfloating) or _complex_dtype_name(item):
+                raise complex_error(type(item).__name__)
+        return None
+    return converted
+
+
 def check_array(
     value: Any,
     name: str,
@@ -88,10 +165,22 @@ def check_array(
     dtype: Any = np.float64,
     min_size: int = 1,
 ) -> np.ndarray:
-    """Convert ``value`` to an array and check its dimensionality and finiteness."""
+    """Convert ``value`` to an array and check its dimensionality and finiteness.
+
+    Strings (also numeric ones such as ``"10"``) are not numbers here, and complex input is
+    refused rather than cut down to its real part.
+
+    >>> check_array([1, 2], "x").tolist()
+    [1.0, 2.0]
+    >>> check_array([1 + 2j], "x", owner="fit")
+    Traceback (most recent call last):
+    ...
+    specbias._validation.ParameterError: The 'x' parameter of fit must be real. Got complex values (complex128) instead.
+    """
+    converted = reject_kind(value, name, owner=owner)
     try:
-        arr = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as exc:
+        arr = np.asarray(value if converted is None else converted, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ParameterError(
             f"The '{name}' parameter{_owner(owner)} must be array-like of numbers. "
             f"Got {type(value).__name__} instead."

@@ -41,6 +41,7 @@ from ._validation import ParameterError, SpecbiasError, check_choice, check_scal
 from .progress import progress as progress_bar
 from .training import (
     Callback,
+    DivergenceMonitor,
     TrainState,
     _check_callbacks,
     _check_data,
@@ -324,7 +325,9 @@ class EnsembleResult:
     :class:`specbias.training.LossRecorder` records it in :func:`specbias.train`: the initial loss
     at step 0, then at step ``s`` the loss of the forward pass of step ``s`` (parameters after
     ``s - 1`` updates). ``validation[name]`` holds the same for other data.
-    A member whose loss turned non-finite is flagged in ``diverged`` (its message in
+    A member whose loss diverged -- turned non-finite, or stayed above ``1e6`` times its
+    reference loss for 2 consecutive steps, the rule of :func:`specbias.train`
+    (:class:`specbias.training.DivergenceMonitor`) -- is flagged in ``diverged`` (its message in
     ``messages``), frozen from then on, and its later losses are NaN; the others go on.
     """
 
@@ -453,7 +456,8 @@ def train_ensemble(
 
     with torch.no_grad():
         try:
-            init = member_losses(ens(X), y, loss).double().numpy()
+            pred0 = ens(X)
+            init = member_losses(pred0, y, loss).double().numpy()
         except SpecbiasError:
             raise
         except (RuntimeError, IndexError) as exc:
@@ -461,6 +465,12 @@ def train_ensemble(
                 f"The 'data' parameter of train_ensemble does not fit the models: evaluating them "
                 f"on X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)} failed: {exc}"
             ) from exc
+        try:  # the loss of outputs all zero: the floor of the divergence reference
+            zero = member_losses(torch.zeros_like(pred0), y, loss).double().numpy()
+        except Exception:  # a custom loss may refuse zeros; the initial loss is then the reference
+            zero = None
+        del pred0
+    monitor = DivergenceMonitor(init, zero)
     state = TrainState(model=ens, optimizer=opt, step=0, loss=init)
     record(0, init)
     for cb in callbacks:
@@ -471,11 +481,11 @@ def train_ensemble(
         opt.zero_grad(set_to_none=True)
         per = member_losses(ens(X), y, loss)
         lval = per.detach().double().numpy()
-        bad = ~np.isfinite(lval) & ~diverged
+        bad = monitor.update(lval) & ~diverged
         if bad.any():
             for e in np.flatnonzero(bad):
-                messages.append(f"member {e} diverged at step {step}: loss is {lval[e]} "
-                                "(non-finite); it is frozen from there on")
+                messages.append(f"member {e} diverged at step {step}: "
+                                f"{monitor.reason(lval, int(e))}; it is frozen from there on")
                 frozen[int(e)] = {n: p.detach()[e].clone() for n, p in params.items()}
             diverged |= bad
             if diverged.all():

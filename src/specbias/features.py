@@ -29,6 +29,22 @@ def _check_scale(scale, K: int, owner: str):
     return s
 
 
+def _real_features(out, owner: str) -> np.ndarray:
+    """The activation's output as float64, refusing complex values (not cut to their real part)."""
+    if np.iscomplexobj(out):
+        raise ParameterError(
+            f"The 'activation' parameter of {owner} must return real numbers. Got complex values "
+            f"({np.asarray(out).dtype}) instead."
+        )
+    try:
+        return np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"The 'activation' parameter of {owner} must return numbers. Got "
+            f"{type(out).__name__} instead."
+        ) from exc
+
+
 def _check_features(A: np.ndarray, shape: tuple[int, int], owner: str) -> np.ndarray:
     if A.shape != shape:
         raise ParameterError(
@@ -63,7 +79,7 @@ def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
     b = check_array(biases, "biases", owner="shallow_features", ndim=1)
     s = _check_scale(scale, b.size, "shallow_features")
     act = resolve(activation)
-    A = _check_features(np.asarray(act(s * (x[:, None] - b[None, :])), dtype=np.float64),
+    A = _check_features(_real_features(act(s * (x[:, None] - b[None, :])), "shallow_features"),
                         (x.size, b.size), "shallow_features")
     if not np.all(np.isfinite(A)):
         raise ParameterError("The activation produced non-finite features; check 'scale'.")
@@ -90,5 +106,5 @@ def radon_features(x, theta, gamma, activation, scale=1.0) -> np.ndarray:
     theta = theta / norms
     s = _check_scale(scale, gamma.size, "radon_features")
     act = resolve(activation)
-    return _check_features(np.asarray(act(s * (x @ theta.T - gamma[None, :])), dtype=np.float64),
+    return _check_features(_real_features(act(s * (x @ theta.T - gamma[None, :])), "radon_features"),
                            (x.shape[0], gamma.size), "radon_features")

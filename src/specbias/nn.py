@@ -5,11 +5,12 @@ deep MLPs (SPEC sections 1 and 5).
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 from torch import nn
 
-from ._validation import ParameterError, check_choice, check_scalar
+from ._validation import ParameterError, check_choice, check_scalar, reject_kind
 from .activations import Activation
 from .activations import activation as make_activation
 
@@ -21,6 +22,51 @@ def _check_dtype(dtype, owner: str) -> torch.dtype:
             f"Got {dtype!r} instead."
         )
     return dtype
+
+
+_GIB = 2.0**30
+
+
+def _memory_bytes() -> int | None:
+    """Physical memory of this machine in bytes (None where the platform does not say)."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return None
+    return pages * size if pages > 0 and size > 0 else None
+
+
+# without a known memory size, refuse at least what no machine holds (16 TiB)
+_FALLBACK_BYTES = 16 * 2**40
+_LAYER_BYTES = 4096
+
+
+def check_model_size(owner: str, n_values: int, dtype: torch.dtype, sizes: dict[str, int],
+                     n_layers: int = 1) -> None:
+    """Refuse a model whose parameters alone need more memory than this machine has.
+
+    ``n_values`` is the number of parameter values, ``sizes`` the size arguments that determine
+    it (``{"in_dim": 2, "width": 10**12}``); the error names the largest of them, and gives the
+    estimate in GiB, instead of failing later inside torch's allocator (or swapping for hours).
+    Each of the ``n_layers`` modules adds about 4 KiB of Python objects and tensor headers.
+
+    >>> check_model_size("ShallowNet", 5 * 10**12, torch.float32, {"in_dim": 2, "width": 10**12})
+    Traceback (most recent call last):
+    ...
+    specbias._validation.ParameterError: The 'width' parameter of ShallowNet is too large: ...
+    """
+    need = n_values * torch.tensor([], dtype=dtype).element_size() + n_layers * _LAYER_BYTES
+    have = _memory_bytes() or _FALLBACK_BYTES
+    if need <= have:
+        return
+    name = max(sizes, key=lambda k: sizes[k])
+    others = ", ".join(f"{k}={v}" for k, v in sizes.items())
+    raise ParameterError(
+        f"The '{name}' parameter of {owner} is too large: {others} gives {n_values:.3g} "
+        f"{str(dtype).replace('torch.', '')} parameters"
+        f"{f' in {n_layers} layers' if n_layers > 1 else ''}, about {need / _GIB:.4g} GiB, more "
+        f"than the {have / _GIB:.4g} GiB of memory of this machine."
+    )
 
 
 def _check_generator(generator, owner: str):
@@ -52,6 +98,7 @@ def _check_x(x, model: str, in_dim: int, dtype: torch.dtype) -> torch.Tensor:
 def _as_tensor(value, name: str, owner: str, dtype=None) -> torch.Tensor:
     """``torch.as_tensor`` with a ParameterError (not a TypeError from torch) on non-numbers,
     and a check that every value is finite."""
+    reject_kind(value, name, owner=owner)
     try:
         t = torch.as_tensor(value) if dtype is None else torch.as_tensor(value).to(dtype)
     except (TypeError, ValueError, RuntimeError) as exc:
@@ -137,6 +184,9 @@ class ShallowNet(nn.Module):
         gamma_range = check_scalar(gamma_range, "gamma_range", owner="ShallowNet", min_val=0.0)
         dtype = _check_dtype(dtype, "ShallowNet")
         _check_generator(generator, "ShallowNet")
+        # theta (width x in_dim), c, gamma and s
+        check_model_size("ShallowNet", width * (in_dim + 3), dtype,
+                         {"in_dim": in_dim, "width": width})
         if theta_init == "circle" and in_dim != 2:
             raise ParameterError(
                 f"The 'theta_init' parameter of ShallowNet can be 'circle' only for in_dim = 2. "
@@ -314,6 +364,10 @@ class MLP(nn.Module):
         out_dim = check_scalar(out_dim, "out_dim", kind=int, owner="MLP", min_val=1)
         dtype = _check_dtype(dtype, "MLP")
         _check_generator(generator, "MLP")
+        check_model_size("MLP", (in_dim + 1) * width + (depth - 1) * (width + 1) * width
+                         + (width + 1) * out_dim, dtype,
+                         {"in_dim": in_dim, "width": width, "depth": depth, "out_dim": out_dim},
+                         n_layers=depth + 1)
         self.in_dim, self.width, self.depth, self.out_dim = in_dim, width, depth, out_dim
         self.act = _as_activation(activation)
         dims = [in_dim] + [width] * depth + [out_dim]

@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from ._validation import ParameterError, check_choice, check_scalar
-from .nn import ShallowNet
+from .nn import ShallowNet, check_model_size
 from .training import Callback, TrainResult, TrainState, make_optimizer, train
 
 __all__ = [
@@ -67,6 +67,12 @@ def shallow_net(in_dim: int, width: int, activation="relu", *, out_dim: int = 1,
     ((5, 10), (32, 10))
     """
     out_dim = check_scalar(out_dim, "out_dim", kind=int, owner="shallow_net", min_val=1)
+    dtype = kwargs.get("dtype", torch.float32)
+    if (out_dim > 1 and isinstance(dtype, torch.dtype) and dtype.is_floating_point
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                    for v in (in_dim, width))):  # else ShallowNet reports the bad argument
+        check_model_size("shallow_net", width * (in_dim + 2 + out_dim), dtype,
+                         {"in_dim": in_dim, "width": width, "out_dim": out_dim})
     net = ShallowNet(in_dim, width, activation, generator=generator, **kwargs)
     if out_dim > 1:
         name = "c" if net.parameterization == "radon" else "v"

@@ -26,6 +26,13 @@ The GD mask is evaluated as ``-expm1(T log1p(-lr sigma^2))``: exact for huge ``T
 ``sigma`` (where ``(1 - lr sigma^2)^T`` rounds to 1), and with ``lr sigma^2`` clipped to 1 when
 it rounds just above it (``lr = 1/sigma_1^2``), so that it never produces NaN.
 
+Every computation is done in units of a power of two near ``sigma_1`` (and near ``max |y|``):
+the problem is scale-covariant (``A -> c A`` maps ``lr -> lr / c^2``, ``lam -> c^2 lam``,
+``w -> w / c``), and scaling by a power of two is exact in floating point, so results are the
+same to the last bit for ordinary matrices and stay correct for matrices such as ``1e160 * A``
+or ``1e-170 * A``, where ``sigma^2`` itself would overflow or underflow. A result that cannot be
+represented in float64 raises :class:`ParameterError` instead of coming back as ``inf``.
+
 >>> import numpy as np
 >>> from specbias import SpectralSolver, shallow_features
 >>> x = np.linspace(0, 1, 64)
@@ -46,7 +53,14 @@ import numbers
 
 import numpy as np
 
-from ._validation import DivergenceError, ParameterError, check_array, check_choice, check_scalar
+from ._validation import (
+    DivergenceError,
+    ParameterError,
+    check_array,
+    check_choice,
+    check_scalar,
+    reject_kind,
+)
 
 __all__ = [
     "SpectralSolver", "gradient_descent", "gd_mask", "flow_mask", "ridge_mask", "pca_mask",
@@ -59,10 +73,59 @@ _EPS = np.finfo(np.float64).eps
 _ROUND_TOL = 64 * _EPS
 
 
+# --------------------------------------------------------------------------- exact power-of-2 scaling
+
+
+def _exp2(value: float) -> int:
+    """The binary exponent ``e`` with ``value = m 2^e``, ``0.5 <= m < 1`` (0 for 0)."""
+    return math.frexp(value)[1] if value > 0 and math.isfinite(value) else 0
+
+
+def _ldexp(x, k: int):
+    """``x * 2^k``, exact unless the result leaves the float64 range (numpy or torch)."""
+    if k == 0:
+        return x
+    if isinstance(x, np.ndarray):
+        with np.errstate(over="ignore", under="ignore"):
+            return np.ldexp(x, k)
+    half = k // 2  # two factors, each representable (2.0**k alone overflows for k > 1023)
+    return x * 2.0**half * 2.0 ** (k - half)
+
+
+def _ldexp_float(x: float, k: int) -> float:
+    """``x * 2^k`` as a float: 0.0 or inf where it leaves the float64 range (no exception)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.ldexp(x, k))
+
+
+def _fmt_scaled(x: float, k: int) -> str:
+    """``x * 2^k`` as text: the float's repr where float64 holds it (not subnormal), else
+    its value in scientific notation (for messages about hugely scaled problems)."""
+    v = _ldexp_float(x, k)
+    if v == 0.0 or not math.isfinite(v) or abs(v) < np.finfo(np.float64).tiny:
+        if x == 0:
+            return "0.0"
+        lg = math.log10(abs(x)) + k * math.log10(2.0)
+        ex = math.floor(lg)
+        return f"{'-' if x < 0 else ''}{10 ** (lg - ex):.6g}e{ex:+d}"
+    return repr(v)
+
+
+def _normalized(s: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(s / 2^e, e)`` with ``e`` the exponent of ``max(s)``: singular values in ``[0, 1)``."""
+    e = _exp2(float(s.max())) if s.size else 0
+    return _ldexp(s, -e), e
+
+
 # --------------------------------------------------------------------------- mask functions
 
 
 def _as_nonneg_array(value, name: str, owner: str, ndim=None) -> np.ndarray:
+    if isinstance(value, bool | np.bool_) or getattr(value, "dtype", None) == np.bool_:
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be a number or an array of numbers. "
+            f"Got {value!r} instead."
+        )
     arr = check_array(value, name, owner=owner, ndim=ndim, min_size=1)
     if np.any(arr < 0):
         raise ParameterError(
@@ -105,10 +168,12 @@ def gd_mask(sigma, steps, lr):
     s = _as_nonneg_array(sigma, "sigma", owner, ndim=1)
     T = _as_nonneg_array(steps, "steps", owner)
     lr = check_scalar(lr, "lr", owner=owner, min_val=0.0, include_min=False)
-    x = lr * s**2
+    sn, e = _normalized(s)
+    x = _ldexp_float(lr, 2 * e) * sn**2  # = lr sigma^2, without overflow of sigma^2
     if np.any(x >= 2.0 - _ROUND_TOL):
+        bound = _fmt_scaled(2.0 / sn.max() ** 2, -2 * e)
         raise DivergenceError(
-            f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {float(2.0 / s.max() ** 2)!r}: "
+            f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {bound}: "
             f"GD diverges for lr >= 2/sigma_1^2. Got {lr!r} instead."
         )
     return _gd_mask_unchecked(s, T, x)
@@ -149,12 +214,17 @@ def flow_mask(sigma, time, lr):
     owner = "flow_mask"
     s = _as_nonneg_array(sigma, "sigma", owner, ndim=1)
     lr = check_scalar(lr, "lr", owner=owner, min_val=0.0, include_min=False)
-    return _flow_mask(s, time, lr, owner)
+    sn, e = _normalized(s)
+    return _flow_mask(sn, time, _ldexp_float(lr, 2 * e), owner)
 
 
 def _flow_mask(s, time, lr, owner):
+    """``1 - exp(-lr T s^2)`` for normalized ``s`` and ``lr`` (``lr s^2`` is the true value)."""
     T = _as_nonneg_array(time, "time", owner)
-    return -np.expm1(-lr * T[..., None] * s**2)
+    Tb = T[..., None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = -np.expm1(-lr * Tb * s**2)
+    return np.where((Tb == 0) | (s == 0), 0.0, m)
 
 
 def ridge_mask(sigma, lam):
@@ -166,11 +236,13 @@ def ridge_mask(sigma, lam):
     [0.5, 0.9]
     """
     owner = "ridge_mask"
-    return _ridge_mask(_as_nonneg_array(sigma, "sigma", owner, ndim=1), lam, owner)
+    sn, e = _normalized(_as_nonneg_array(sigma, "sigma", owner, ndim=1))
+    return _ridge_mask(sn, lam, owner, e)
 
 
-def _ridge_mask(s, lam, owner):
-    lam = _as_nonneg_array(lam, "lam", owner)[..., None]
+def _ridge_mask(s, lam, owner, e: int = 0):
+    """The ridge mask for singular values ``s 2^e`` (``s`` normalized, ``lam`` in true units)."""
+    lam = _ldexp(_as_nonneg_array(lam, "lam", owner), -2 * e)[..., None]
     s2 = s**2
     with np.errstate(invalid="ignore"):
         m = s2 / (s2 + lam)
@@ -253,6 +325,14 @@ class SpectralSolver:
     right_vectors : ndarray, shape (K, r)
         The columns of ``V`` (same signs as ``components``).
 
+    Notes
+    -----
+    The solver works in units of a power of two near ``sigma_1`` (exact rescaling), so any
+    finite ``A`` is handled, ``1e160 * A`` and ``1e-170 * A`` included: ``lr`` and ``lam`` keep
+    their meaning in the units of ``A`` (``lr = 1/sigma_1^2`` may then be a number float64 cannot
+    hold; ``lr=None`` always means exactly ``1/sigma_1^2``). A solution too large or too small for
+    float64 raises :class:`ParameterError` rather than returning ``inf``.
+
     Examples
     --------
     >>> import numpy as np
@@ -273,7 +353,21 @@ class SpectralSolver:
         if min(A.shape) < 1:
             raise ParameterError(f"The 'A' parameter of SpectralSolver must be non-empty. Got shape {A.shape}.")
         self.A = A
-        U, s, Vt = np.linalg.svd(A, full_matrices=False)
+        # the SVD of A / 2^eA (exact): LAPACK never sees entries near over- or underflow
+        eA = _exp2(float(np.max(np.abs(A))))
+        U, s, Vt = np.linalg.svd(_ldexp(A, -eA), full_matrices=False)
+        # sigma = sn 2^e with sn[0] in [0.5, 1): every mask and solve is computed from sn
+        e = eA + _exp2(float(s[0]))
+        self._sn = _ldexp(s, eA - e)
+        self._e = e
+        with np.errstate(over="ignore", under="ignore"):
+            s = _ldexp(s, eA)
+        if not np.isfinite(s[0]):
+            raise ParameterError(
+                "The 'A' parameter of SpectralSolver is too large: its largest singular value, "
+                f"about {_fmt_scaled(float(self._sn[0]), e)}, exceeds the float64 range. "
+                "Rescale A."
+            )
         V = Vt.T
         # deterministic signs: first clearly nonzero entry of each component positive
         thresh = 1e-8 * np.max(np.abs(U), axis=0, keepdims=True)
@@ -283,7 +377,7 @@ class SpectralSolver:
         self._U = U * sign
         self._V = V * sign
         self._s = s
-        for arr in (self._U, self._V, self._s):
+        for arr in (self._U, self._V, self._s, self._sn):
             arr.setflags(write=False)
 
     # ---------------------------------------------------------------- properties
@@ -305,36 +399,49 @@ class SpectralSolver:
 
     @property
     def max_lr(self) -> float:
-        """The stability bound ``2 / sigma_1^2``: GD diverges for ``lr >= max_lr``."""
-        return 2.0 / self._s[0] ** 2
+        """The stability bound ``2 / sigma_1^2``: GD diverges for ``lr >= max_lr``.
+
+        ``0.0`` or ``inf`` where the bound is outside the float64 range (``sigma_1`` beyond
+        about ``1e154`` or below ``1e-154`` the value is subnormal, then unrepresentable).
+        """
+        return _ldexp_float(2.0 / self._sn[0] ** 2, -2 * self._e)
 
     @property
     def default_lr(self) -> float:
-        """The iteration-efficient step ``1 / sigma_1^2`` (SPEC section 2, Lucey Eq. 17)."""
-        return 1.0 / self._s[0] ** 2
+        """The iteration-efficient step ``1 / sigma_1^2`` (SPEC section 2, Lucey Eq. 17).
+
+        Rounded like :attr:`max_lr` at extreme scales; ``lr=None`` uses the exact value.
+        """
+        return _ldexp_float(1.0 / self._sn[0] ** 2, -2 * self._e)
+
+    def _max_lr_text(self) -> str:
+        return _fmt_scaled(2.0 / self._sn[0] ** 2, -2 * self._e)
 
     def __repr__(self) -> str:
         return f"SpectralSolver(A of shape {self.A.shape}, sigma_1={self._s[0]:.4g})"
 
     # ---------------------------------------------------------------- validation
     def _lr(self, lr, method: str) -> float:
-        if self._s[0] == 0:
+        """The validated step ``lr`` in normalized units: ``lr 4^e`` (``lr sigma^2`` is
+        ``_lr(...) * sn^2``)."""
+        if self._sn[0] == 0:
             raise ParameterError(f"SpectralSolver.{method}: A is all zeros; there is nothing to fit.")
         if lr is None:
-            return self.default_lr
+            return 1.0 / self._sn[0] ** 2
         owner = f"SpectralSolver.{method}"
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
             raise ParameterError(
                 f"The 'lr' parameter of {owner} must be a float in the range (0.0, "
-                f"{float(self.max_lr)!r}). Got {lr!r} instead."
+                f"{self._max_lr_text()}). Got {lr!r} instead."
             )
         lr = float(lr)
-        if method in ("gd", "mask", "steps_for") and lr * self._s[0] ** 2 >= 2.0 - _ROUND_TOL:
+        lr_n = _ldexp_float(lr, 2 * self._e)
+        if method in ("gd", "mask", "steps_for") and lr_n * self._sn[0] ** 2 >= 2.0 - _ROUND_TOL:
             raise DivergenceError(
-                f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {float(self.max_lr)!r}: "
+                f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {self._max_lr_text()}: "
                 f"GD diverges for lr >= 2/sigma_1^2. Got {lr!r} instead."
             )
-        return lr
+        return lr_n
 
     def _y(self, y, method: str) -> np.ndarray:
         y = check_array(y, "y", owner=f"SpectralSolver.{method}", ndim=(1, 2))
@@ -372,7 +479,7 @@ class SpectralSolver:
                 + (f"; unknown {sorted(extra)}" if extra else "")
                 + (f"; missing {sorted(missing)}" if missing else "") + "."
             )
-        s = self._s
+        s = self._sn
         owner = f"SpectralSolver.{kind}"
         if kind == "gd":
             lr = self._lr(params.get("lr"), "gd")
@@ -382,7 +489,7 @@ class SpectralSolver:
             lr = self._lr(params.get("lr"), "flow")
             return _flow_mask(s, params["time"], lr, owner)
         if kind == "ridge":
-            return _ridge_mask(s, params["lam"], owner)
+            return _ridge_mask(s, params["lam"], owner, self._e)
         if kind == "pca":
             return pca_mask(s, _check_k(params["k"], s.size, "SpectralSolver.pca"))
         return _lstsq_mask(s, params.get("rcond"), owner)
@@ -407,16 +514,33 @@ class SpectralSolver:
                 f"The 'mask' parameter of SpectralSolver.solve must have last dimension {r}. "
                 f"Got shape {mask.shape} instead."
             )
-        return self._apply(y, mask)
+        return self._apply(y, mask, "solve")
 
-    def _apply(self, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        s = self._s
+    def _apply(self, y: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
+        # w = V diag(mask / sigma) U^T y, with sigma = sn 2^e and y = yn 2^ey: computed on
+        # (sn, yn) and scaled back by 2^(ey - e) at the end (exact, no overflow on the way)
+        s = self._sn
+        ey = _exp2(float(np.max(np.abs(y))))
+        yn = _ldexp(y, -ey)
         safe = np.where(s > 0, s, 1.0)
-        filt = np.where(s > 0, mask / safe, 0.0)  # (..., r)
-        coef = self._U.T @ y  # (r,) or (r, M)
-        if y.ndim == 1:
-            return (filt * coef) @ self._V.T  # (..., K)
-        return self._V @ (filt[..., :, None] * coef)  # (..., K, M)
+        with np.errstate(over="ignore", invalid="ignore"):
+            filt = np.where(s > 0, mask / safe, 0.0)  # (..., r)
+            coef = self._U.T @ yn  # (r,) or (r, M)
+            if y.ndim == 1:
+                wn = (filt * coef) @ self._V.T  # (..., K)
+            else:
+                wn = self._V @ (filt[..., :, None] * coef)  # (..., K, M)
+        w = _ldexp(wn, ey - self._e)
+        if not np.all(np.isfinite(w)):
+            big = float(np.max(np.abs(wn[np.isfinite(wn)]), initial=0.0))
+            size = f"about {_fmt_scaled(big, ey - self._e)}" if np.all(np.isfinite(wn)) else (
+                "beyond float64 (tiny singular values amplified by the mask)")
+            raise ParameterError(
+                f"The solution of SpectralSolver.{method} cannot be represented in float64: "
+                f"its entries reach {size} (max |y| = {float(np.max(np.abs(y)))!r}, sigma_1 = "
+                f"{_fmt_scaled(float(s[0]), self._e)}). Rescale A or y."
+            )
+        return w
 
     def gd(self, y, steps, lr=None) -> np.ndarray:
         """Exactly ``steps`` GD iterations ``w <- w - lr A^T (A w - y)`` from ``w = 0``.
@@ -437,7 +561,7 @@ class SpectralSolver:
         y = self._y(y, "gd")
         lr = self._lr(lr, "gd")
         T = _as_nonneg_array(steps, "steps", "SpectralSolver.gd")
-        return self._apply(y, _gd_mask_unchecked(self._s, T, lr * self._s**2))
+        return self._apply(y, _gd_mask_unchecked(self._sn, T, lr * self._sn**2), "gd")
 
     def flow(self, y, time, lr=None) -> np.ndarray:
         """Gradient flow ``dw/dt = -A^T (A w - y)`` from ``w = 0`` up to ODE time ``lr * time``.
@@ -453,7 +577,7 @@ class SpectralSolver:
         """
         y = self._y(y, "flow")
         lr = self._lr(lr, "flow")
-        return self._apply(y, _flow_mask(self._s, time, lr, "SpectralSolver.flow"))
+        return self._apply(y, _flow_mask(self._sn, time, lr, "SpectralSolver.flow"), "flow")
 
     def ridge(self, y, lam) -> np.ndarray:
         """Ridge regression ``min |y - A w|^2 + lam |w|^2`` (SPEC section 2; Lucey Eq. 8).
@@ -466,7 +590,7 @@ class SpectralSolver:
         True
         """
         y = self._y(y, "ridge")
-        return self._apply(y, _ridge_mask(self._s, lam, "SpectralSolver.ridge"))
+        return self._apply(y, _ridge_mask(self._sn, lam, "SpectralSolver.ridge", self._e), "ridge")
 
     def pca(self, y, k) -> np.ndarray:
         """PCA regression: least squares on the ``k`` leading components (SPEC section 2; Eq. 10).
@@ -479,7 +603,7 @@ class SpectralSolver:
         """
         y = self._y(y, "pca")
         k = _check_k(k, self._s.size, "SpectralSolver.pca")
-        return self._apply(y, pca_mask(self._s, k))
+        return self._apply(y, pca_mask(self._sn, k), "pca")
 
     def lstsq(self, y, rcond=None) -> np.ndarray:
         """Minimum-norm least squares (pseudo-inverse), the ``T -> inf`` limit of GD from 0.
@@ -489,7 +613,7 @@ class SpectralSolver:
         [2.0, 0.0]
         """
         y = self._y(y, "lstsq")
-        return self._apply(y, _lstsq_mask(self._s, rcond, "SpectralSolver.lstsq"))
+        return self._apply(y, _lstsq_mask(self._sn, rcond, "SpectralSolver.lstsq"), "lstsq")
 
     # ---------------------------------------------------------------- iterations <-> bandwidth
     def steps_for(self, k, lr=None, mask_value=1.0 - 1.0 / math.e):
@@ -515,7 +639,7 @@ class SpectralSolver:
         mstar = check_scalar(mask_value, "mask_value", owner=owner, min_val=0.0, max_val=1.0,
                              include_min=False, include_max=False)
         lr = self._lr(lr, "steps_for")
-        x = lr * self._s[karr - 1] ** 2
+        x = lr * self._sn[karr - 1] ** 2
         with np.errstate(divide="ignore"):
             # |1 - x| handles both sides of x = 1; x == 1 (rounded) -> T = 0
             denom = np.where(x <= 1.0, np.log1p(-np.minimum(x, 1.0)), np.log(np.abs(1.0 - x)))
@@ -559,6 +683,9 @@ def gradient_descent(A, y, steps, lr=None, *, w0=None, trajectory: bool = False,
     ------
     DivergenceError
         When ``lr >= 2/sigma_1^2`` (checked up front) or an iterate becomes non-finite.
+    ParameterError
+        On bad input, and when the result is too large for float64 (``y`` huge relative to
+        ``A``); extreme but representable scales (``1e160 * A``, ``1e-170 * A``) are exact.
 
     Examples
     --------
@@ -574,43 +701,80 @@ def gradient_descent(A, y, steps, lr=None, *, w0=None, trajectory: bool = False,
     if backend is None:
         backend = "torch" if _is_torch(A) or _is_torch(y) else "numpy"
     check_choice(backend, "backend", ["numpy", "torch"], owner=owner)
+    # The iteration runs on A / 2^e, y / 2^ey with lr 4^e (e: exponent of sigma_1): the same
+    # floating-point operations scaled by powers of two, so the same result to the last bit for
+    # ordinary inputs, and no overflow of sigma_1^2 (or of lr sigma_1^2) for extreme ones.
     if backend == "torch":
         import torch
 
         dev = A.device if _is_torch(A) else None
         At = _as_tensor(A, "A", owner, dev)
         yt = _as_tensor(y, "y", owner, At.device)
-        A_np, y_np = None, None
         _check_shapes(tuple(At.shape), tuple(yt.shape), owner)
         if not bool(torch.isfinite(At).all()) or not bool(torch.isfinite(yt).all()):
             raise ParameterError(f"The 'A' and 'y' parameters of {owner} must be finite.")
-        sigma1 = float(torch.linalg.matrix_norm(At, ord=2)) if At.numel() else 0.0
+        eA = _exp2(float(At.abs().max())) if At.numel() else 0
+        ey = _exp2(float(yt.abs().max())) if yt.numel() else 0
+        A_hat = _ldexp(At, -eA)
+        s_hat = float(torch.linalg.matrix_norm(A_hat, ord=2)) if At.numel() else 0.0
     else:
         A_np = check_array(A, "A", owner=owner, ndim=2)
         y_np = check_array(y, "y", owner=owner, ndim=(1, 2))
         _check_shapes(A_np.shape, y_np.shape, owner)
-        sigma1 = float(np.linalg.norm(A_np, 2))
-    if sigma1 == 0:
+        eA = _exp2(float(np.max(np.abs(A_np))))
+        ey = _exp2(float(np.max(np.abs(y_np))))
+        A_hat = _ldexp(A_np, -eA)
+        s_hat = float(np.linalg.norm(A_hat, 2))
+    if s_hat == 0:
         raise ParameterError(f"The 'A' parameter of {owner} is all zeros; there is nothing to fit.")
-    bound = 2.0 / sigma1**2
+    e = eA + _exp2(s_hat)
+    s1 = math.ldexp(s_hat, eA - e)  # sigma_1 / 2^e, in [0.5, 1)
+    bound = _fmt_scaled(2.0 / s1**2, -2 * e)
     if lr is None:
-        lr = 1.0 / sigma1**2
+        lr_n = 1.0 / s1**2
     else:
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
             raise ParameterError(
-                f"The 'lr' parameter of {owner} must be a float in the range (0.0, {float(bound)!r}). "
+                f"The 'lr' parameter of {owner} must be a float in the range (0.0, {bound}). "
                 f"Got {lr!r} instead."
             )
         lr = float(lr)
-        if lr * sigma1**2 >= 2.0 - _ROUND_TOL:
+        lr_n = _ldexp_float(lr, 2 * e)
+        if lr_n * s1**2 >= 2.0 - _ROUND_TOL:
             raise DivergenceError(
-                f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {float(bound)!r}: GD "
+                f"The 'lr' parameter of {owner} must be below 2/sigma_1^2 = {bound}: GD "
                 f"diverges for lr >= 2/sigma_1^2. Got {lr!r} instead."
             )
+    A_n = _ldexp(A_hat, eA - e)
+    shift = ey - e  # w = w_n 2^shift
     if backend == "torch":
-        return _gd_torch(At, yt, steps, lr, w0, trajectory, record_every, owner)
-    K = A_np.shape[1]
-    wshape = (K,) + y_np.shape[1:]
+        w, path = _gd_torch(A_n, _ldexp(yt, -ey), steps, lr_n, w0, trajectory, record_every,
+                            owner, shift)
+    else:
+        w, path = _gd_numpy(A_n, _ldexp(y_np, -ey), steps, lr_n, w0, trajectory, record_every,
+                            owner, shift)
+    if trajectory:
+        return w, path
+    return w
+
+
+def _finish(w_n, path, shift: int, owner: str, finite):
+    """Scale the normalized iterate (and trajectory) back by ``2^shift``; non-finite: raise."""
+    if not finite(w_n):
+        raise DivergenceError(f"{owner} diverged: the iterate became non-finite.")
+    w = _ldexp(w_n, shift)
+    if not finite(w):
+        big = float(abs(w_n).max())
+        raise ParameterError(
+            f"The result of {owner} cannot be represented in float64: its entries reach about "
+            f"{_fmt_scaled(big, shift)} (y is too large for this A). Rescale A or y."
+        )
+    return w, (None if path is None else _ldexp(path, shift))
+
+
+def _gd_numpy(A, y, steps, lr, w0, trajectory, record_every, owner, shift):
+    K = A.shape[1]
+    wshape = (K,) + y.shape[1:]
     if w0 is None:
         w = np.zeros(wshape)
     else:
@@ -619,17 +783,16 @@ def gradient_descent(A, y, steps, lr=None, *, w0=None, trajectory: bool = False,
             raise ParameterError(
                 f"The 'w0' parameter of {owner} must have shape {wshape}. Got {w.shape} instead."
             )
-    At_ = A_np.T.copy()
+        w = _ldexp(w, -shift)
+    At_ = A.T.copy()
     path = [w.copy()] if trajectory else None
-    for t in range(1, steps + 1):
-        w -= lr * (At_ @ (A_np @ w - y_np))
-        if trajectory and (t % record_every == 0 or t == steps):
-            path.append(w.copy())
-    if not np.all(np.isfinite(w)):
-        raise DivergenceError(f"{owner} diverged: the iterate became non-finite.")
-    if trajectory:
-        return w, np.stack(path)
-    return w
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            w -= lr * (At_ @ (A @ w - y))
+            if trajectory and (t % record_every == 0 or t == steps):
+                path.append(w.copy())
+    return _finish(w, np.stack(path) if trajectory else None, shift, owner,
+                   lambda v: bool(np.all(np.isfinite(v))))
 
 
 def _is_torch(v) -> bool:
@@ -641,9 +804,11 @@ def _is_torch(v) -> bool:
 
 
 def _as_tensor(value, name, owner, device):
-    """``value`` as a float64 tensor, a :class:`ParameterError` naming ``name`` if it is not numeric."""
+    """``value`` as a float64 tensor, a :class:`ParameterError` naming ``name`` if it is not
+    numeric or not real."""
     import torch
 
+    reject_kind(value, name, owner=owner)
     try:
         return torch.as_tensor(value, dtype=torch.float64, device=device)
     except (TypeError, ValueError, RuntimeError) as exc:
@@ -663,7 +828,7 @@ def _check_shapes(Ashape, yshape, owner):
         )
 
 
-def _gd_torch(A, y, steps, lr, w0, trajectory, record_every, owner):
+def _gd_torch(A, y, steps, lr, w0, trajectory, record_every, owner, shift):
     import torch
 
     wshape = (A.shape[1],) + tuple(y.shape[1:])
@@ -681,6 +846,7 @@ def _gd_torch(A, y, steps, lr, w0, trajectory, record_every, owner):
                 f"The 'w0' parameter of {owner} must be finite. Got {bad} NaN or infinite value(s) "
                 "instead."
             )
+        w = _ldexp(w, -shift)
     At = A.T.contiguous()
     path = [w.clone()] if trajectory else None
     with torch.no_grad():
@@ -688,8 +854,5 @@ def _gd_torch(A, y, steps, lr, w0, trajectory, record_every, owner):
             w -= lr * (At @ (A @ w - y))
             if trajectory and (t % record_every == 0 or t == steps):
                 path.append(w.clone())
-    if not bool(torch.isfinite(w).all()):
-        raise DivergenceError(f"{owner} diverged: the iterate became non-finite.")
-    if trajectory:
-        return w, torch.stack(path)
-    return w
+    return _finish(w, torch.stack(path) if trajectory else None, shift, owner,
+                   lambda v: bool(torch.isfinite(v).all()))

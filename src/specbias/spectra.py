@@ -47,6 +47,11 @@ def _check_extent(extent, owner: str) -> tuple[float, float]:
 def _call_numeric(fn, arg, name: str, owner: str) -> np.ndarray:
     """``fn(arg)`` as a float64 array, a ParameterError naming ``name`` if it is not numbers."""
     out = fn(arg)
+    if np.iscomplexobj(out):
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must return real numbers. Got complex values "
+            f"({np.asarray(out).dtype}) instead."
+        )
     try:
         return np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError) as exc:

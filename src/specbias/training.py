@@ -1,9 +1,18 @@
 """Training loops with callbacks (SPEC sections 4 and 5).
 
 :func:`train` runs ``steps`` optimizer steps of a torch model on ``(X, y)`` (full batch, or
-mini-batches of ``batch_size``), calling each callback every step. A non-finite loss stops the
-run: the result says so (``result.diverged``, ``result.message``) and keeps every record made up
-to that point. Callbacks record what they want into ``result.records[callback.name]``.
+mini-batches of ``batch_size``), calling each callback every step. Divergence stops the run: the
+result says so (``result.diverged``, ``result.message``) and keeps every record made up to that
+point. Callbacks record what they want into ``result.records[callback.name]``.
+
+Divergence (:class:`DivergenceMonitor`, shared with :func:`specbias.train_ensemble`) is a loss
+that is non-finite, or one that stays above ``DIVERGENCE_FACTOR = 1e6`` times a reference loss
+for ``DIVERGENCE_PATIENCE = 2`` consecutive steps. The reference is the larger of the initial
+loss and the loss of a model that outputs zeros (``mean(y^2)`` for MSE, ``log C`` for
+cross-entropy), so a model that starts out (nearly) fitting its data does not trip the rule by
+moving a little; with both zero only a non-finite loss counts. Normal training, even with the
+loss spikes of a large step, stays far below a million times where it started; a loss that
+explodes (say to ``1e26``) without reaching ``inf`` is caught.
 
 >>> import torch
 >>> from specbias.nn import MLP
@@ -21,11 +30,76 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from ._validation import DivergenceError, ParameterError, SpecbiasError, check_scalar
 from .nn import _check_generator
 from .progress import progress as progress_bar
+
+DIVERGENCE_FACTOR = 1e6
+DIVERGENCE_PATIENCE = 2
+
+
+class DivergenceMonitor:
+    """The divergence rule of :func:`train` and :func:`specbias.train_ensemble`.
+
+    A loss diverges when it is non-finite, or when it has been above ``DIVERGENCE_FACTOR``
+    times the reference loss for ``DIVERGENCE_PATIENCE`` consecutive calls of :meth:`update`.
+    The reference is the larger of ``initial_loss`` and ``zero_output_loss`` (the loss of a model
+    that outputs zeros; ignored where non-finite or None). A reference that is zero or
+    non-finite disables the ratio test (only non-finite losses count). Losses may be scalars
+    or arrays (one per ensemble member); the state is kept per entry.
+
+    >>> mon = DivergenceMonitor(0.5)
+    >>> [bool(mon.update(v)) for v in (1e3, 6e5, 1e5, 6e5, 7e5)]
+    [False, False, False, False, True]
+    >>> mon.reason(7e5)
+    'loss is 7e+05, above 1e+06 times the reference loss 0.5 for 2 consecutive steps'
+    >>> bool(DivergenceMonitor(0.5).update(float("nan")))
+    True
+    """
+
+    factor = DIVERGENCE_FACTOR
+    patience = DIVERGENCE_PATIENCE
+
+    def __init__(self, initial_loss, zero_output_loss=None):
+        ref = np.asarray(initial_loss, dtype=np.float64)
+        if zero_output_loss is not None:
+            zero = np.asarray(zero_output_loss, dtype=np.float64)
+            ref = np.fmax(ref, np.where(np.isfinite(zero), zero, np.nan))  # fmax skips NaN
+        self.reference = ref
+        ok = np.isfinite(ref) & (ref > 0)
+        self.threshold = np.where(ok, self.factor * np.where(ok, ref, 0.0), np.inf)
+        self.streak = np.zeros(ref.shape, dtype=np.int64)
+
+    def update(self, loss):
+        """Record one step's loss; True (per entry) where the run has now diverged."""
+        loss = np.asarray(loss, dtype=np.float64)
+        finite = np.isfinite(loss)
+        above = finite & (loss > self.threshold)
+        self.streak = np.where(above, self.streak + 1, 0)
+        return ~finite | (self.streak >= self.patience)
+
+    def reason(self, loss, index=()) -> str:
+        """Why the loss ``loss`` (entry ``index``) counts as divergence, for messages."""
+        value = float(np.asarray(loss, dtype=np.float64)[index])
+        if not math.isfinite(value):
+            return f"loss is {value} (non-finite)"
+        ref = float(self.reference[index])
+        return (f"loss is {value:.4g}, above {self.factor:.0e} times the reference loss "
+                f"{ref:.4g} for {self.patience} consecutive steps")
+
+
+def _zero_output_loss(loss_fn, pred, y) -> float | None:
+    """The loss of a model that outputs zeros (None where it cannot be evaluated)."""
+    if not isinstance(pred, torch.Tensor) or not pred.is_floating_point():
+        return None
+    try:
+        out = loss_fn(torch.zeros_like(pred), y)
+        return float(out) if isinstance(out, torch.Tensor) and out.numel() == 1 else None
+    except Exception:  # a custom loss may refuse zeros; the initial loss is then the reference
+        return None
 
 
 @dataclass
@@ -43,7 +117,8 @@ class TrainState:
 
 @dataclass
 class TrainResult:
-    """Outcome of :func:`train`: records of every callback, final loss, divergence flag."""
+    """Outcome of :func:`train`: records of every callback, final loss, divergence flag
+    (the rule of :class:`DivergenceMonitor`) and, when diverged, a message saying why."""
 
     steps_done: int
     final_loss: float
@@ -209,13 +284,17 @@ def _check_callbacks(callbacks, owner: str) -> list:
 
 
 def _check_data(X: torch.Tensor, y: torch.Tensor, owner: str) -> None:
-    """Non-empty, finite data (one pass over it, once per call)."""
+    """Non-empty, real, finite data (one pass over it, once per call)."""
     if X.ndim == 0 or X.shape[0] == 0 or X.numel() == 0:
         raise ParameterError(
             f"The 'data' parameter of {owner} must hold at least one sample. "
             f"Got X of shape {tuple(X.shape)}."
         )
     for label, t in (("X", X), ("y", y)):
+        if t.is_complex():
+            raise ParameterError(
+                f"The 'data' parameter of {owner} must be real. {label} is complex ({t.dtype})."
+            )
         if t.is_floating_point() or t.is_complex():
             if not bool(torch.isfinite(t).all()):
                 bad = int(t.numel() - torch.isfinite(t).sum())
@@ -290,6 +369,11 @@ def train(
         Their records end up in ``result.records[cb.name]``.
     raise_on_divergence : bool
         Raise :class:`DivergenceError` instead of returning a result flagged ``diverged``.
+
+    Training stops when the loss diverges: when it is non-finite, or when it stays above
+    ``1e6`` times the reference loss (the larger of the initial loss and the loss of a model
+    that outputs zeros) for 2 consecutive steps (:class:`DivergenceMonitor`). The result then
+    has ``diverged=True`` and a ``message`` that says which and at which step.
 
     Bad input raises :class:`ParameterError` before the first step: data that is empty,
     non-finite or does not fit the model, and, for the named losses, targets whose shape does not
@@ -374,6 +458,7 @@ def train(
                 f"{type(init).__name__}{'' if not isinstance(init, torch.Tensor) else ' of shape ' + str(tuple(init.shape))}."
             )
         init_loss = float(init)
+        monitor = DivergenceMonitor(init_loss, _zero_output_loss(loss_fn, pred, y))
         del pred, init
     state = TrainState(model=model, optimizer=optimizer, step=0, loss=init_loss)
     for cb in callbacks:
@@ -386,9 +471,9 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         out = loss_fn(model(xb), yb)
         lval = float(out.detach())
-        if not math.isfinite(lval):
+        if monitor.update(lval):
             diverged = True
-            message = f"diverged at step {step}: loss is {lval} (non-finite); training stopped"
+            message = f"diverged at step {step}: {monitor.reason(lval)}; training stopped"
             state.loss = lval
             break
         out.backward()
