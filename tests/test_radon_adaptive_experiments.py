@@ -2,10 +2,12 @@
 runner, with small overrides."""
 
 import json
+import math
 
 import pytest
 
 from specbias.runner import run_experiment
+from specbias.zeroplanes import clustering_baseline, clustering_min_auc, normalized_clustering
 
 # a small MNIST run: 3 activations, 4 epochs of 8 mini-batches of 64 images, K = 32
 SMALL_MNIST = {"width": 32, "epochs": 4, "batches_per_epoch": 8, "batch_size": 64,
@@ -23,6 +25,17 @@ def test_radon_pinning_breaklines_end_on_datapoints(tmp_path):
     assert m["pinned_fraction_new"] > 0  # units that moved onto a point
     assert m["pinned_fraction"] > m["pinned_fraction_initial"]
     assert m["rotation_while_pinned_deg"]["max"] > 0  # pinned breaklines turn about the point
+    # clustering of 16 planes in R^3: against random planes of the same K and dimension
+    base = m["clustering_auc_random_baseline"]
+    assert base == clustering_baseline(16, 2)
+    for key in ("final", "init"):
+        assert m[f"clustering_normalized_{key}"] == pytest.approx(
+            normalized_clustering(m[f"clustering_auc_{key}"], base))
+    assert m["clustering_normalized_final"] > m["clustering_normalized_init"]
+    assert m["clustering_normalized_final"] > 0.2
+    # the paper's signed form scores random planes above the trained ones (it overshoots 1)
+    paper = m["clustering_paper_form"]
+    assert paper["random_baseline"] > 1 > paper["auc_final"]
     files = {f["file"] for f in s["figures"]}
     assert {"fig5_breaklines.png", "fig4_landscape.png"} <= files
     for f in files:
@@ -41,13 +54,21 @@ def test_radon_mnist_clustering_motion_and_failed_activations(tmp_path):
     assert m["clustering_auc"]["relu"] > m["clustering_auc_random_baseline"]
     assert m["clustering_auc"]["relu"] > m["clustering_auc_init"]
     assert m["clustering_auc_min"] < m["clustering_auc_random_baseline"] < 1
+    assert m["clustering_auc_min"] == clustering_min_auc(32, 785)
+    assert m["clustering_auc_random_baseline"] == clustering_baseline(32, 784)
+    # normalized: the initial planes are as clustered as random ones, trained ReLU planes more
+    assert abs(m["clustering_normalized_init"]) < 0.05
+    assert 0.05 < m["clustering_normalized"]["relu"] < 1
+    assert m["clustering_normalized_per_epoch"]["relu"][-1] == m["clustering_normalized"]["relu"]
+    # K = 32 < d = 785: |Z Z^T| is PSD here and the paper's form gives the same AUC
+    assert m["clustering_paper_form"]["auc"]["relu"] == pytest.approx(m["clustering_auc"]["relu"])
     # the first epoch moves more than its uniform share
     assert m["first_epoch_motion_share"]["relu"] > m["uniform_motion_share"]
     # half-exp and relu3.5 fail to train (paper): reported, not raised
     assert m["status"]["half_exp"] != "ok" and m["status"]["relu3.5"] != "ok"
     assert set(m["failed"]) == {"half_exp", "relu3.5"}
-    # failing to train is not divergence: the run is ok, the failures are listed apart
-    assert s["status"] == "ok" and not s["diverged"]
+    # failing to train is not divergence: the run's status says "failed", listed apart
+    assert s["status"] == "failed" and not s["diverged"]
     assert set(s["failed"]) == {"half_exp", "relu3.5"}
     assert "final training accuracy" in s["failed"]["half_exp"]
     report = (tmp_path / "mnist" / "report.html").read_text()
@@ -87,6 +108,13 @@ def test_radon_kernel_switch(tmp_path):
     assert hx["switch"]["train_accuracy"] > hx["adaptive"]["train_accuracy"]
     assert "half_exp" in m["train_loss_better_after_switch"]
     assert "fig10_kernel_switch.png" in {f["file"] for f in s["figures"]}
+    # clustering grows during adaptive training; at the switch it is between init and the end
+    init, sw = m["clustering_normalized_init"]["relu"], m["clustering_normalized_at_switch"]["relu"]
+    end = m["clustering_normalized_final_adaptive"]["relu"]
+    assert init < sw < end
+    assert m["clustering_reached_at_switch"]["relu"] == pytest.approx((sw - init) / (end - init))
+    assert m["clustering_auc_random_baseline"] == clustering_baseline(32, 784)
+    assert not math.isnan(end)
 
 
 def test_kernel_switch_config_validation():

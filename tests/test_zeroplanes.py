@@ -114,10 +114,11 @@ def test_clustering_auc_closed_form_for_orthogonal_tight_clusters():
         expected = (sum(j / k for j in range(1, k + 1)) + (K - k)) / K
         assert r.auc == pytest.approx(expected, abs=1e-12)
         assert r.curve[-1] == pytest.approx(1.0)
-    # k = K singletons: the flat spectrum, the minimum (K + 1) / (2K)
+    # k = K singletons: the flat spectrum, the minimum (K + 1) / (2K), more even than random
+    # planes: a negative normalized score
     r = clustering_auc(np.eye(10))
     assert r.auc == pytest.approx(r.min_auc) and r.min_auc == pytest.approx(11 / 20)
-    assert r.normalized_auc == pytest.approx(0.0, abs=1e-12)
+    assert r.baseline > r.auc and r.normalized_auc < 0
 
 
 def test_clustering_auc_planted_clusters_near_one_random_planes_near_minimum():
@@ -133,6 +134,8 @@ def test_clustering_auc_planted_clusters_near_one_random_planes_near_minimum():
     assert rnd.auc < planted
     base = clustering_baseline(K, d, draws=3, rng=1)
     assert abs(base - rnd.auc) < 0.02
+    assert abs(rnd.baseline - rnd.auc) < 4 * rnd.baseline_std  # the result's own baseline
+    assert abs(rnd.normalized_auc) < 0.05 and clustering_auc(Z[:, :-1], Z[:, -1]).normalized_auc > 0.9
     # invariance: the scale of each row and the sign of a row do not matter
     sc = rng.uniform(0.1, 10, K) * rng.choice([-1, 1], K)
     again = clustering_auc(Zr[:, :-1] * sc[:, None], Zr[:, -1] * sc).auc
