@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,11 @@ __all__ = ["load_signal", "resample", "psnr", "dst_basis", "dst_fit", "dst_matri
 
 BUILTIN_IMAGES = ("camera", "ascent", "aero")
 DEFAULT_ROW = 256
+#: Largest image (pixels) or numeric array (values) :func:`load_signal` reads: 8192 x 8192,
+#: 512 MiB as float64. Larger files are refused before they are decoded.
+MAX_VALUES = 8192 * 8192
+#: Largest ``.csv``/``.txt`` file :func:`load_signal` parses, in bytes.
+MAX_TEXT_BYTES = 256 * 1024**2
 
 
 def _builtin_image(name: str) -> np.ndarray:
@@ -45,7 +51,27 @@ def _read_image(path: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            # PIL warns (and from twice its limit raises) on images it considers bombs
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ParameterError(
+            f"The image {str(path)!r} is too large to read ({exc}). load_signal reads images of "
+            f"at most {MAX_VALUES} pixels."
+        ) from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ParameterError(f"Could not read an image from {str(path)!r}: {exc}.") from None
+    width, height = im.size
+    if width * height > MAX_VALUES:
+        im.close()
+        raise ParameterError(
+            f"The image {str(path)!r} has {width} x {height} = {width * height} pixels, more than "
+            f"the {MAX_VALUES} (8192 x 8192) load_signal reads."
+        )
+    try:
+        with im, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
             if im.mode.startswith("I;16"):
                 arr, peak = np.asarray(im, dtype=np.float64), 65535.0
             elif im.mode in ("I", "F"):
@@ -53,9 +79,35 @@ def _read_image(path: Path) -> np.ndarray:
                 peak = max(float(np.max(np.abs(arr))), 1.0)
             else:
                 arr, peak = np.asarray(im.convert("L"), dtype=np.float64), 255.0
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            OSError, ValueError, EOFError) as exc:
         raise ParameterError(f"Could not read an image from {str(path)!r}: {exc}.") from None
     return arr / peak
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    """A numeric array from a ``.npy`` file, memory-mapped (nothing is read beyond the header
+    until used); refused when empty, corrupt or larger than :data:`MAX_VALUES`."""
+    try:
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
+    except EOFError:
+        raise ParameterError(f"Could not read {str(path)!r} as a numeric .npy: the file is "
+                             "empty.") from None
+    except (ValueError, OSError) as exc:
+        raise ParameterError(f"Could not read {str(path)!r} as a numeric .npy: "
+                             f"{str(exc).rstrip('.')}.") from None
+    if not isinstance(data, np.ndarray):  # e.g. an .npz archive under a .npy name
+        close = getattr(data, "close", None)
+        if close is not None:
+            close()
+        raise ParameterError(f"Could not read {str(path)!r} as a numeric .npy: it holds "
+                             f"{type(data).__name__}, not one array.")
+    if data.size > MAX_VALUES:
+        raise ParameterError(
+            f"The file {str(path)!r} holds an array of shape {data.shape} ({data.size} values), "
+            f"more than the {MAX_VALUES} load_signal reads."
+        )
+    return data
 
 
 def load_signal(source=None, row: int | None = None) -> np.ndarray:
@@ -104,11 +156,13 @@ def load_signal(source=None, row: int | None = None) -> np.ndarray:
             )
         suffix = path.suffix.lower()
         if suffix == ".npy":
-            try:
-                data = np.load(path, allow_pickle=False)
-            except ValueError as exc:
-                raise ParameterError(f"Could not read {str(path)!r} as a numeric .npy: {exc}.") from None
+            data = _read_npy(path)
         elif suffix in (".csv", ".txt"):
+            if path.stat().st_size > MAX_TEXT_BYTES:
+                raise ParameterError(
+                    f"The file {str(path)!r} has {path.stat().st_size} bytes, more than the "
+                    f"{MAX_TEXT_BYTES} load_signal parses as text; save the signal as .npy."
+                )
             try:
                 data = np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=2)
             except ValueError as exc:
@@ -132,7 +186,7 @@ def load_signal(source=None, row: int | None = None) -> np.ndarray:
         )
     if data.size < 2:
         raise ParameterError("The signal must have at least 2 samples.")
-    return np.ascontiguousarray(data, dtype=np.float64)
+    return np.array(data, dtype=np.float64, order="C")  # a copy: never a view of a mapped file
 
 
 def resample(signal, x, kind: str = "linear") -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validation import ParameterError, check_scalar
 
+IMAGE_SHAPE = (28, 28)
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -131,6 +132,45 @@ def _find(directory: Path, stem: str) -> Path:
     raise ParameterError(f"MNIST file {stem}[.gz] not found in {directory}.")
 
 
+def _check_images(x: np.ndarray, path: Path) -> None:
+    """MNIST images: at least one, 28 x 28 pixels, finite grey levels in [0, 255]."""
+    if x.shape[0] == 0:
+        raise ParameterError(f"The MNIST image file {path} holds no images.")
+    if x.shape[1:] != IMAGE_SHAPE:
+        raise ParameterError(
+            f"The MNIST image file {path} must hold {IMAGE_SHAPE[0]} x {IMAGE_SHAPE[1]} images. "
+            f"Got {x.shape[1]} x {x.shape[2]} instead."
+        )
+    if x.dtype.kind == "f":
+        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+        if bad:
+            raise ParameterError(
+                f"The MNIST image file {path} must hold finite pixel values. Got {bad} NaN or "
+                "infinite value(s) instead."
+            )
+    lo, hi = x.min(), x.max()
+    if lo < 0 or hi > 255:
+        raise ParameterError(
+            f"The MNIST image file {path} must hold grey levels in [0, 255]. Got values in "
+            f"[{lo:g}, {hi:g}] instead."
+        )
+
+
+def _check_labels(y: np.ndarray, path: Path) -> None:
+    """MNIST labels: the digits 0..9."""
+    if y.size == 0:
+        return  # the image file reports it
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
+        raise ParameterError(f"The MNIST label file {path} must hold integer labels 0..9.")
+    lo, hi = y.min(), y.max()
+    if lo < 0 or hi > 9:
+        bad = int(np.count_nonzero((y < 0) | (y > 9)))
+        raise ParameterError(
+            f"The MNIST label file {path} must hold the digits 0..9. Got {bad} label(s) outside, "
+            f"in [{lo:g}, {hi:g}], instead."
+        )
+
+
 def load_mnist(path: str | os.PathLike | None = None, *, test_fraction: float = 0.2,
                seed: int = 0) -> MNIST:
     """Load MNIST.
@@ -157,13 +197,16 @@ def load_mnist(path: str | os.PathLike | None = None, *, test_fraction: float = 
     directory = Path(path)
     if not directory.is_dir():
         raise ParameterError(f"The 'path' parameter of load_mnist must be a directory. Got {str(path)!r}.")
-    arrays = {k: read_idx(_find(directory, v)) for k, v in _FILES.items()}
+    paths = {k: _find(directory, v) for k, v in _FILES.items()}
+    arrays = {k: read_idx(p) for k, p in paths.items()}
     for split in ("train", "test"):
         xi, yi = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if xi.ndim != 3 or yi.ndim != 1 or xi.shape[0] != yi.shape[0]:
             raise ParameterError(
                 f"MNIST {split} images {xi.shape} and labels {yi.shape} do not match."
             )
+        _check_images(xi, paths[f"x_{split}"])
+        _check_labels(yi, paths[f"y_{split}"])
     flat = {k: (v.reshape(v.shape[0], -1).astype(np.float64) / 255.0 if k.startswith("x")
                 else v.astype(np.int64)) for k, v in arrays.items()}
     return MNIST(flat["x_train"], flat["y_train"], flat["x_test"], flat["y_test"],

@@ -38,6 +38,11 @@ class Config(ExperimentConfig):
     n_components: int = Field(16, ge=2, le=256, description="components scored")
     n_shown: int = Field(8, ge=1, le=16, description="components shown per row of the figure")
 
+    def memory_estimate(self):
+        n = self.rows * self.cols
+        return {"rows": (8 * 8.0 * n * n, "8 (rows x cols) x (rows x cols) float64 matrices: "
+                                           "features and their SVD")}
+
 
 def dirichlet_energy(u: np.ndarray) -> tuple[float, float]:
     """Sum of squared forward differences of an image along columns (x) and rows (y)."""

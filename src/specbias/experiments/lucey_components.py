@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .._validation import ParameterError
 from ..activations import activation as get_activation
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver
@@ -39,10 +38,30 @@ class Config(ExperimentConfig):
     samples: int = Field(256, ge=16, le=8192, description="N: sample points")
     width: int | None = Field(None, ge=2, le=8192, description="K of the wide network (None: K = N)")
     narrow_width: int = Field(20, ge=2, le=8192, description="K of the narrow network (K < N)")
-    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS))
+    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+                                   max_length=100)
     n_components: int = Field(10, ge=1, le=256, description="components scored")
     n_shown: int = Field(5, ge=1, le=12, description="components plotted per activation")
-    shown: list[str] = Field(default_factory=lambda: list(SHOWN), description="activations plotted")
+    shown: list[str] = Field(default_factory=lambda: list(SHOWN), min_length=1, max_length=12,
+                             description="activations plotted")
+
+    @model_validator(mode="after")
+    def _widths(self):
+        N = self.samples
+        K = self.width if self.width is not None else N
+        if self.narrow_width >= N:
+            raise self.invalid("narrow_width", f"be below N = samples ({N})", self.narrow_width)
+        for net, width in (("wide", K), ("narrow", self.narrow_width)):
+            if min(N, width) < self.n_components:
+                raise self.invalid("n_components", f"not exceed min(N, K) = {min(N, width)} "
+                                   f"({net} network)", self.n_components)
+        return self
+
+    def memory_estimate(self):
+        N = self.samples
+        K = max(self.width or N, self.narrow_width)
+        return {"samples": (8.0 * (4 * N * N + 3 * N * K + 2 * K * K),
+                            "8 bytes x (4 N x N DST bases + 3 N x K features + 2 K x K)")}
 
 
 def dst_bases(n: int) -> dict[str, np.ndarray]:
@@ -86,14 +105,6 @@ def run(cfg: Config, ctx) -> None:
         get_activation(a)
     N = cfg.samples
     nets = {"wide": cfg.width if cfg.width is not None else N, "narrow": cfg.narrow_width}
-    for net, K in nets.items():
-        if min(N, K) < cfg.n_components:
-            raise ParameterError(
-                f"The 'n_components' parameter of lucey-components must not exceed min(N, K) = "
-                f"{min(N, K)} ({net} network). Got {cfg.n_components}."
-            )
-    if nets["narrow"] >= N:
-        raise ParameterError(f"The 'narrow_width' parameter of lucey-components must be below N = {N}. Got {nets['narrow']}.")
     x = np.linspace(0.0, 1.0, N)
     bases = dst_bases(N)
     scores, comps, rows = {}, {}, []

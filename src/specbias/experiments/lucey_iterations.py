@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .._validation import ParameterError
 from ..activations import activation as get_activation
@@ -33,11 +33,28 @@ EXPECTED = {"heaviside": 2.0, "step": 2.0, "tanh": 2.0, "relu": 4.0, "gelu": 4.0
 class Config(ExperimentConfig):
     width: int = Field(512, ge=16, le=8192, description="N = K")
     scale: float | None = Field(None, gt=0, description="s (None: s = K)")
-    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS))
-    fit_start: int = Field(4, ge=1, description="first k of the growth fit")
-    fit_stop: int = Field(64, ge=3, description="last k of the growth fit")
-    kmax: int | None = Field(None, ge=2, description="largest k plotted (None: K/2)")
+    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+                                   max_length=100)
+    fit_start: int = Field(4, ge=1, le=8192, description="first k of the growth fit")
+    fit_stop: int = Field(64, ge=3, le=8192, description="last k of the growth fit")
+    kmax: int | None = Field(None, ge=2, le=8192, description="largest k plotted (None: K/2)")
     check_width: int = Field(64, ge=8, le=1024, description="N = K of the plain-GD check")
+
+    @model_validator(mode="after")
+    def _fit_range(self):
+        kmax = self.kmax if self.kmax is not None else self.width // 2
+        if not (self.fit_start < self.fit_stop <= kmax <= self.width):
+            raise ParameterError(
+                "The 'fit_start', 'fit_stop' and 'kmax' parameters of lucey-iterations must "
+                "satisfy fit_start < fit_stop <= kmax <= width. Got "
+                f"fit_start={self.fit_start}, fit_stop={self.fit_stop}, kmax={kmax}, "
+                f"width={self.width} instead."
+            )
+        return self
+
+    def memory_estimate(self):
+        return {"width": (6 * 8.0 * self.width**2, "6 width x width float64 matrices: features "
+                                                    "and their SVD")}
 
 
 @register_experiment(
@@ -54,11 +71,6 @@ def run(cfg: Config, ctx) -> None:
     for a in cfg.activations:
         get_activation(a)
     kmax = cfg.kmax if cfg.kmax is not None else cfg.width // 2
-    if not (cfg.fit_start < cfg.fit_stop <= kmax <= cfg.width):
-        raise ParameterError(
-            "lucey-iterations needs fit_start < fit_stop <= kmax <= width. Got "
-            f"fit_start={cfg.fit_start}, fit_stop={cfg.fit_stop}, kmax={kmax}, width={cfg.width}."
-        )
     s = cfg.scale if cfg.scale is not None else float(cfg.width)
     x = np.linspace(0.0, 1.0, cfg.width)
     k = np.arange(1, kmax + 1)
@@ -70,7 +82,8 @@ def run(cfg: Config, ctx) -> None:
         Ts[a] = T
         Tf = T[kfit - 1]
         keep = np.isfinite(Tf) & (Tf > 0)
-        growth[a] = float(np.polyfit(np.log(kfit[keep]), np.log(Tf[keep]), 1)[0])
+        growth[a] = (float(np.polyfit(np.log(kfit[keep]), np.log(Tf[keep]), 1)[0])
+                     if keep.sum() >= 2 else float("nan"))
         sigma_p[a] = decay_exponent(solver.singular_values / solver.singular_values[0],
                                     cfg.fit_start, cfg.fit_stop)
         if a in EXPECTED:

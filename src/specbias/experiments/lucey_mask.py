@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 from scipy.optimize import brentq
 
 from ..activations import activation as get_activation
@@ -38,12 +38,29 @@ MSTAR = 1.0 - 1.0 / math.e
 
 class Config(ExperimentConfig):
     steps: list[float] = Field(default_factory=lambda: [10.0, 100.0, 1000.0, 10000.0],
-                               min_length=2, description="GD iteration counts T")
+                               min_length=2, max_length=50, description="GD iteration counts T")
     db_min: float = Field(-100.0, lt=-20.0, ge=-300.0,
                           description="lowest sigma/sigma_1 plotted, in dB")
     points: int = Field(2000, ge=100, le=100000, description="sigma grid points in the plot")
     activation: str = Field("tanh", description="activation of the real-spectrum panel")
     width: int = Field(256, ge=8, le=4096, description="N = K of the real-spectrum panel")
+
+    @model_validator(mode="after")
+    def _steps_in_range(self):
+        # T's active window sigma_1/sigma* ~ sqrt(T) must lie inside the plotted range (db_min)
+        t_max = 10.0 ** (-self.db_min / 10.0)
+        if not all(math.isfinite(t) and 1 <= t <= t_max for t in self.steps):
+            raise self.invalid("steps", f"hold values in [1, {t_max:.3g}] (the largest T whose "
+                               f"active window lies above db_min = {self.db_min:g} dB)", self.steps)
+        if len(set(self.steps)) < 2:
+            raise self.invalid("steps", "hold at least 2 different values", self.steps)
+        return self
+
+    def memory_estimate(self):
+        return {"width": (6 * 8.0 * self.width**2, "6 width x width float64 matrices: features "
+                                                    "and their SVD"),
+                "points": (4 * 8.0 * self.points * len(self.steps),
+                           "4 x points x len(steps) float64 masks")}
 
 
 def _crossing(fn, level: float, lo: float, hi: float) -> float:
@@ -82,11 +99,7 @@ def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
 
     get_activation(cfg.activation)  # validate before any work
-    steps = np.asarray(sorted(cfg.steps), dtype=np.float64)
-    if np.any(steps < 1):
-        from .._validation import ParameterError
-
-        raise ParameterError("The 'steps' parameter of lucey-mask must hold values >= 1.")
+    steps = np.asarray(sorted(set(cfg.steps)), dtype=np.float64)
     lr = 1.0  # sigma normalized: sigma_1 = 1, lr = 1/sigma_1^2
     db = np.linspace(cfg.db_min, 0.0, cfg.points)
     sig = 10.0 ** (db / 20.0)

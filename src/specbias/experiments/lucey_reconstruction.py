@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .._validation import ParameterError
 from ..activations import activation as get_activation
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver
 from ..signals import BUILTIN_IMAGES, dst_fit, load_signal, psnr, resample
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, check_memory, register_experiment
 
 ACTIVATIONS = ["tanh", "relu", "sinc", "gaussian"]
 MAX_STEPS = 1e18  # T(k) is capped here (sigma_k = 0 gives T = inf: that is least squares)
@@ -46,16 +46,44 @@ class Config(ExperimentConfig):
                             "images, the middle row otherwise)")
     samples: int = Field(128, ge=8, le=8192, description="N: evenly spaced training samples")
     width: int | None = Field(None, ge=8, le=8192, description="K: hidden units (None: K = N)")
-    ks: list[int] | None = Field(None, description="numbers of components k (None: a geometric "
-                                 "grid from 4 to min(N, K)/2)")
-    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS))
+    ks: list[int] | None = Field(None, max_length=200, description="numbers of components k "
+                                 "(None: a geometric grid from 4 to min(N, K)/2)")
+    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+                                   max_length=100)
     scale: float | None = Field(None, gt=0, description="s for strategy (a) (None: s = K)")
     fixed_steps: float = Field(100.0, ge=1, description="T for strategy (b)")
     mask_value: float = Field(1.0 - 1.0 / math.e, gt=0, lt=1,
                               description="m* of T(k) = steps_for(k, mask_value)")
     peak: float | None = Field(None, gt=0, description="PSNR peak (None: 1 for images scaled to "
                                "[0, 1], the data range for .npy/.csv signals)")
-    show_k: int | None = Field(None, ge=1, description="k of the example-fit figure (None: middle of ks)")
+    show_k: int | None = Field(None, ge=1, le=8192,
+                                description="k of the example-fit figure (None: middle of ks)")
+
+    def resolved_ks(self) -> list[int]:
+        """The numbers of components used: ``ks`` sorted without repeats, or the default grid."""
+        N = self.samples
+        K = self.width if self.width is not None else N
+        return sorted(set(self.ks)) if self.ks is not None else default_ks(min(N, K) // 2)
+
+    @model_validator(mode="after")
+    def _ks_in_range(self):
+        N = self.samples
+        K = self.width if self.width is not None else N
+        kmax = min(N, K)
+        ks = self.resolved_ks()
+        if not ks or ks[0] < 1 or ks[-1] > kmax:
+            raise self.invalid("ks", f"hold ints in [1, {kmax}] (min(N, K))", self.ks)
+        if len(ks) < 2:
+            raise self.invalid("ks", "hold at least 2 different values (None: a grid from 4 to "
+                               "min(N, K)/2, which needs min(N, K) >= 12)", self.ks)
+        return self
+
+    def memory_estimate(self):
+        N = self.samples
+        K = self.width if self.width is not None else N
+        return {"samples": (8.0 * (3 * N * K + N * N + K * K + 2 * 512 * K),
+                            "8 bytes x (3 N x K features + N x N + K x K + 2 x 512 x K for the "
+                            "dense row)")}
 
 
 def default_ks(limit: int) -> list[int]:
@@ -103,15 +131,10 @@ def run(cfg: Config, ctx) -> None:
     sig = load_signal(cfg.signal, cfg.row)
     N = cfg.samples
     K = cfg.width if cfg.width is not None else N
-    kmax = min(N, K)
-    ks = sorted(set(cfg.ks)) if cfg.ks is not None else default_ks(kmax // 2)
-    if not ks or ks[0] < 1 or ks[-1] > kmax:
-        raise ParameterError(
-            f"The 'ks' parameter of lucey-reconstruction must hold ints in [1, {kmax}] (min(N, K)). "
-            f"Got {cfg.ks!r} instead."
-        )
-    if len(ks) < 2:
-        raise ParameterError("The 'ks' parameter of lucey-reconstruction needs at least 2 values.")
+    ks = cfg.resolved_ks()
+    # the fits are evaluated at every sample of the signal: L x K features, L x k sine bases
+    check_memory("lucey-reconstruction", "signal", 8.0 * sig.size * (3 * K + 2 * max(ks)),
+                 f"a signal of {sig.size} samples: 8 bytes x L x (3 K + 2 max(ks))")
     peak = cfg.peak if cfg.peak is not None else (
         float(np.ptp(sig)) if _is_numeric_file(cfg.signal) else 1.0)
     if peak <= 0:

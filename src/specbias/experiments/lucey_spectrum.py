@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .._validation import ParameterError
 from ..activations import activation
 from ..features import shallow_features
 from . import ExperimentConfig, register_experiment
@@ -24,9 +23,23 @@ class Config(ExperimentConfig):
     width: int = Field(256, ge=4, le=8192, description="N = K: samples and hidden units")
     scale: float | None = Field(
         None, gt=0, description="horizontal scale s; None uses s = K (SPEC section 2)")
-    activations: list[str] = Field(default_factory=lambda: MONOTONIC + NON_MONOTONIC)
-    fit_first: int = Field(20, ge=3, description="fit sigma_k ~ k^-p over k = fit_start..fit_first")
-    fit_start: int = Field(2, ge=1, description="first component of the decay fit")
+    activations: list[str] = Field(default_factory=lambda: MONOTONIC + NON_MONOTONIC,
+                                   min_length=1, max_length=100)
+    fit_first: int = Field(20, ge=3, le=8192,
+                           description="fit sigma_k ~ k^-p over k = fit_start..fit_first")
+    fit_start: int = Field(2, ge=1, le=8192, description="first component of the decay fit")
+
+    @model_validator(mode="after")
+    def _fit_range(self):
+        if self.fit_first > self.width:
+            raise self.invalid("fit_first", f"not exceed width ({self.width})", self.fit_first)
+        if self.fit_start >= self.fit_first:
+            raise self.invalid("fit_start", f"be below fit_first ({self.fit_first}): the decay "
+                               "fit needs at least 2 components", self.fit_start)
+        return self
+
+    def memory_estimate(self):
+        return {"width": (4 * 8.0 * self.width**2, "4 width x width float64 matrices")}
 
 
 def decay_exponent(sigma: np.ndarray, start: int = 2, stop: int = 20) -> float:
@@ -34,6 +47,8 @@ def decay_exponent(sigma: np.ndarray, start: int = 2, stop: int = 20) -> float:
     k = np.arange(start, stop + 1)
     s = sigma[start - 1 : stop]
     keep = s > 0
+    if keep.sum() < 2:  # too few nonzero singular values to fit a line
+        return float("nan")
     slope, _ = np.polyfit(np.log(k[keep]), np.log(s[keep]), 1)
     return float(-slope)
 
@@ -59,8 +74,6 @@ def run(cfg: Config, ctx) -> None:
 
     for name in cfg.activations:
         activation(name)  # validate names before any work
-    if cfg.fit_first > cfg.width:
-        raise ParameterError(f"The 'fit_first' parameter of lucey-spectrum must not exceed width ({cfg.width}). Got {cfg.fit_first}.")
     scale = cfg.scale if cfg.scale is not None else float(cfg.width)
     spectra, rows, exps = {}, [], {}
     for name in ctx.progress(cfg.activations, desc="activations"):

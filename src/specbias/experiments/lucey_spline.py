@@ -18,11 +18,12 @@ On an even grid of M points (spacing h) of [0, 1] (SPEC section 2):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .._validation import ParameterError
 from ..activations import activation
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver
@@ -35,13 +36,31 @@ NAMES = {1: ("heaviside", 1.0), 2: ("relu", 1.0), 3: ("relu2", 0.5)}  # act_p = 
 
 class Config(ExperimentConfig):
     grid: int = Field(257, ge=16, le=4097, description="M: grid points (= hidden units K)")
-    stride: int = Field(8, ge=1, description="samples at every stride-th grid point")
-    orders: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1)
-    lams: list[float] = Field(default_factory=lambda: [1e-6, 1e-4, 1e-2], min_length=1)
+    stride: int = Field(8, ge=1, le=4096, description="samples at every stride-th grid point")
+    orders: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1, max_length=3)
+    lams: list[float] = Field(default_factory=lambda: [1e-6, 1e-4, 1e-2], min_length=1,
+                              max_length=50)
     signal: str | None = Field(None, description="signal (load_signal source); default camera row")
     row: int | None = Field(None, description="row of a 2-D signal source")
-    shifts: list[float] = Field(default_factory=lambda: [0.2, 0.5, 0.8],
+    shifts: list[float] = Field(default_factory=lambda: [0.2, 0.5, 0.8], max_length=10,
                                 description="bias positions of the columns shown in Fig. 7")
+
+    @model_validator(mode="after")
+    def _values(self):
+        if any(p not in NAMES for p in self.orders):
+            raise self.invalid("orders", "hold values in [1, 2, 3]", self.orders)
+        if not all(math.isfinite(lam) and lam > 0 for lam in self.lams):
+            raise self.invalid("lams", "hold positive finite floats", self.lams)
+        if not all(0 <= sh <= 1 for sh in self.shifts):
+            raise self.invalid("shifts", "hold floats in [0, 1]", self.shifts)
+        if len(range(0, self.grid, self.stride)) < 4:
+            raise self.invalid("stride", f"leave at least 4 samples on the grid of {self.grid} "
+                               f"points (stride <= {(self.grid - 1) // 3})", self.stride)
+        return self
+
+    def memory_estimate(self):
+        return {"grid": (8 * 8.0 * self.grid**2, "8 grid x grid float64 matrices: features, "
+                                                 "Green's columns and their SVDs")}
 
 
 def network_features(grid: np.ndarray, p: int, x: np.ndarray | None = None) -> np.ndarray:
@@ -61,16 +80,10 @@ def network_features(grid: np.ndarray, p: int, x: np.ndarray | None = None) -> n
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
 
-    if any(p not in NAMES for p in cfg.orders):
-        raise ParameterError(f"The 'orders' parameter of lucey-spline must hold values in [1, 2, 3]. Got {cfg.orders!r} instead.")
-    if any(lam <= 0 for lam in cfg.lams):
-        raise ParameterError(f"The 'lams' parameter of lucey-spline must be positive. Got {cfg.lams!r} instead.")
     M = cfg.grid
     grid = np.linspace(0.0, 1.0, M)
     h = grid[1] - grid[0]
     idx = np.arange(0, M, cfg.stride)
-    if idx.size < 4:
-        raise ParameterError("lucey-spline needs at least 4 samples: lower 'stride' or raise 'grid'.")
     sig = load_signal(cfg.signal, cfg.row)
     y = resample(sig, grid[idx])
 

@@ -97,6 +97,7 @@ def check_transform(act: Activation, rel_floor: float = 1e-8) -> dict:
 
 class Config(ExperimentConfig):
     activations: list[str] = Field(default_factory=lambda: list(DEFAULT_ACTIVATIONS),
+                                   min_length=1, max_length=100,
                                    description="activation specs to tabulate and check")
     dim: int = Field(2, ge=1, le=16, description="input dimension d of the penalty |w|^(d-1)/|act^|^2")
     z_max: float = Field(6.0, gt=0, description="plot act(z) on [-z_max, z_max]")

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .._validation import ParameterError
 from ..kernel import kernel_fit
@@ -34,14 +34,31 @@ QUICK_ACTIVATIONS = ["step", "relu", "relu2", "power_relu(a=3.5)", "logistic", "
 
 class Config(ExperimentConfig):
     n_train: int = Field(300, ge=4, le=20000, description="training points N")
-    n_test: int = Field(2000, ge=10, description="test points (uniform in the square)")
+    n_test: int = Field(2000, ge=10, le=1_000_000, description="test points (uniform in the square)")
     width: int = Field(1000, ge=4, le=20000, description="hidden width K")
     mse: float = Field(5e-8, ge=0, description="training MSE of every fit (paper: 5e-8)")
-    targets: list[str] = Field(default_factory=radon_target_names)
-    activations: list[str] = Field(default_factory=lambda: list(QUICK_ACTIVATIONS))
+    targets: list[str] = Field(default_factory=radon_target_names, min_length=1, max_length=20)
+    activations: list[str] = Field(default_factory=lambda: list(QUICK_ACTIVATIONS), min_length=1,
+                                   max_length=100)
     gamma_range: float = Field(math.sqrt(2), gt=0, description="gamma ~ U(-r, r)")
     grid: int = Field(96, ge=16, le=512, description="grid for the 2-D FFT of each fit")
     window: Literal["hann"] | None = Field("hann", description="taper before the 2-D FFT")
+
+    @model_validator(mode="after")
+    def _known_targets(self):
+        unknown = [t for t in self.targets if t not in radon_target_names()]
+        if unknown:
+            raise self.invalid("targets", f"hold names from {radon_target_names()}", self.targets)
+        return self
+
+    def memory_estimate(self):
+        # features (float64) of the training, test and grid points, with the temporaries of
+        # computing them, and the SVD of the training features
+        return self.memory_total({
+            "n_test": (4 * 8.0 * self.n_test * self.width, "4 x n_test x width x 8 bytes"),
+            "grid": (4 * 8.0 * self.grid**2 * self.width, "4 x grid^2 x width x 8 bytes"),
+            "n_train": (5 * 8.0 * self.n_train * self.width, "5 x n_train x width x 8 bytes"),
+        })
 
 
 @register_experiment(
@@ -56,9 +73,6 @@ class Config(ExperimentConfig):
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
 
-    for t in cfg.targets:
-        if t not in radon_target_names():
-            raise ParameterError(f"Unknown target {t!r} for radon-targets. Choose from {radon_target_names()}.")
     specs = [(spec, *parse_spec(spec)) for spec in cfg.activations]
     rng = np.random.default_rng(ctx.child_seed(0))
     targets = {name: radon_target(name, **({"rng": rng} if name in ("plane_waves", "bumps") else {}))

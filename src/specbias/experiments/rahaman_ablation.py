@@ -18,35 +18,62 @@ with the clip.
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..callbacks import SpectrumTracker, WeightClip, clip_parameters, discrete_spectrum
 from ..ensemble import EnsembleModel, train_ensemble
 from ..targets.rahaman import delta_spike
 from . import ExperimentConfig, register_experiment
-from .rahaman_frequencies import make_members
+from .rahaman_frequencies import MAX_STEPS, ROW_BYTES, ensemble_memory, make_members, records_memory
 
 
 class Config(ExperimentConfig):
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N")
-    depths: list[int] = Field(default_factory=lambda: [2, 4, 6], description="depth ablation")
-    widths: list[int] = Field(default_factory=lambda: [16, 32, 64],
-                              description="width ablation")
-    clips: list[float] = Field(default_factory=lambda: [0.1, 0.2, 0.5, 1.0],
-                               description="weight-clip ablation (max |parameter|)")
+    depths: list[Annotated[int, Field(ge=1, le=32)]] = Field(
+        default_factory=lambda: [2, 4, 6], max_length=32, description="depth ablation")
+    widths: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
+        default_factory=lambda: [16, 32, 64], max_length=32, description="width ablation")
+    clips: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [0.1, 0.2, 0.5, 1.0], max_length=32,
+        description="weight-clip ablation (max |parameter|)")
     base_width: int = Field(64, ge=1, le=4096, description="width of the depth and clip ablations")
     base_depth: int = Field(6, ge=1, le=32, description="depth of the width and clip ablations")
     seeds: int = Field(3, ge=1, le=1000, description="runs per setting")
-    steps: int = Field(1500, ge=1, description="full-batch Adam steps")
+    steps: int = Field(1500, ge=1, le=MAX_STEPS, description="full-batch Adam steps")
     # 1e-3 makes full-batch Adam at depth 6 spike and reset its fit (float32), hiding the depth
     # trend; the paper's value is lost in its text
     lr: float = Field(5e-4, gt=0, description="Adam learning rate")
     every: int = Field(25, ge=1, description="record the spectrum every this many steps")
     dtype: str = Field("float32", pattern="^(float32|float64)$")
+
+    @model_validator(mode="after")
+    def _values(self):
+        if not (self.depths or self.widths or self.clips):
+            raise self.invalid("depths", "be non-empty when 'widths' and 'clips' are empty "
+                               "(nothing to ablate)", self.depths)
+        return self
+
+    def memory_estimate(self):
+        N, nf = self.n_points, (self.n_points + 1) // 2 - 1
+        runs = [(self.seeds, self.base_width, d) for d in self.depths]
+        runs += [(self.seeds, w, self.base_depth) for w in self.widths]
+        if self.clips:
+            runs.append((self.seeds * len(self.clips), self.base_width, self.base_depth))
+        # one ablation trains at a time; the spectra of all of them are kept for the figures
+        train = max((ensemble_memory(E, N, 1, w, d, self.dtype) for E, w, d in runs), default=0)
+        kept = sum(records_memory(self.steps, self.every, E, nf) for E, _, _ in runs)
+        rows = ROW_BYTES * len(runs) * nf
+        return self.memory_total({
+            "base_width": (train, "the largest ensemble's parameters, Adam state and "
+                                  "activations"),
+            "every": (kept + rows, "(steps / every + 1) spectra of n_points / 2 frequencies x "
+                                   "seeds for every ablated value"),
+        })
 
 
 @register_experiment(
@@ -64,13 +91,6 @@ class Config(ExperimentConfig):
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
 
-    from .._validation import ParameterError
-
-    for name in ("depths", "widths"):
-        if any(v < 1 for v in getattr(cfg, name)):
-            raise ParameterError(f"The '{name}' parameter of rahaman-ablation must hold positive ints. Got {getattr(cfg, name)}.")
-    if any(c <= 0 for c in cfg.clips):
-        raise ParameterError(f"The 'clips' parameter of rahaman-ablation must hold positive floats. Got {cfg.clips}.")
     dtype = getattr(torch, cfg.dtype)
     z = np.arange(cfg.n_points) / cfg.n_points
     y = delta_spike(z, 0.5)

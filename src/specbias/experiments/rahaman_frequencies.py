@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from scipy.stats import spearmanr
 
 from ..callbacks import SpectralNormRecorder, SpectrumTracker, first_reach
@@ -35,6 +35,23 @@ from ..targets.rahaman import rahaman_amplitudes
 from . import ExperimentConfig, register_experiment
 
 PROFILES = ("equal", "increasing")
+MAX_STEPS = 10_000_000  # training steps of one run
+ROW_BYTES = 500.0  # one row (a dict) of a table built in Python, roughly
+
+
+def ensemble_memory(members: int, n_points: int, in_dim: int, width: int, depth: int,
+                    dtype: str) -> float:
+    """Rough bytes of training ``members`` MLPs together by full-batch Adam: parameters,
+    gradients and the two moment buffers, and the activations kept for the backward pass."""
+    item = 8.0 if dtype == "float64" else 4.0
+    params = in_dim * width + (depth - 1) * width * width + (depth + 1) * width + 1
+    return members * item * (4.0 * params + 3.0 * n_points * width * depth)
+
+
+def records_memory(steps: int, every: int, members: int, per_record: float) -> float:
+    """Bytes of ``steps / every + 1`` records of ``per_record`` float64 values per member (the
+    records, and their stacked copy)."""
+    return 2 * 8.0 * (steps // every + 2) * members * per_record
 
 
 class Config(ExperimentConfig):
@@ -43,16 +60,45 @@ class Config(ExperimentConfig):
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N on [0, 1)")
     frequencies: list[float] = Field(
         default_factory=lambda: [float(k) for k in range(2, 22, 2)],
-        min_length=2, description="frequencies k_i (cycles on [0, 1))")
+        min_length=2, max_length=200, description="frequencies k_i (cycles on [0, 1))")
     profiles: list[str] = Field(default_factory=lambda: list(PROFILES), min_length=1,
+                                max_length=2,
                                 description="amplitude profiles: 'equal' and/or 'increasing'")
     seeds: int = Field(5, ge=1, le=1000, description="runs per profile (random phases and init)")
-    steps: int = Field(5000, ge=1, description="full-batch Adam steps")
+    steps: int = Field(5000, ge=1, le=MAX_STEPS, description="full-batch Adam steps")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     every: int = Field(25, ge=1, description="record the spectrum every this many steps")
     norm_every: int = Field(100, ge=1, description="record spectral norms every this many steps")
     threshold: float = Field(0.5, gt=0, description="first-reach level of |f~(k)|/A")
     dtype: str = Field("float32", pattern="^(float32|float64)$")
+
+    @model_validator(mode="after")
+    def _values(self):
+        for p in self.profiles:
+            if p not in PROFILES:
+                raise self.invalid("profiles", "hold 'equal' or 'increasing'", self.profiles)
+        nyq = self.n_points / 2
+        if max(self.frequencies) >= nyq or min(self.frequencies) <= 0:
+            raise self.invalid("frequencies", f"lie in (0, {nyq:g}) (the grid's Nyquist limit)",
+                               self.frequencies)
+        return self
+
+    def memory_estimate(self):
+        E, nf = len(self.profiles) * self.seeds, len(self.frequencies)
+        return self.memory_total({
+            "seeds": (ensemble_memory(E, self.n_points, 1, self.width, self.depth, self.dtype)
+                      + 2 * 8.0 * self.n_points * E * nf,
+                      "the ensemble's parameters, Adam state and activations, and the targets"),
+            "every": (records_memory(self.steps, self.every, E, 2 * nf + 1)
+                      + ROW_BYTES * (self.steps // self.every + 2) * len(self.profiles) * nf,
+                      "(steps / every + 1) spectra of len(frequencies) x profiles x seeds, and "
+                      "their table rows"),
+            "norm_every": (records_memory(self.steps, self.norm_every, E, self.depth + 1)
+                           + ROW_BYTES * (self.steps // self.norm_every + 2)
+                           * len(self.profiles) * (self.depth + 1),
+                           "(steps / norm_every + 1) records of depth + 1 norms x profiles x "
+                           "seeds, and their table rows"),
+        })
 
 
 def make_members(n: int, in_dim: int, width: int, depth: int, ctx, dtype, offset: int = 0):
@@ -91,21 +137,6 @@ def heatmap(ax, steps, freqs, values, title, vmax=1.0, ylabel="frequency k"):
     return im
 
 
-def _validate(cfg: Config):
-    from .._validation import ParameterError
-
-    for p in cfg.profiles:
-        if p not in PROFILES:
-            raise ParameterError(
-                f"The 'profiles' parameter of rahaman-frequencies must hold 'equal' or "
-                f"'increasing'. Got {p!r} instead.")
-    nyq = cfg.n_points / 2
-    if max(cfg.frequencies) >= nyq or min(cfg.frequencies) <= 0:
-        raise ParameterError(
-            f"The 'frequencies' parameter of rahaman-frequencies must lie in (0, {nyq:g}) "
-            f"(the grid's Nyquist limit). Got {cfg.frequencies} instead.")
-
-
 @register_experiment(
     "rahaman-frequencies",
     config=Config,
@@ -121,7 +152,6 @@ def _validate(cfg: Config):
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
 
-    _validate(cfg)
     dtype = getattr(torch, cfg.dtype)
     k = np.asarray(cfg.frequencies, dtype=np.float64)
     z = np.arange(cfg.n_points) / cfg.n_points

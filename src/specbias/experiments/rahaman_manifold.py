@@ -34,14 +34,22 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from scipy.stats import spearmanr
 
 from ..callbacks import SpectrumTracker, first_reach
 from ..ensemble import train_ensemble
 from ..targets.rahaman import flower, square_wave, sum_of_sines
 from . import ExperimentConfig, register_experiment
-from .rahaman_frequencies import censored_mean, heatmap, make_members
+from .rahaman_frequencies import (
+    MAX_STEPS,
+    ROW_BYTES,
+    censored_mean,
+    ensemble_memory,
+    heatmap,
+    make_members,
+    records_memory,
+)
 
 
 class Config(ExperimentConfig):
@@ -49,35 +57,52 @@ class Config(ExperimentConfig):
     depth: int = Field(6, ge=1, le=32, description="hidden layers")
     n_points: int = Field(500, ge=16, le=100_000, description="grid points z_n = n/N")
     petals: list[float] = Field(default_factory=lambda: [0.0, 4.0, 10.0, 16.0], min_length=2,
-                                description="flower parameters L")
+                                max_length=20, description="flower parameters L")
     frequencies: list[float] = Field(
         default_factory=lambda: [float(k) for k in range(13, 113, 10)], min_length=2,
-        description="frequencies k_i of the regression target (Exp. 5)")
+        max_length=200, description="frequencies k_i of the regression target (Exp. 5)")
     seeds: int = Field(3, ge=1, le=1000, description="runs per L (random phases and init)")
-    steps: int = Field(3000, ge=1, description="full-batch Adam steps (Exp. 5)")
+    steps: int = Field(3000, ge=1, le=MAX_STEPS, description="full-batch Adam steps (Exp. 5)")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     every: int = Field(50, ge=1, description="record the spectrum every this many steps")
     threshold: float = Field(0.5, gt=0, description="first-reach level of |f~(k)|/A")
     class_frequencies: list[float] = Field(
-        default_factory=lambda: [23.0, 43.0, 63.0, 83.0],
+        default_factory=lambda: [23.0, 43.0, 63.0, 83.0], max_length=200,
         description="frequencies k of the classification targets (Exp. 6); empty to skip")
-    class_steps: int = Field(1500, ge=1, description="Adam steps of the classification runs")
+    class_steps: int = Field(1500, ge=1, le=MAX_STEPS,
+                             description="Adam steps of the classification runs")
     dtype: str = Field("float32", pattern="^(float32|float64)$")
 
+    @model_validator(mode="after")
+    def _values(self):
+        nyq = self.n_points / 2
+        for name in ("frequencies", "class_frequencies"):
+            vals = getattr(self, name)
+            if vals and (max(vals) >= nyq or min(vals) <= 0):
+                raise self.invalid(name, f"lie in (0, {nyq:g}) (the grid's Nyquist limit)", vals)
+        if min(self.petals) < 0:
+            raise self.invalid("petals", "be non-negative", self.petals)
+        return self
 
-def _check(cfg):
-    from .._validation import ParameterError
-
-    nyq = cfg.n_points / 2
-    for name in ("frequencies", "class_frequencies"):
-        vals = getattr(cfg, name)
-        if vals and (max(vals) >= nyq or min(vals) <= 0):
-            raise ParameterError(
-                f"The '{name}' parameter of rahaman-manifold must lie in (0, {nyq:g}) (the "
-                f"grid's Nyquist limit). Got {vals} instead.")
-    if min(cfg.petals) < 0:
-        raise ParameterError(
-            f"The 'petals' parameter of rahaman-manifold must be non-negative. Got {cfg.petals}.")
+    def memory_estimate(self):
+        E, nf = len(self.petals) * self.seeds, len(self.frequencies)
+        Ec = len(self.petals) * len(self.class_frequencies)
+        records = self.steps // self.every + 2
+        return {
+            **self.memory_total({
+                "seeds": (ensemble_memory(E, self.n_points, 2, self.width, self.depth,
+                                          self.dtype),
+                          "the ensemble's parameters, Adam state and activations"),
+                "every": (records_memory(self.steps, self.every, E, 2 * nf + 1)
+                          + ROW_BYTES * records * len(self.petals) * nf,
+                          "(steps / every + 1) spectra of len(frequencies) x petals x seeds, "
+                          "and their table rows"),
+            }),
+            "class_frequencies": (ensemble_memory(Ec, self.n_points, 2, self.width, self.depth,
+                                                  self.dtype),
+                                  "the classification ensemble (class_frequencies x petals "
+                                  "networks): parameters, Adam state and activations"),
+        }
 
 
 @register_experiment(
@@ -98,7 +123,6 @@ def _check(cfg):
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
 
-    _check(cfg)
     dtype = getattr(torch, cfg.dtype)
     z = np.arange(cfg.n_points) / cfg.n_points
     k = np.asarray(cfg.frequencies, dtype=np.float64)

