@@ -17,6 +17,7 @@ from typing import Any
 
 from ._validation import ParameterError, SpecbiasError
 from .io import atomic_write_json, atomic_write_text
+from .outdir import destination_path, ensure_writable
 from .report import render_index
 from .runner import SUMMARY, resolve_config, run_experiment
 
@@ -38,12 +39,7 @@ class DemoResult:
 def check_demo_dir(out: str | os.PathLike) -> Path:
     """A demo directory: new, empty, or an earlier demo (it holds ``demo.json`` or a specbias
     demo ``index.html``); anything else is refused."""
-    raw = os.fspath(out) if isinstance(out, str | os.PathLike) else out
-    if not isinstance(raw, str) or not raw.strip():
-        raise ParameterError(f"--out must be a non-empty path. Got {out!r} instead.")
-    path = Path(os.path.abspath(raw))
-    if path.exists() and not path.is_dir():
-        raise ParameterError(f"--out {raw!r} exists and is not a directory.")
+    path = destination_path(out)
     if path.is_dir() and os.listdir(path):
         ours = (path / MANIFEST).is_file()
         if not ours and (path / "index.html").is_file():
@@ -52,12 +48,9 @@ def check_demo_dir(out: str | os.PathLike) -> Path:
             except (OSError, UnicodeDecodeError):
                 ours = False
         if not ours:
-            raise ParameterError(f"--out {raw!r} is not empty and holds no specbias demo; "
-                                 "choose a new or empty directory.")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError(f"--out {raw!r} is not writable: {exc.strerror}.") from None
+            raise ParameterError(f"--out {os.fspath(out)!r} is not empty and holds no specbias "
+                                 "demo; choose a new or empty directory.")
+    ensure_writable(path, out)
     return path
 
 

@@ -84,13 +84,10 @@ def is_replaceable(directory: str | os.PathLike) -> bool:
     return not foreign_entries(directory)
 
 
-def check_out_dir(out: str | os.PathLike, *, option: str = "--out") -> Path:
-    """Validate a run's destination before any work and return it as an absolute path.
-
-    Refuses (one :class:`ParameterError` line) an empty name, a name too long for the
-    filesystem, an existing non-directory, a symbolic link, a directory that holds anything but
-    a previous specbias result, and a parent that cannot be created or written.
-    """
+def destination_path(out: str | os.PathLike, *, option: str = "--out") -> Path:
+    """``out`` as an absolute path, after the checks every destination needs: a non-empty
+    path without NUL, not a filesystem root, each name short enough for the filesystem (with
+    room for a staging suffix), not a symbolic link, not an existing non-directory."""
     raw = os.fspath(out) if isinstance(out, str | os.PathLike) else out
     if not isinstance(raw, str):
         raise ParameterError(f"{option} must be a path. Got {out!r} instead.")
@@ -110,24 +107,42 @@ def check_out_dir(out: str | os.PathLike, *, option: str = "--out") -> Path:
         raise ParameterError(f"{option} {raw!r} is a symbolic link; give the directory itself.")
     if path.exists() and not path.is_dir():
         raise ParameterError(f"{option} {raw!r} exists and is not a directory.")
+    return path
+
+
+def ensure_writable(directory: Path, raw: str | os.PathLike, *, option: str = "--out") -> None:
+    """Create ``directory`` (and its parents) if needed and check that it can be written;
+    one :class:`ParameterError` line naming ``option`` otherwise."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"{option} {os.fspath(raw)!r} is not writable: {exc.strerror}.") \
+            from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {os.fspath(raw)!r} is not writable (permission denied).")
+
+
+def check_out_dir(out: str | os.PathLike, *, option: str = "--out") -> Path:
+    """Validate a run's destination before any work and return it as an absolute path.
+
+    Refuses (one :class:`ParameterError` line) what :func:`destination_path` refuses, a
+    directory that holds anything but a previous specbias result, and a parent that cannot be
+    created or written.
+    """
+    path = destination_path(out, option=option)
     if path.is_dir():
         try:
             foreign = foreign_entries(path)
         except OSError as exc:
-            raise ParameterError(f"{option} {raw!r} cannot be read: {exc.strerror}.") from None
+            raise ParameterError(f"{option} {os.fspath(out)!r} cannot be read: {exc.strerror}.") \
+                from None
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
                                              else "")
             raise ParameterError(
-                f"{option} {raw!r} is not empty and is not a specbias result (it holds {shown}); "
-                "refusing to replace it. Choose a new or empty directory.")
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError(f"{option} {raw!r} is not writable: {exc.strerror}.") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ParameterError(f"{option} {raw!r} is not writable (permission denied).")
+                f"{option} {os.fspath(out)!r} is not empty and is not a specbias result (it holds "
+                f"{shown}); refusing to replace it. Choose a new or empty directory.")
+    ensure_writable(path.parent, out, option=option)
     return path
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 from ._validation import ParameterError, SpecbiasError, check_scalar
 from .interrupts import die_with_parent, terminate_as_interrupt
 from .io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .outdir import clean_directory, clean_leftovers
+from .outdir import clean_directory, clean_leftovers, destination_path, ensure_writable
 from .progress import progress
 from .report import flatten
 from .runner import SUMMARY, check_seed, parse_overrides, resolve_config, run_experiment
@@ -88,36 +88,21 @@ class SweepInterrupted(KeyboardInterrupt):
 def check_sweep_dir(out: str | os.PathLike, name: str) -> Path:
     """A sweep's directory: new, empty, or an earlier sweep of the same experiment (resume).
     Anything else is refused with one line before any point runs."""
-    raw = os.fspath(out) if isinstance(out, str | os.PathLike) else out
-    if not isinstance(raw, str) or not raw.strip():
-        raise ParameterError(f"--out must be a non-empty path. Got {out!r} instead.")
-    path = Path(os.path.abspath(raw))
-    if path.exists() and not path.is_dir():
-        raise ParameterError(f"--out {raw!r} exists and is not a directory.")
-    if path.is_dir():
+    path = destination_path(out)
+    if path.is_dir() and os.listdir(path):
         try:
-            entries = os.listdir(path)
-        except OSError as exc:
-            raise ParameterError(f"--out {raw!r} cannot be read: {exc.strerror}.") from None
-        if entries:
-            try:
-                info = json.loads((path / "sweep.json").read_text())
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-                info = None
-            if not isinstance(info, dict):
-                raise ParameterError(
-                    f"--out {raw!r} is not empty and holds no specbias sweep (no sweep.json); "
-                    "choose a new or empty directory.")
-            if info.get("experiment") != name:
-                raise ParameterError(
-                    f"--out {raw!r} holds a sweep of {info.get('experiment')!r}, not {name!r}; "
-                    "choose another directory.")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError(f"--out {raw!r} is not writable: {exc.strerror}.") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ParameterError(f"--out {raw!r} is not writable (permission denied).")
+            info = json.loads((path / "sweep.json").read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            info = None
+        if not isinstance(info, dict):
+            raise ParameterError(
+                f"--out {os.fspath(out)!r} is not empty and holds no specbias sweep (no "
+                "sweep.json); choose a new or empty directory.")
+        if info.get("experiment") != name:
+            raise ParameterError(
+                f"--out {os.fspath(out)!r} holds a sweep of {info.get('experiment')!r}, not "
+                f"{name!r}; choose another directory.")
+    ensure_writable(path, out)
     return path
 
 
