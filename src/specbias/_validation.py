@@ -239,3 +239,20 @@ def check_pair(value: Any, name: str, *, owner: str | None = None, min_val: floa
     if not ok:
         raise ParameterError(message)
     return lo, hi
+
+
+def check_real_output(out: Any, name: str, *, owner: str | None = None) -> np.ndarray:
+    """What a user-supplied callable ``name`` returned, as a float64 array; complex values are
+    refused (not cut to their real part), and so is anything that is not numbers."""
+    if np.iscomplexobj(out):
+        raise ParameterError(
+            f"The '{name}' parameter{_owner(owner)} must return real numbers. Got complex values "
+            f"({np.asarray(out).dtype}) instead."
+        )
+    try:
+        return np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"The '{name}' parameter{_owner(owner)} must return numbers. Got "
+            f"{type(out).__name__} instead."
+        ) from exc

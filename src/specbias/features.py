@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import ParameterError, check_array, check_scalar
+from ._validation import ParameterError, check_array, check_real_output, check_scalar
 from .activations import resolve
 
 
@@ -31,18 +31,7 @@ def _check_scale(scale, K: int, owner: str):
 
 def _real_features(out, owner: str) -> np.ndarray:
     """The activation's output as float64, refusing complex values (not cut to their real part)."""
-    if np.iscomplexobj(out):
-        raise ParameterError(
-            f"The 'activation' parameter of {owner} must return real numbers. Got complex values "
-            f"({np.asarray(out).dtype}) instead."
-        )
-    try:
-        return np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(
-            f"The 'activation' parameter of {owner} must return numbers. Got "
-            f"{type(out).__name__} instead."
-        ) from exc
+    return check_real_output(out, "activation", owner=owner)
 
 
 def _check_features(A: np.ndarray, shape: tuple[int, int], owner: str) -> np.ndarray:

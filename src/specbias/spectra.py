@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import ParameterError, check_array, check_scalar
+from ._validation import ParameterError, check_array, check_real_output, check_scalar
 from .activations import resolve
 
 __all__ = ["numerical_fourier", "fourier_2d", "radial_magnitude", "grid_2d"]
@@ -46,19 +46,7 @@ def _check_extent(extent, owner: str) -> tuple[float, float]:
 
 def _call_numeric(fn, arg, name: str, owner: str) -> np.ndarray:
     """``fn(arg)`` as a float64 array, a ParameterError naming ``name`` if it is not numbers."""
-    out = fn(arg)
-    if np.iscomplexobj(out):
-        raise ParameterError(
-            f"The '{name}' parameter of {owner} must return real numbers. Got complex values "
-            f"({np.asarray(out).dtype}) instead."
-        )
-    try:
-        return np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(
-            f"The '{name}' parameter of {owner} must return numbers. Got {type(out).__name__} "
-            "instead."
-        ) from exc
+    return check_real_output(fn(arg), name, owner=owner)
 
 
 def _samples(act, z, owner):
