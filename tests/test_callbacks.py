@@ -186,3 +186,17 @@ def test_bad_inputs():
     with pytest.raises(ParameterError, match="samples"):
         discrete_spectrum(np.zeros(5), np.arange(4) / 4, [1])
     assert math.isnan(first_reach([0, 1], [0.1, 0.2], 0.5))
+
+
+def test_param_norm_recorder_is_the_spectral_norm_recorder():
+    from specbias.training import ParamNormRecorder
+
+    nets = _mlps(2)
+    a, b = ParamNormRecorder(every=2), SpectralNormRecorder(every=2)
+    res = train_ensemble(nets, (torch.zeros(4, 1, dtype=D), torch.zeros(4, dtype=D)), 4,
+                         callbacks=[a, b], progress=False)
+    assert set(res.records) == {"param_norms", "spectral_norms"}
+    assert a.record["step"] == b.record["step"] == [0, 2, 4]
+    for name in b.record:
+        np.testing.assert_array_equal(a.record[name], b.record[name])
+    assert "layers.0.bias" not in a.record and a.record["layers.0.weight"][0].shape == (2,)

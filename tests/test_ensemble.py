@@ -208,3 +208,26 @@ def test_bad_inputs():
         train_ensemble(_mlps(2), (X, torch.zeros(3, 40, dtype=D)), 1, progress=False)
     with pytest.raises(ParameterError, match="Per-member"):
         EnsembleModel(_mlps(2))(torch.zeros(3, 5, 1, dtype=D))
+
+
+def test_structured_divergence_per_member():
+    X, y = _data()
+    nets = _mlps(3)
+    with torch.no_grad():
+        for p in nets[2].parameters():
+            p.mul_(30.0)
+    res = train_ensemble(nets, (X, y), 30, optimizer="sgd", lr=0.05, record_every=5,
+                         progress=False)
+    assert res.diverged.tolist() == [False, False, True]
+    at = int(res.diverged_at[2])
+    assert res.diverged_at.tolist() == [-1, -1, at] and 0 <= at < 30
+    assert res.divergence_reason[:2] == ["", ""] and "reference loss" in res.divergence_reason[2]
+    assert res.messages == [f"member 2 diverged at step {at}: {res.divergence_reason[2]}; "
+                            "it is frozen from there on"]
+    # losses are NaN from the first record after the divergence; the engine's own loss
+    # recorder does not show up among the callbacks' records
+    assert np.isnan(res.losses[res.loss_steps > at, 2]).all()
+    assert np.isfinite(res.losses[res.loss_steps <= at, 2]).all()
+    assert res.records == {}
+    ok = train_ensemble(_mlps(2), (X, y), 3, progress=False)
+    assert ok.diverged_at.tolist() == [-1, -1] and ok.divergence_reason == ["", ""]

@@ -12,6 +12,7 @@ from specbias.regimes import (
     regime_param_groups,
     shallow_net,
     steps_per_epoch,
+    train_kernel_regime,
     train_regime,
 )
 from specbias.zeroplanes import ZeroPlaneRecorder, zero_plane_motion
@@ -173,3 +174,45 @@ def test_kernel_switch_at_zero_is_kernel_regime():
     train_regime(b, (X, y), 5, regime="kernel", lr=0.1, progress=False)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
+
+
+def test_train_kernel_regime_lives_in_the_library():
+    from specbias.experiments import radon_gd_vs_convex as gdc
+    from specbias.regimes import KernelRegimeResult
+    from specbias.training import single_threaded
+
+    assert gdc.train_kernel_regime is train_kernel_regime
+    assert gdc.single_threaded is single_threaded
+    X, y = _data(40)
+    net = ShallowNet(2, 32, c_init="zeros", generator=torch.Generator().manual_seed(0),
+                     dtype=torch.float64)
+    res = train_kernel_regime(net, X, y, optimizer="nesterov", lr=1.0, target_mse=1e-2,
+                              max_steps=400)
+    assert isinstance(res, KernelRegimeResult) and isinstance(res, dict)
+    assert sorted(res) == ["diverged", "mse", "reached", "seconds", "steps"]
+    assert res["reached"] and not res["diverged"] and res["steps"] < 400
+    assert res.steps_done == res["steps"] and res.final_loss == res["mse"] <= 1e-2
+    assert res.diverged_at is None and res.message == "" and res.records == {}
+    with torch.no_grad():  # "mse" is the loss of the returned weights
+        assert float(torch.mean((net(X) - y) ** 2)) == pytest.approx(res["mse"], rel=1e-12)
+    with pytest.raises(ParameterError, match="'optimizer' parameter must be one of"):
+        train_kernel_regime(net, X, y, optimizer="lbfgs", lr=1.0, target_mse=1e-2, max_steps=4)
+
+
+def test_train_kernel_regime_step_budget_and_divergence():
+    X, y = _data(40)
+
+    def fresh():
+        return ShallowNet(2, 32, c_init="zeros", generator=torch.Generator().manual_seed(0),
+                          dtype=torch.float64)
+
+    net = fresh()
+    res = train_kernel_regime(net, X, y, optimizer="gd", lr=1.0, target_mse=1e-12, max_steps=7)
+    assert res["steps"] == 7 and not res["reached"] and not res["diverged"]
+    with torch.no_grad():
+        assert float(torch.mean((net(X) - y) ** 2)) == pytest.approx(res["mse"], rel=1e-12)
+    # gd at 2.5 / L explodes: caught by the rule of train (finite, 1e6 times the reference)
+    res = train_kernel_regime(fresh(), X, y, optimizer="gd", lr=2.5, target_mse=1e-12,
+                              max_steps=500)
+    assert res["diverged"] and not res["reached"] and res["steps"] == res.diverged_at < 500
+    assert res.message.startswith(f"diverged at step {res.diverged_at}: loss is ")

@@ -8,7 +8,9 @@ members at once; records gain a member axis):
   amplitudes ``A_i``), or the exact spectrum ``2 |g^(2 pi k)| / (b - a)`` of a ReLU network
   (Theorem 1, :func:`specbias.relu_net_fourier`), or projections on any basis (the "generalized
   spectrum" of RBF-kernel eigenvectors, Exp. 4);
-* :class:`SpectralNormRecorder` -- spectral norms of the weight matrices (Fig. 1, right);
+* :class:`SpectralNormRecorder` -- spectral norms of the weight matrices (Fig. 1, right; defined
+  in :mod:`specbias.training`, where :class:`specbias.training.ParamNormRecorder` is the same
+  recorder under its older name);
 * :class:`WeightClip` -- clamp every parameter to ``[-c, c]`` after each step (App. A.5).
 
 >>> import math, torch
@@ -32,7 +34,7 @@ import numpy as np
 import torch
 
 from ._validation import ParameterError, check_array, check_choice, check_pair, check_scalar
-from .training import Callback
+from .training import Callback, SpectralNormRecorder, _is_ensemble
 
 __all__ = ["SpectrumTracker", "SpectralNormRecorder", "WeightClip", "discrete_spectrum",
            "first_reach", "clip_parameters"]
@@ -83,10 +85,6 @@ def first_reach(steps, values, threshold: float = 0.5) -> np.ndarray:
     idx = np.argmax(hit, axis=0)
     out = s[idx].astype(np.float64)
     return np.where(hit.any(axis=0), out, np.nan)
-
-
-def _is_ensemble(model) -> bool:
-    return hasattr(model, "ensemble_size")
 
 
 class SpectrumTracker(Callback):
@@ -228,45 +226,6 @@ class SpectrumTracker(Callback):
     def first_reach(self, threshold: float = 0.5) -> np.ndarray:
         """Per frequency (and member) the first recorded step with value >= ``threshold``."""
         return first_reach(self.steps(), self.spectra(), threshold)
-
-
-class SpectralNormRecorder(Callback):
-    """Spectral norms ``||W_l||_2`` of every weight matrix every ``every`` steps (SPEC section 5).
-
-    Rahaman et al., Fig. 1 (right): they grow while the network fits higher frequencies (the
-    Lipschitz bound ``L_f <= prod_l ||W_l||_2``). Works on one model (2-D parameters) and on an
-    :class:`specbias.ensemble.EnsembleModel` (stacked 3-D parameters: one norm per member).
-    Records ``step`` and one list per weight name (floats, or ``(E,)`` arrays).
-
-    >>> import torch
-    >>> from specbias.nn import MLP
-    >>> rec = SpectralNormRecorder()
-    >>> from specbias.training import TrainState
-    >>> net = MLP(1, 4, 2)
-    >>> rec.on_train_begin(TrainState(net, None, 0, 0.0))
-    >>> sorted(rec.record)
-    ['layers.0.weight', 'layers.1.weight', 'layers.2.weight', 'step']
-    """
-
-    name = "spectral_norms"
-
-    def _log(self, state):
-        model = state.model
-        ens = _is_ensemble(model)
-        vals = {}
-        with torch.no_grad():
-            for pname, p in model.named_parameters():
-                if p.ndim == (3 if ens else 2):
-                    n = torch.linalg.matrix_norm(p.detach().double(), ord=2)
-                    vals[pname] = n.numpy().copy() if ens else float(n)
-        self._append(step=state.step, **vals)
-
-    def on_train_begin(self, state):
-        self._log(state)
-
-    def on_step_end(self, state):
-        if self.due(state.step):
-            self._log(state)
 
 
 def clip_parameters(model: torch.nn.Module, clip) -> torch.nn.Module:

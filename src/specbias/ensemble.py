@@ -38,15 +38,16 @@ import torch
 from torch import nn
 
 from ._validation import ParameterError, SpecbiasError, check_choice, check_scalar
-from .progress import progress as progress_bar
 from .training import (
     Callback,
-    DivergenceMonitor,
     TrainState,
     _check_callbacks,
     _check_data,
     _check_validation,
+    divergence_message,
+    divergence_order,
     make_optimizer,
+    run_loop,
 )
 
 __all__ = ["EnsembleModel", "EnsembleResult", "train_ensemble", "member_losses"]
@@ -329,6 +330,9 @@ class EnsembleResult:
     reference loss for 2 consecutive steps, the rule of :func:`specbias.train`
     (:class:`specbias.training.DivergenceMonitor`) -- is flagged in ``diverged`` (its message in
     ``messages``), frozen from then on, and its later losses are NaN; the others go on.
+    ``diverged_at[e]`` is the step at which member ``e`` diverged (``-1`` if it did not) and
+    ``divergence_reason[e]`` what its loss was (``""`` if it did not diverge);
+    :func:`specbias.training.divergence_entries` gives ``{"member e": message}``.
     """
 
     model: EnsembleModel
@@ -340,6 +344,8 @@ class EnsembleResult:
     diverged: np.ndarray | None = None
     messages: list[str] = field(default_factory=list)
     records: dict[str, Any] = field(default_factory=dict)
+    diverged_at: np.ndarray | None = None
+    divergence_reason: list[str] = field(default_factory=list)
 
     def members(self) -> list[nn.Module]:
         """The trained members as standalone modules."""
@@ -438,23 +444,7 @@ def train_ensemble(
         opt = make_optimizer([p for p in ens.parameters() if p.requires_grad], optimizer, lr,
                              **kwargs)
 
-    diverged = np.zeros(E, dtype=bool)
-    messages: list[str] = []
-    frozen: dict[int, dict[str, torch.Tensor]] = {}
-    steps_rec: list[int] = []
-    loss_rec: list[np.ndarray] = []
-    val_rec: dict[str, list[np.ndarray]] = {k: [] for k in validation}
-
-    def record(step, losses):
-        steps_rec.append(step)
-        loss_rec.append(np.where(diverged, np.nan, losses))
-        if validation:
-            with torch.no_grad():
-                for key, (Xv, yv) in validation.items():
-                    v = member_losses(ens(Xv), yv, loss).double().numpy()
-                    val_rec[key].append(np.where(diverged, np.nan, v))
-
-    with torch.no_grad():
+    def initial():
         try:
             pred0 = ens(X)
             init = member_losses(pred0, y, loss).double().numpy()
@@ -469,56 +459,80 @@ def train_ensemble(
             zero = member_losses(torch.zeros_like(pred0), y, loss).double().numpy()
         except Exception:  # a custom loss may refuse zeros; the initial loss is then the reference
             zero = None
-        del pred0
-    monitor = DivergenceMonitor(init, zero)
-    state = TrainState(model=ens, optimizer=opt, step=0, loss=init)
-    record(0, init)
-    for cb in callbacks:
-        cb.on_train_begin(state)
-    bar = progress_bar(range(steps), desc=desc) if progress else range(steps)
+        return init, zero
+
     params = ens.stacked_parameters()
-    for step in bar:
+    frozen: dict[int, dict[str, torch.Tensor]] = {}
+
+    def step(i):
         opt.zero_grad(set_to_none=True)
         per = member_losses(ens(X), y, loss)
-        lval = per.detach().double().numpy()
-        bad = monitor.update(lval) & ~diverged
-        if bad.any():
-            for e in np.flatnonzero(bad):
-                messages.append(f"member {e} diverged at step {step}: "
-                                f"{monitor.reason(lval, int(e))}; it is frozen from there on")
-                frozen[int(e)] = {n: p.detach()[e].clone() for n, p in params.items()}
-            diverged |= bad
-            if diverged.all():
-                state.loss = lval
-                break
-        keep = torch.as_tensor(~diverged)
-        total = torch.where(keep, per, torch.zeros_like(per)).sum()
-        total.backward()
-        if diverged.any():
-            for p in params.values():
-                if p.grad is not None:
-                    p.grad[~keep] = 0.0
-        opt.step()
-        if frozen:
-            with torch.no_grad():
-                for e, saved in frozen.items():
-                    for n, p in params.items():
-                        p[e] = saved[n]
-        state.step, state.loss = step + 1, np.where(diverged, np.nan, lval)
-        if (step + 1) % record_every == 0:
-            record(step + 1, lval)
-        for cb in callbacks:
-            cb.on_step_end(state)
-        if state.stop:
-            break
-    for cb in callbacks:
-        cb.on_train_end(state)
+
+        def update(active):
+            for e in np.flatnonzero(~active):  # newly diverged: keep its parameters as they are
+                if int(e) not in frozen:
+                    frozen[int(e)] = {n: p.detach()[e].clone() for n, p in params.items()}
+            keep = torch.as_tensor(active)
+            total = torch.where(keep, per, torch.zeros_like(per)).sum()
+            total.backward()
+            if not active.all():
+                for p in params.values():
+                    if p.grad is not None:
+                        p.grad[~keep] = 0.0
+            opt.step()
+            if frozen:
+                with torch.no_grad():
+                    for e, saved in frozen.items():
+                        for n, p in params.items():
+                            p[e] = saved[n]
+
+        return per.detach().double().numpy(), update
+
+    rec = _LossRecord(record_every, validation, ens, loss)
+    state = TrainState(model=ens, optimizer=opt, step=0, loss=None)
+    run = run_loop(state, steps, step, initial, callbacks=callbacks, hooks=[rec],
+                   progress=progress, desc=desc)
     final = np.asarray(state.loss, dtype=np.float64)
     if final.shape != (E,):  # no step was taken
-        final = np.asarray(init, dtype=np.float64)
+        final = np.asarray(run.initial_loss, dtype=np.float64)
+    reasons = [str(r) for r in run.reasons]
+    messages = [divergence_message(int(run.diverged_at[e]), reasons[e], member=e)
+                for e in divergence_order(run.diverged, run.diverged_at)]
     return EnsembleResult(
-        model=ens, steps_done=state.step, final_loss=final, loss_steps=np.asarray(steps_rec),
-        losses=np.asarray(loss_rec), validation={k: np.asarray(v) for k, v in val_rec.items()},
-        diverged=diverged, messages=messages, records={cb.name: cb.record for cb in callbacks},
+        model=ens, steps_done=state.step, final_loss=final, loss_steps=np.asarray(rec.steps),
+        losses=np.asarray(rec.losses),
+        validation={k: np.asarray(v) for k, v in rec.validation_losses.items()},
+        diverged=run.diverged, messages=messages, records=run.records,
+        diverged_at=run.diverged_at, divergence_reason=reasons,
     )
+
+
+class _LossRecord(Callback):
+    """Training (and validation) losses of every member at step 0 and every ``every`` steps,
+    NaN for diverged members (:func:`train_ensemble`'s ``losses`` and ``validation``)."""
+
+    name = "ensemble_losses"
+
+    def __init__(self, every, validation, model, loss):
+        super().__init__(every)
+        self.validation, self.model, self.loss = validation, model, loss
+        self.steps: list[int] = []
+        self.losses: list[np.ndarray] = []
+        self.validation_losses: dict[str, list[np.ndarray]] = {k: [] for k in validation}
+
+    def _log(self, state):
+        self.steps.append(state.step)
+        self.losses.append(np.where(state.diverged, np.nan, state.loss))
+        if self.validation:
+            with torch.no_grad():
+                for key, (Xv, yv) in self.validation.items():
+                    v = member_losses(self.model(Xv), yv, self.loss).double().numpy()
+                    self.validation_losses[key].append(np.where(state.diverged, np.nan, v))
+
+    def on_train_begin(self, state):
+        self._log(state)
+
+    def on_step_end(self, state):
+        if self.due(state.step):
+            self._log(state)
 

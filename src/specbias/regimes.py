@@ -14,6 +14,10 @@ can be trained
   network between lazy and rich learning, Kunin et al., "Get rich quick", 2024). Ratio 0 is the
   kernel regime, ratio 1 plain adaptive training, larger ratios are "richer".
 
+:func:`train_kernel_regime` trains only ``c`` with full-batch GD, Nesterov or Adam until a target
+training MSE (Radon-spline paper, Exp. 1); like :func:`specbias.train` it runs on the engine of
+:func:`specbias.training.run_loop`.
+
 >>> import torch
 >>> from specbias.regimes import shallow_net, train_regime
 >>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(0)); y = X[:, 0].sin()
@@ -28,13 +32,23 @@ can be trained
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 
 import torch
 
 from ._validation import ParameterError, check_choice, check_scalar
 from .nn import ShallowNet, check_model_size
-from .training import Callback, TrainResult, TrainState, make_optimizer, train
+from .training import (
+    Callback,
+    TrainResult,
+    TrainState,
+    _check_callbacks,
+    divergence_message,
+    make_optimizer,
+    run_loop,
+    train,
+)
 
 __all__ = [
     "REGIMES",
@@ -45,6 +59,9 @@ __all__ = [
     "KernelSwitch",
     "ClassificationRecorder",
     "train_regime",
+    "KERNEL_OPTIMIZERS",
+    "KernelRegimeResult",
+    "train_kernel_regime",
 ]
 
 REGIMES = ("adaptive", "kernel", "switch")
@@ -358,3 +375,107 @@ def train_regime(model, data, steps: int, *, regime: str = "adaptive",
     if regime == "switch":
         cbs.append(KernelSwitch(switch_step))
     return train(model, data, steps, optimizer=opt, callbacks=cbs, **train_kwargs)
+
+
+#: The optimizers of :func:`train_kernel_regime`.
+KERNEL_OPTIMIZERS = ["gd", "nesterov", "adam"]
+
+
+class KernelRegimeResult(dict):
+    """Outcome of :func:`train_kernel_regime`: the dict ``{"steps", "mse", "seconds",
+    "reached", "diverged"}``, with the fields of :class:`specbias.training.TrainResult` as
+    attributes (``steps_done``, ``final_loss``, ``diverged``, ``diverged_at``,
+    ``divergence_reason``, ``message``, ``records``)."""
+
+    def __init__(self, *, steps_done: int, final_loss: float, seconds: float, reached: bool,
+                 diverged: bool, diverged_at: int | None, divergence_reason: str, message: str,
+                 records: dict):
+        super().__init__(steps=steps_done, mse=final_loss, seconds=seconds, reached=reached,
+                         diverged=diverged)
+        self.steps_done, self.final_loss = steps_done, final_loss
+        self.diverged, self.diverged_at = diverged, diverged_at
+        self.divergence_reason, self.message, self.records = divergence_reason, message, records
+
+
+def train_kernel_regime(net: ShallowNet, X: torch.Tensor, y: torch.Tensor, *, optimizer: str,
+                        lr: float, target_mse: float, max_steps: int,
+                        cache_features: bool = True, momentum: float = 0.99,
+                        callbacks: Sequence[Callback] = ()) -> KernelRegimeResult:
+    """Full-batch training of the output weights only (zero-planes frozen) on the MSE loss,
+    until the training MSE is ``<= target_mse`` or ``max_steps`` steps (Radon-spline paper,
+    Exp. 1; SPEC sections 1 and 3).
+
+    ``optimizer``: ``"gd"`` (plain gradient descent), ``"nesterov"`` (GD with Nesterov
+    momentum; both keep ``c`` in the row space of the features, so their limit is the
+    minimum-norm interpolant) or ``"adam"`` (the paper's). For ``gd``/``nesterov``, ``lr`` is a
+    multiple of ``1 / L`` with ``L = 2 sigma_1^2 / N`` the Lipschitz constant of the gradient;
+    for ``adam`` it is Adam's learning rate. ``cache_features`` computes the frozen features
+    once (the gradients are the same as through the network, which the tests check).
+
+    Training stops when the loss diverges, by the rule of :func:`specbias.train`
+    (:class:`specbias.training.DivergenceMonitor`). ``callbacks`` see every step as in
+    :func:`specbias.train` (``state.loss`` is the loss before the step's update); their records
+    end up in ``result.records``.
+
+    Returns ``{"steps", "mse", "seconds", "reached", "diverged"}`` (a
+    :class:`KernelRegimeResult`, which also has the divergence fields of
+    :class:`specbias.training.TrainResult`); ``"mse"`` is the loss of the returned ``net.c``
+    after ``"steps"`` optimizer steps.
+
+    >>> import torch
+    >>> net = ShallowNet(2, 64, c_init="zeros", generator=torch.Generator().manual_seed(0),
+    ...                  dtype=torch.float64)
+    >>> X = torch.rand(40, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    >>> res = train_kernel_regime(net, X, X[:, 0] - X[:, 1], optimizer="nesterov", lr=1.0,
+    ...                           target_mse=1e-3, max_steps=500)
+    >>> res["reached"], res["diverged"], res.diverged_at
+    (True, False, None)
+    """
+    callbacks = _check_callbacks(callbacks, "train_kernel_regime")
+    net.freeze_zero_planes()
+    params = net.output_parameters()
+    N = X.shape[0]
+    with torch.no_grad():
+        Phi = net.features(X).detach() if cache_features else None
+        feats = Phi if Phi is not None else net.features(X).detach()
+        L = 2 * float(torch.linalg.matrix_norm(feats, 2)) ** 2 / N
+    if optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=lr)
+    elif optimizer in ("gd", "nesterov"):
+        nest = optimizer == "nesterov"
+        opt = torch.optim.SGD(params, lr=lr / L, momentum=momentum if nest else 0.0, nesterov=nest)
+    else:
+        raise ParameterError(
+            f"The 'optimizer' parameter must be one of {KERNEL_OPTIMIZERS}. Got {optimizer!r}.")
+    c = params[0]
+
+    def forward():
+        pred = Phi @ c if Phi is not None else net(X)
+        return torch.mean((pred - y) ** 2)
+
+    def initial():
+        return float(forward()), float(torch.mean(y**2))
+
+    def step(i):
+        opt.zero_grad(set_to_none=True)
+        loss = forward()
+
+        def update(active):
+            loss.backward()
+            opt.step()
+
+        return float(loss.detach()), update
+
+    state = TrainState(model=net, optimizer=opt, step=0, loss=math.inf)
+    t0 = time.perf_counter()
+    run = run_loop(state, max_steps, step, initial, callbacks=callbacks,
+                   stop_at=lambda v: v <= target_mse, evaluate_last=True)
+    seconds = time.perf_counter() - t0
+    diverged = bool(run.diverged)
+    at = int(run.diverged_at) if diverged else None
+    reason = str(run.reasons[()])
+    return KernelRegimeResult(
+        steps_done=state.step, final_loss=state.loss, seconds=seconds,
+        reached=state.loss <= target_mse, diverged=diverged, diverged_at=at,
+        divergence_reason=reason, message=divergence_message(at, reason) if diverged else "",
+        records=run.records)

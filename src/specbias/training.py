@@ -5,6 +5,15 @@ mini-batches of ``batch_size``), calling each callback every step. Divergence st
 result says so (``result.diverged``, ``result.message``) and keeps every record made up to that
 point. Callbacks record what they want into ``result.records[callback.name]``.
 
+One engine, :func:`run_loop`, runs the steps of every trainer of the package -- :func:`train`
+(one model), :func:`specbias.train_ensemble` (many members at once, each diverging on its own)
+and :func:`specbias.regimes.train_kernel_regime` (output weights only, until a target loss): it
+evaluates the initial loss, takes the steps a trainer's ``step`` callable describes, applies the
+divergence rule, calls the callbacks and collects their records. Their results say which run
+(or member) diverged, at which step and why in the same fields (``diverged``, ``diverged_at``,
+``divergence_reason``, ``message``); :func:`divergence_entries` turns any of them into
+``{label: message}``.
+
 Divergence (:class:`DivergenceMonitor`, shared with :func:`specbias.train_ensemble`) is a loss
 that is non-finite, or one that stays above ``DIVERGENCE_FACTOR = 1e6`` times a reference loss
 for ``DIVERGENCE_PATIENCE = 2`` consecutive steps. The reference is the larger of the initial
@@ -25,6 +34,7 @@ explodes (say to ``1e26``) without reaching ``inf`` is caught.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,9 +82,14 @@ class DivergenceMonitor:
         ok = np.isfinite(ref) & (ref > 0)
         self.threshold = np.where(ok, self.factor * np.where(ok, ref, 0.0), np.inf)
         self.streak = np.zeros(ref.shape, dtype=np.int64)
+        self._scalar_threshold = float(self.threshold) if ref.ndim == 0 else None
 
     def update(self, loss):
         """Record one step's loss; True (per entry) where the run has now diverged."""
+        if self._scalar_threshold is not None and type(loss) is float:  # one model, every step
+            finite = math.isfinite(loss)
+            self.streak = self.streak + 1 if finite and loss > self._scalar_threshold else 0
+            return not finite or self.streak >= self.patience
         loss = np.asarray(loss, dtype=np.float64)
         finite = np.isfinite(loss)
         above = finite & (loss > self.threshold)
@@ -113,18 +128,26 @@ class TrainState:
     epoch: int = 0
     batch: tuple | None = None
     stop: bool = False  # a callback may set this to end training
+    diverged: Any = False  # whether the loss diverged: a bool, or one per ensemble member
 
 
 @dataclass
 class TrainResult:
     """Outcome of :func:`train`: records of every callback, final loss, divergence flag
-    (the rule of :class:`DivergenceMonitor`) and, when diverged, a message saying why."""
+    (the rule of :class:`DivergenceMonitor`) and, when diverged, a message saying why.
+
+    ``diverged_at`` is the step whose loss diverged (``None`` if none did) and
+    ``divergence_reason`` what the loss was (``""`` if it did not diverge); ``message`` says
+    both in one sentence. :func:`divergence_entries` gives ``{label: message}``.
+    """
 
     steps_done: int
     final_loss: float
     diverged: bool = False
     message: str = ""
     records: dict[str, Any] = field(default_factory=dict)
+    diverged_at: int | None = None
+    divergence_reason: str = ""
 
 
 class Callback:
@@ -215,21 +238,41 @@ class LossRecorder(Callback):
             self._log(state)
 
 
-class ParamNormRecorder(Callback):
-    """Record the spectral norm (largest singular value) of every weight matrix.
+def _is_ensemble(model) -> bool:
+    return hasattr(model, "ensemble_size")
 
-    Rahaman et al. Fig. 2 (right): the spectral norms grow during training.
+
+class SpectralNormRecorder(Callback):
+    """Spectral norms ``||W_l||_2`` (largest singular values) of every weight matrix every
+    ``every`` steps (SPEC section 5).
+
+    Rahaman et al., Fig. 1 (right): they grow while the network fits higher frequencies (the
+    Lipschitz bound ``L_f <= prod_l ||W_l||_2``). Works on one model (2-D parameters) and on an
+    :class:`specbias.ensemble.EnsembleModel` (stacked 3-D parameters: one norm per member).
+    Records ``step`` and one list per weight name (floats, or ``(E,)`` arrays).
+    :class:`ParamNormRecorder` is the same recorder under its older name and record key.
+
+    >>> import torch
+    >>> from specbias.nn import MLP
+    >>> rec = SpectralNormRecorder()
+    >>> net = MLP(1, 4, 2)
+    >>> rec.on_train_begin(TrainState(net, None, 0, 0.0))
+    >>> sorted(rec.record)
+    ['layers.0.weight', 'layers.1.weight', 'layers.2.weight', 'step']
     """
 
-    name = "param_norms"
+    name = "spectral_norms"
 
     def _log(self, state):
-        norms = {}
+        model = state.model
+        ens = _is_ensemble(model)
+        vals = {}
         with torch.no_grad():
-            for pname, p in state.model.named_parameters():
-                if p.ndim == 2:
-                    norms[pname] = float(torch.linalg.matrix_norm(p.detach().double(), ord=2))
-        self._append(step=state.step, **norms)
+            for pname, p in model.named_parameters():
+                if p.ndim == (3 if ens else 2):
+                    n = torch.linalg.matrix_norm(p.detach().double(), ord=2)
+                    vals[pname] = n.numpy().copy() if ens else float(n)
+        self._append(step=state.step, **vals)
 
     def on_train_begin(self, state):
         self._log(state)
@@ -237,6 +280,13 @@ class ParamNormRecorder(Callback):
     def on_step_end(self, state):
         if self.due(state.step):
             self._log(state)
+
+
+class ParamNormRecorder(SpectralNormRecorder):
+    """:class:`SpectralNormRecorder` under its older name; it records into
+    ``result.records["param_norms"]`` by default."""
+
+    name = "param_norms"
 
 
 _LOSSES: dict[str, Callable] = {
@@ -341,6 +391,210 @@ def _check_target(pred: torch.Tensor, y: torch.Tensor, loss, owner: str) -> None
                 )
 
 
+# ----------------------------------------------------------------------------- the engine
+
+#: ``step(i) -> (loss, update)``: the forward pass of step ``i`` of a trainer (see :func:`run_loop`)
+StepFn = Callable[[int], tuple[Any, Callable[[Any], None]]]
+
+
+@dataclass
+class LoopOutcome:
+    """What :func:`run_loop` hands back to the trainer that called it.
+
+    ``diverged`` (bool), ``diverged_at`` (step, ``-1`` where none) and ``reasons`` (str, ``""``
+    where none) are numpy arrays of shape ``()`` for one model and ``(E,)`` for ``E`` members.
+    ``stopped`` says what ended the loop: ``"steps"`` (all done), ``"divergence"`` (every member
+    diverged), ``"target"`` (``stop_at`` said so) or ``"callback"`` (``state.stop``).
+    """
+
+    state: TrainState
+    initial_loss: Any
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    reasons: np.ndarray
+    stopped: str
+    records: dict[str, Any]
+
+
+def divergence_order(diverged, diverged_at) -> list[int]:
+    """The diverged members in the order they diverged (by step, then by index).
+
+    >>> divergence_order([True, False, True, True], [7, -1, 3, 7])
+    [2, 0, 3]
+    """
+    at = np.asarray(diverged_at)
+    return sorted((int(e) for e in np.flatnonzero(diverged)), key=lambda e: (int(at[e]), e))
+
+
+def run_loop(
+    state: TrainState,
+    steps: int,
+    step: StepFn,
+    initial: Callable[[], tuple[Any, Any]],
+    *,
+    callbacks: Sequence[Callback] = (),
+    hooks: Sequence[Callback] = (),
+    stop_at: Callable[[Any], bool] | None = None,
+    evaluate_last: bool = False,
+    progress: bool = False,
+    desc: str = "train",
+) -> LoopOutcome:
+    """The training engine shared by :func:`train`, :func:`specbias.train_ensemble` and
+    :func:`specbias.regimes.train_kernel_regime`.
+
+    1. ``initial()``, called under ``torch.no_grad()``, returns ``(loss, zero_output_loss)``:
+       the loss of the initial model (a float, or a numpy array with one loss per member) and
+       the loss of a model that outputs zeros (``None`` if unknown). They set the reference of
+       the divergence rule (:class:`DivergenceMonitor`); ``state.loss`` starts at ``loss``.
+    2. Callbacks (``hooks`` first: a trainer's own recorders, left out of the records) see
+       ``on_train_begin``.
+    3. For ``i`` in ``range(steps)``: ``loss, update = step(i)`` is the forward pass with the
+       parameters after ``i`` updates. Entries whose loss diverges are flagged with the step and
+       the reason; the loop ends once every entry has diverged (``state.loss`` is then the
+       diverging loss, ``state.step`` stays ``i``). Then ``stop_at(loss)`` may end the loop
+       before the update (``state.loss = loss``). Otherwise ``update(active)`` does the backward
+       pass and the optimizer step for the entries still ``active`` (a bool array like
+       ``state.diverged``), ``state.step = i + 1``, ``state.loss`` is the loss of the forward
+       pass (NaN for diverged members) and the callbacks see ``on_step_end``; a callback may set
+       ``state.stop``.
+    4. With ``evaluate_last``, a loop that did all ``steps`` evaluates the loss of the final
+       parameters once more (``step(steps)``, no update), applies the divergence rule to it and
+       leaves it in ``state.loss``.
+    5. Every callback sees ``on_train_end``, also after divergence; ``records`` maps each
+       callback's name to its record.
+    """
+    with torch.no_grad():
+        init, zero = initial()
+    monitor = DivergenceMonitor(init, zero)
+    single = np.ndim(init) == 0
+    diverged = np.zeros(np.shape(init), dtype=bool)
+    diverged_at = np.full(diverged.shape, -1, dtype=np.int64)
+    reasons = np.full(diverged.shape, "", dtype=object)
+    everyone = [*hooks, *callbacks]
+    state.loss = init
+    state.diverged = False if single else diverged.copy()
+
+    def check(i, lval) -> bool:
+        """Flag newly diverged entries; True when every entry has diverged."""
+        hit = monitor.update(lval)
+        if single:  # the loop ends at the first divergence of a single model
+            if not hit:
+                return False
+            bad = np.asarray(hit, dtype=bool)
+        else:
+            bad = hit & ~diverged
+            if not bad.any():
+                return False
+        for idx in ([()] if single else [(int(e),) for e in np.flatnonzero(bad)]):
+            diverged_at[idx] = i
+            reasons[idx] = monitor.reason(lval, idx)
+        diverged[...] |= bad
+        state.diverged = bool(diverged) if single else diverged.copy()
+        return bool(diverged.all())
+
+    for cb in everyone:
+        cb.on_train_begin(state)
+    stopped = "steps"
+    bar = progress_bar(range(steps), desc=desc) if progress else range(steps)
+    for i in bar:
+        lval, update = step(i)
+        if check(i, lval):
+            state.loss, stopped = lval, "divergence"
+            break
+        if stop_at is not None and stop_at(lval):
+            state.loss, stopped = lval, "target"
+            break
+        update(~diverged)
+        state.step = i + 1
+        state.loss = lval if single else np.where(diverged, np.nan, lval)
+        for cb in everyone:
+            cb.on_step_end(state)
+        if state.stop:
+            stopped = "callback"
+            break
+    else:
+        if evaluate_last:
+            lval, _ = step(steps)
+            if check(steps, lval):
+                stopped = "divergence"
+            state.loss = lval
+    for cb in everyone:
+        cb.on_train_end(state)
+    return LoopOutcome(state=state, initial_loss=init, diverged=diverged,
+                       diverged_at=diverged_at, reasons=reasons, stopped=stopped,
+                       records={cb.name: cb.record for cb in callbacks})
+
+
+def divergence_message(step: int, reason: str, member: int | None = None) -> str:
+    """The message of a divergence: ``"diverged at step 3: loss is nan (non-finite); training
+    stopped"`` for one model, ``"member 2 diverged at step 3: ...; it is frozen from there on"``
+    for an ensemble member.
+
+    >>> divergence_message(3, "loss is nan (non-finite)", member=2)
+    'member 2 diverged at step 3: loss is nan (non-finite); it is frozen from there on'
+    """
+    if member is None:
+        return f"diverged at step {step}: {reason}; training stopped"
+    return f"member {member} diverged at step {step}: {reason}; it is frozen from there on"
+
+
+def divergence_entries(result, labels: str | Sequence[str] | None = None, *,
+                       prefix: str = "") -> dict[str, str]:
+    """``{label: message}`` for every diverged run or member of a training result.
+
+    ``result`` is what :func:`train`, :func:`specbias.train_ensemble` or
+    :func:`specbias.regimes.train_kernel_regime` returned. Labels are ``prefix`` followed by
+    ``labels`` (one model: a str, default ``"run"``; an ensemble: one str per member, default
+    ``"member {e}"``). Ensemble members come in the order they diverged, like
+    ``result.messages``. Empty when nothing diverged.
+
+    >>> import torch
+    >>> from specbias.nn import MLP
+    >>> X = torch.linspace(0, 1, 8)[:, None]
+    >>> res = train(MLP(1, 8, 1), (X, X[:, 0]), 5, lr=1e9, optimizer="sgd", progress=False)
+    >>> list(divergence_entries(res, "mlp", prefix="fit "))
+    ['fit mlp']
+    """
+    flags = np.asarray(result.diverged)
+    if flags.ndim == 0:
+        if not bool(flags):
+            return {}
+        if labels is not None and not isinstance(labels, str):
+            raise ParameterError("The 'labels' parameter of divergence_entries must be a str "
+                                 f"for a single run. Got {type(labels).__name__} instead.")
+        return {f"{prefix}{labels or 'run'}": result.message}
+    E = flags.shape[0]
+    if isinstance(labels, str) or (labels is not None and len(labels) != E):
+        raise ParameterError(f"The 'labels' parameter of divergence_entries must hold one label "
+                             f"per member ({E}). Got {labels!r} instead.")
+    at = np.asarray(result.diverged_at)
+    out = {}
+    for e in divergence_order(flags, at):
+        name = f"member {e}" if labels is None else labels[e]
+        out[f"{prefix}{name}"] = divergence_message(int(at[e]), result.divergence_reason[e],
+                                                    member=e)
+    return out
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Run torch and BLAS on one thread (restored afterwards). Small problems run much faster
+    so: on a shared machine with few cores multi-threaded BLAS/torch spin-waits and can run
+    10-20x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover
+            yield
+        else:
+            with threadpool_limits(limits=1):
+                yield
+    finally:
+        torch.set_num_threads(n)
+
+
 def train(
     model: torch.nn.Module,
     data: tuple[torch.Tensor, torch.Tensor],
@@ -431,7 +685,7 @@ def train(
                     yield epoch, (X[idx], y[idx])
             epoch += 1
 
-    with torch.no_grad():
+    def initial():
         try:
             pred = model(X)
         except SpecbiasError:
@@ -457,36 +711,30 @@ def train(
                 "The 'loss' parameter of train must return a scalar tensor. Got "
                 f"{type(init).__name__}{'' if not isinstance(init, torch.Tensor) else ' of shape ' + str(tuple(init.shape))}."
             )
-        init_loss = float(init)
-        monitor = DivergenceMonitor(init_loss, _zero_output_loss(loss_fn, pred, y))
-        del pred, init
-    state = TrainState(model=model, optimizer=optimizer, step=0, loss=init_loss)
-    for cb in callbacks:
-        cb.on_train_begin(state)
-    diverged, message = False, ""
+        return float(init), _zero_output_loss(loss_fn, pred, y)
+
+    state = TrainState(model=model, optimizer=optimizer, step=0, loss=math.nan)
     it = batches()
-    bar = progress_bar(range(steps), desc=desc) if progress else range(steps)
-    for step in bar:
+
+    def step(i):
         epoch, (xb, yb) = next(it)
         optimizer.zero_grad(set_to_none=True)
         out = loss_fn(model(xb), yb)
-        lval = float(out.detach())
-        if monitor.update(lval):
-            diverged = True
-            message = f"diverged at step {step}: {monitor.reason(lval)}; training stopped"
-            state.loss = lval
-            break
-        out.backward()
-        optimizer.step()
-        state.step, state.loss, state.epoch, state.batch = step + 1, lval, epoch, (xb, yb)
-        for cb in callbacks:
-            cb.on_step_end(state)
-        if state.stop:
-            break
-    for cb in callbacks:
-        cb.on_train_end(state)
+
+        def update(active):
+            out.backward()
+            optimizer.step()
+            state.epoch, state.batch = epoch, (xb, yb)
+
+        return float(out.detach()), update
+
+    run = run_loop(state, steps, step, initial, callbacks=callbacks, progress=progress, desc=desc)
+    diverged = bool(run.diverged)
+    at = int(run.diverged_at) if diverged else None
+    reason = str(run.reasons[()])
+    message = divergence_message(at, reason) if diverged else ""
     if diverged and raise_on_divergence:
         raise DivergenceError(message)
-    records = {cb.name: cb.record for cb in callbacks}
     return TrainResult(steps_done=state.step, final_loss=state.loss, diverged=diverged,
-                       message=message, records=records)
+                       message=message, records=run.records, diverged_at=at,
+                       divergence_reason=reason)
