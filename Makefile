@@ -1,6 +1,7 @@
 # specbias: two commands for a newcomer.
 #   make demo  - set up .venv, install, run the headline experiments (quick presets) into out/demo/
-#   make test  - set up .venv, install, run the test suite
+#   make test  - set up .venv, install, run the test suite (the heavy paper-effect checks
+#                are marked slow: make test-slow runs them)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # empty: every experiment registered with demo=True
 DEMO_EXPERIMENTS ?=
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test test-slow lint typecheck ci bench clean venv
 
 venv: $(STAMP)
 
@@ -25,11 +26,21 @@ demo: $(STAMP)
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
 
+test-slow: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -m slow
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# the CI gate: lint, type check, tests with coverage
+ci:
+	.ci/run
 
 bench: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf out .pytest_cache build src/*.egg-info
+	rm -rf out .pytest_cache .mypy_cache .coverage build src/*.egg-info

@@ -122,3 +122,16 @@ def test_kernel_fit_property_budget_met_and_paths_agree(N, K, frac, seed):
     assert info.mse == pytest.approx(mse, rel=1e-7, abs=1e-12)
     assert np.linalg.norm(c - c_svd) <= 1e-7 * max(np.linalg.norm(c_svd), 1e-300)
     assert np.linalg.norm(c) <= np.linalg.norm(c_ls) * (1 + 1e-9)
+
+
+def test_kernel_fit_cvxpy_missing_is_a_clear_error(monkeypatch):
+    import sys
+
+    from specbias import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "cvxpy", None)  # import cvxpy fails
+    Phi, y = _problem(0, 10, 20)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'specbias\[convex\]'") as info:
+        kernel_fit(Phi, y, 0.1, method="cvxpy")
+    assert isinstance(info.value, ParameterError) and isinstance(info.value, ImportError)
+    assert np.all(np.isfinite(kernel_fit(Phi, y, 0.1)))  # the exact path needs no cvxpy

@@ -80,6 +80,7 @@ def test_ablation_clip_limits_high_frequencies(tmp_path):
     assert set(hf["width"]) == {"16"}
 
 
+@pytest.mark.slow  # ~14 s; test_ablation_clip_limits_high_frequencies runs the experiment fast
 def test_ablation_quick_preset_high_frequencies_grow_with_depth(tmp_path):
     # the quick preset's depth ablation (widths/clips trimmed to one value to save time)
     m = _run("rahaman-ablation", tmp_path, widths=[16], clips=[1.0])

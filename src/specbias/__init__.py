@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the single source: pyproject.toml reads it
 
 # public name -> module that defines it (imported lazily)
 _EXPORTS = {
@@ -56,6 +56,7 @@ _EXPORTS = {
     "SpecbiasError": "_validation",
     "ParameterError": "_validation",
     "DivergenceError": "_validation",
+    "MissingDependencyError": "_validation",
 }
 
 _SUBMODULES = {

@@ -21,6 +21,10 @@ class ParameterError(SpecbiasError):
     """A parameter has the wrong type, shape or value."""
 
 
+class MissingDependencyError(ParameterError, ImportError):
+    """A method was asked for whose optional dependency is not installed (also an ImportError)."""
+
+
 class DivergenceError(SpecbiasError):
     """An iterative computation diverged (non-finite values or a provably unstable step)."""
 

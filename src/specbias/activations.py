@@ -37,7 +37,7 @@ from ._validation import ParameterError, check_array, check_scalar
 try:  # torch is a dependency, but keep the numpy side importable without it
     import torch
 except ImportError:  # pragma: no cover
-    torch = None
+    torch = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

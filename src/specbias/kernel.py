@@ -33,7 +33,13 @@ import scipy.linalg as sl
 from scipy.linalg import blas, lapack
 from scipy.optimize import brentq
 
-from ._validation import ParameterError, check_array, check_choice, check_scalar
+from ._validation import (
+    MissingDependencyError,
+    ParameterError,
+    check_array,
+    check_choice,
+    check_scalar,
+)
 
 __all__ = ["kernel_fit", "KernelFitInfo"]
 
@@ -259,8 +265,12 @@ def _fit_gram(Phi, y, budget):
 def _fit_cvxpy(Phi, y, budget, solver, solver_options):
     try:
         import cvxpy as cp
-    except ImportError as exc:  # pragma: no cover
-        raise ParameterError("method='cvxpy' needs the optional dependency cvxpy.") from exc
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "kernel_fit(method='cvxpy') needs the optional dependency cvxpy, which is not "
+            "installed: pip install 'specbias[convex]' (method='auto' computes the same fit "
+            "exactly without it)."
+        ) from exc
     K = Phi.shape[1]
     c = cp.Variable(K)
     if not budget:  # None or 0: exact interpolation
@@ -335,6 +345,9 @@ def kernel_fit(Phi, y, mse: float | None = None, *, method: str = "auto",
     ------
     ParameterError
         Malformed input, or an infeasible budget (``mse`` below the least-squares residual).
+    MissingDependencyError
+        ``method="cvxpy"`` without cvxpy installed (the ``convex`` extra); a ParameterError and
+        an ImportError.
 
     Examples
     --------

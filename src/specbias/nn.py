@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import cast
 
 import torch
 from torch import nn
@@ -371,16 +372,17 @@ class MLP(nn.Module):
         self.in_dim, self.width, self.depth, self.out_dim = in_dim, width, depth, out_dim
         self.act = _as_activation(activation)
         dims = [in_dim] + [width] * depth + [out_dim]
-        self.layers = nn.ModuleList(nn.Linear(a, b, dtype=dtype) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        linears = [nn.Linear(a, b, dtype=dtype) for a, b in zip(dims[:-1], dims[1:], strict=True)]
+        self.layers = nn.ModuleList(linears)
         if generator is not None:  # PyTorch's default init, drawn from the given generator
             with torch.no_grad():
-                for lin in self.layers:
+                for lin in linears:
                     bound = 1.0 / math.sqrt(lin.in_features)
                     lin.weight.uniform_(-bound, bound, generator=generator)
                     lin.bias.uniform_(-bound, bound, generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = _check_x(x, "MLP", self.in_dim, self.layers[0].weight.dtype)
+        h = _check_x(x, "MLP", self.in_dim, cast(nn.Linear, self.layers[0]).weight.dtype)
         for lin in self.layers[:-1]:
             h = self.act(lin(h))
         out = self.layers[-1](h)

@@ -30,6 +30,7 @@ import re
 import secrets
 import shutil
 from pathlib import Path
+from typing import Any
 
 from ._validation import ParameterError
 
@@ -175,7 +176,7 @@ def _locked(directory: Path):
 
 def _leftovers(final: Path) -> list[tuple[str, int, Path]]:
     pattern = re.compile(_STAGE_RE.format(name=re.escape(final.name)))
-    out = []
+    out: list[tuple[str, int, Path]] = []
     try:
         entries = os.listdir(final.parent)
     except OSError:
@@ -215,6 +216,7 @@ def make_staging(final: str | os.PathLike) -> Path:
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
+_renameat2: Any
 try:
     _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,

@@ -243,7 +243,7 @@ class _Worker:
     def __init__(self, mp_ctx, threads: int):
         parent_conn, child_conn = mp_ctx.Pipe()
         self.conn = parent_conn
-        self.task = None
+        self.task: str | None = None
         saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
         old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: workers ignore ^C
         try:
@@ -294,6 +294,8 @@ def _run_parallel(name, preset, todo, out: Path, n_workers: int, done) -> None:
             busy = [w for w in pool if w.task]
             ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=1.0)
             for w in busy:
+                if w.task is None:  # pragma: no cover - busy workers have a task
+                    continue
                 if w.conn in ready:
                     try:
                         kind, pid, payload, trace = w.conn.recv()

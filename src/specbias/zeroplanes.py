@@ -38,6 +38,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,7 +100,8 @@ class ZeroPlaneRecord:
     def __init__(self, step, epoch, mode: str, raw: dict):
         self.step = np.asarray(step, dtype=np.int64)
         self.epoch = np.asarray(epoch, dtype=np.int64)
-        self._mode, self._raw, self._cache = mode, raw, {}
+        self._mode, self._raw = mode, raw
+        self._cache: dict[str, np.ndarray] = {}
 
     @classmethod
     def from_arrays(cls, theta, gamma, s, c, step=None, epoch=None) -> ZeroPlaneRecord:
@@ -144,7 +146,7 @@ class ZeroPlaneRecord:
     @property
     def dim(self) -> int:
         r = self._raw
-        return int((r.get("theta_raw") if "theta_raw" in r else r.get("w", r.get("theta"))).shape[-1])
+        return int((r["theta_raw"] if "theta_raw" in r else r["w"] if "w" in r else r["theta"]).shape[-1])
 
     # ---------------------------------------------------------------- conversion
     def _norms(self) -> np.ndarray:
@@ -242,6 +244,7 @@ class ZeroPlaneRecorder(Callback):
     """
 
     name = "zero_planes"
+    record: Any  # {} until training ends, then a ZeroPlaneRecord
 
     def __init__(self, every: int = 1, *, chunk: int = 256, name: str | None = None):
         super().__init__(every, name)
@@ -272,7 +275,8 @@ class ZeroPlaneRecorder(Callback):
 
     def _snapshot(self, state: TrainState) -> None:
         if self._mode == "generic":
-            r = state.model.radon_parameters()
+            model: Any = state.model  # checked by _sources to have radon_parameters()
+            r = model.radon_parameters()
             tensors = [r["theta"], r["gamma"], r["s"], r["c"]]
         else:
             tensors = self._tensors
@@ -462,7 +466,7 @@ def zero_plane_motion(record, *, metric: str = "chordal") -> ZeroPlaneMotion:
     w2 = np.zeros(max(T - 1, 0))
     reordered = np.zeros(max(T - 1, 0), dtype=np.int64)
     ident = np.arange(K)
-    th_next = rec._theta_at(0) if T else None
+    th_next = rec._theta_at(0) if T else np.empty((0, 0))
     for t in range(T - 1):
         th_prev, th_next = th_next, rec._theta_at(t + 1)
         cost = _cost(th_prev, gamma[t], th_next, gamma[t + 1], metric)
