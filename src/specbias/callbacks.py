@@ -182,7 +182,7 @@ class SpectrumTracker(Callback):
                     f"The 'amplitudes' parameter of {owner} must have one nonzero entry per "
                     f"frequency ({self.frequencies.size}). Got {amp.tolist()} instead."
                 )
-            self.amplitudes = amp
+            self.amplitudes: np.ndarray | None = amp
         else:
             self.amplitudes = None
 

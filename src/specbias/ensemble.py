@@ -94,6 +94,10 @@ class EnsembleModel(nn.Module):
     True
     """
 
+    # unregistered modules, set with object.__setattr__ in __init__
+    _template: nn.Module
+    _holder: nn.Module
+
     def __init__(self, models: Sequence[nn.Module], method: str = "auto"):
         super().__init__()
         check_choice(method, "method", ["auto", "bmm", "vmap"], owner="EnsembleModel")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import torch
 
@@ -100,7 +101,8 @@ def shallow_net(in_dim: int, width: int, activation="relu", *, out_dim: int = 1,
             new = torch.randn(net.width, out_dim, generator=generator, dtype=old.dtype)
             new /= math.sqrt(net.width)
         setattr(net, name, torch.nn.Parameter(new))
-    net.out_dim = out_dim
+    # Module.__setattr__ is annotated for tensors and modules only, but stores any value
+    net.out_dim = out_dim  # type: ignore[assignment]
     return net
 
 
@@ -222,7 +224,7 @@ class KernelSwitch(Callback):
         self.at_step = check_scalar(at_step, "at_step", kind=int, owner="KernelSwitch", min_val=0)
 
     def _switch(self, state: TrainState):
-        state.model.freeze_zero_planes()
+        cast(ShallowNet, state.model).freeze_zero_planes()
         for group in state.optimizer.param_groups:  # drop momentum of frozen tensors
             for p in group["params"]:
                 if not p.requires_grad:
@@ -283,7 +285,7 @@ class ClassificationRecorder(Callback):
         self._last = -1
 
     def _log(self, state: TrainState):
-        vals = {"step": state.step, "epoch": state.epoch}
+        vals: dict[str, float] = {"step": state.step, "epoch": state.epoch}
         model = state.model
         was_training = model.training
         model.eval()
@@ -373,6 +375,7 @@ def train_regime(model, data, steps: int, *, regime: str = "adaptive",
                                 lr_multipliers=lr_multipliers, **dict(optimizer_kwargs or {}))
     cbs = list(callbacks)
     if regime == "switch":
+        assert switch_step is not None  # checked above
         cbs.append(KernelSwitch(switch_step))
     return train(model, data, steps, optimizer=opt, callbacks=cbs, **train_kwargs)
 
@@ -439,6 +442,7 @@ def train_kernel_regime(net: ShallowNet, X: torch.Tensor, y: torch.Tensor, *, op
         Phi = net.features(X).detach() if cache_features else None
         feats = Phi if Phi is not None else net.features(X).detach()
         L = 2 * float(torch.linalg.matrix_norm(feats, 2)) ** 2 / N
+    opt: torch.optim.Optimizer
     if optimizer == "adam":
         opt = torch.optim.Adam(params, lr=lr)
     elif optimizer in ("gd", "nesterov"):
@@ -477,5 +481,5 @@ def train_kernel_regime(net: ShallowNet, X: torch.Tensor, y: torch.Tensor, *, op
     return KernelRegimeResult(
         steps_done=state.step, final_loss=state.loss, seconds=seconds,
         reached=state.loss <= target_mse, diverged=diverged, diverged_at=at,
-        divergence_reason=reason, message=divergence_message(at, reason) if diverged else "",
+        divergence_reason=reason, message=divergence_message(at, reason) if at is not None else "",
         records=run.records)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,7 +124,7 @@ class TrainState:
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     step: int  # number of optimizer steps done
-    loss: float
+    loss: Any  # a float, or a numpy array with one loss per ensemble member
     epoch: int = 0
     batch: tuple | None = None
     stop: bool = False  # a callback may set this to end training
@@ -165,7 +165,7 @@ class Callback:
                     f"Got {name!r} instead."
                 )
             self.name = name
-        self.record: dict[str, list] = {}
+        self.record: dict[str, Any] = {}
 
     def _append(self, **values):
         for k, v in values.items():
@@ -673,7 +673,7 @@ def train(
             f"torch.optim.Optimizer instance. Got {optimizer!r} instead."
         )
 
-    def batches() -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+    def batches() -> Iterator[tuple[int, tuple[torch.Tensor, torch.Tensor]]]:
         epoch = 0
         while True:
             if batch_size is None or batch_size >= n:
@@ -732,7 +732,7 @@ def train(
     diverged = bool(run.diverged)
     at = int(run.diverged_at) if diverged else None
     reason = str(run.reasons[()])
-    message = divergence_message(at, reason) if diverged else ""
+    message = divergence_message(at, reason) if at is not None else ""
     if diverged and raise_on_divergence:
         raise DivergenceError(message)
     return TrainResult(steps_done=state.step, final_loss=state.loss, diverged=diverged,
