@@ -4,10 +4,13 @@ write them atomically (``summary.json``, tables, figures, ``report.html``).
 A run is a pure function of ``(experiment, resolved config, seed)``: :func:`run_experiment`
 seeds numpy, torch and Python's ``random`` itself and hands the experiment a
 ``numpy.random.Generator`` (``ctx.rng``) and torch generators built from the same seed.
+:class:`RunContext` implements the :class:`specbias.experiments.RunContext` protocol that every
+experiment's ``run(cfg, ctx)`` is typed with.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -15,9 +18,10 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,13 +33,18 @@ from .io import atomic_write_bytes, atomic_write_json, atomic_write_text, to_jso
 from .outdir import check_out_dir, discard, make_staging, publish
 from .progress import progress, quiet
 
+if TYPE_CHECKING:
+    import torch
+    from matplotlib.figure import Figure
+
 SUMMARY = "summary.json"
 
 
 class RunContext:
-    """What an experiment receives besides its config: randomness, and sinks for its outputs."""
+    """What an experiment receives besides its config: randomness, and sinks for its outputs
+    (the :class:`specbias.experiments.RunContext` protocol)."""
 
-    def __init__(self, name: str, config, seed: int, staging: Path):
+    def __init__(self, name: str, config: registry.ExperimentConfig, seed: int, staging: Path):
         self.name, self.config, self.seed = name, config, seed
         self.out = staging
         self.rng = np.random.default_rng(seed)
@@ -49,7 +58,7 @@ class RunContext:
         self.failed: dict[str, str] = {}
 
     # -------------------------------------------------------------- randomness
-    def torch_generator(self, offset: int = 0):
+    def torch_generator(self, offset: int = 0) -> torch.Generator:
         """A ``torch.Generator`` seeded from the run seed (``offset`` gives independent streams)."""
         import torch
 
@@ -71,6 +80,16 @@ class RunContext:
         """Record a wall time (kept apart from metrics: timings are not reproducible)."""
         self.timings[name] = float(seconds)
 
+    @contextlib.contextmanager
+    def timer(self, name: str) -> Iterator[None]:
+        """``with ctx.timer("train_s"): ...`` records the wall time of the block as ``name``
+        (:meth:`timing`), also when the block raises."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timing(name, time.perf_counter() - t0)
+
     def table(self, name: str, df: pd.DataFrame) -> Path:
         """Write a table as Parquet (CSV if Parquet is unavailable)."""
         if not isinstance(df, pd.DataFrame):
@@ -87,7 +106,7 @@ class RunContext:
         self.tables.append(fname)
         return path
 
-    def figure(self, name: str, fig, caption: str = "") -> Path:
+    def figure(self, name: str, fig: Figure, caption: str = "") -> Path:
         """Save a matplotlib figure as PNG and close it."""
         import matplotlib.pyplot as plt
 
@@ -107,6 +126,7 @@ class RunContext:
         self.notes.append(text)
 
     def warn(self, text: str) -> None:
+        """A warning for the report."""
         self.warnings.append(text)
 
     def mark_diverged(self, label: str, message: str) -> None:
@@ -118,8 +138,32 @@ class RunContext:
         an activation that fails to train, as a paper reports); the run goes on."""
         self.failed[label] = message
 
-    def progress(self, iterable=None, desc: str | None = None, total: int | None = None):
+    def record_divergence(self, result: Any, label: str | Sequence[str] | None = None, *,
+                          prefix: str = "") -> dict[str, str]:
+        """Mark every diverged run or ensemble member of a training ``result`` (what
+        :func:`specbias.train`, :func:`specbias.train_ensemble`,
+        :func:`specbias.regimes.train_regime` or :func:`specbias.regimes.train_kernel_regime`
+        returned) as diverged, from its structured fields (``diverged``, ``diverged_at``,
+        ``divergence_reason``, ``message``): one entry ``prefix + label`` for a single model
+        (``label`` defaults to ``"run"``), one per diverged member for an ensemble, labelled
+        ``prefix + label[e]`` (default ``"member e"``) in the order they diverged. Returns the
+        ``{label: message}`` entries recorded (empty when nothing diverged)."""
+        from .training import divergence_entries
+
+        entries = divergence_entries(result, label, prefix=prefix)
+        for key, message in entries.items():
+            self.mark_diverged(key, message)
+        return entries
+
+    def progress(self, iterable: Iterable[Any] | None = None, desc: str | None = None,
+                 total: int | None = None) -> Any:
+        """``iterable`` wrapped in a progress bar (silent under ``--quiet``)."""
         return progress(iterable, desc=desc, total=total)
+
+
+if TYPE_CHECKING:
+    def _implements_the_protocol(ctx: RunContext) -> registry.RunContext:
+        return ctx  # the type checker verifies that RunContext has what experiments use
 
 
 def _has_finite_data(ax) -> bool:
@@ -190,8 +234,15 @@ def parse_overrides(items: list[str] | dict[str, Any] | None) -> dict[str, Any]:
 def _format_validation_error(exp_name: str, exc: ValidationError) -> str:
     err = exc.errors()[0]
     inner = (err.get("ctx") or {}).get("error")
+    field = str(err["loc"][0]) if err.get("loc") else None
+    if isinstance(inner, registry.FieldError) and field is not None:  # a field type's check
+        return (f"The '{field}' parameter of {exp_name} must {inner.must}. "
+                f"Got {err.get('input')!r} instead.")
     if isinstance(inner, SpecbiasError):  # a validator's own message names the parameter
-        return str(inner)
+        text = str(inner)
+        if field is not None and f"'{field}'" not in text:
+            return f"The '{field}' parameter of {exp_name} is invalid: {text}"
+        return text
     if not err.get("loc") and isinstance(inner, Exception):  # a cross-field validator
         return f"The config of {exp_name} is invalid: {inner}"
     loc = ".".join(str(p) for p in err.get("loc", ())) or "?"
@@ -239,7 +290,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def check_writable(out: Path) -> Path:
+def check_writable(out: str | os.PathLike) -> Path:
     """Fail early, with one line, when ``out`` cannot be a run's destination (see
     :func:`specbias.outdir.check_out_dir`); return it as an absolute path."""
     return check_out_dir(out)

@@ -1,31 +1,42 @@
-"""The experiment registry.
+"""The experiment registry, and the toolkit an experiment is written with.
 
 Every reproduced figure or table is one module in this package that registers one experiment:
 
 .. code-block:: python
 
     from pydantic import Field
-    from specbias.experiments import ExperimentConfig, register_experiment
+    from specbias.experiments import ExperimentConfig, RunContext, register_experiment
+    from specbias.experiments._blocks import ActivationNames
 
     class Config(ExperimentConfig):
         width: int = Field(64, ge=1, le=4096, description="hidden width K")
+        activations: ActivationNames = Field(default_factory=lambda: ["relu"], min_length=1,
+                                             max_length=20)
 
         def memory_estimate(self):  # the dominant arrays, by the field that drives them
             return {"width": (8.0 * self.width**2, "width x width x 8 bytes")}
 
     @register_experiment("my-exp", config=Config, description="...", reproduces="Paper, Fig. 1",
                          presets={"quick": {}, "paper": {"width": 1024}})
-    def run(cfg: Config, ctx) -> None:
-        ctx.metric("answer", 42.0)
+    def run(cfg: Config, ctx: RunContext) -> None:
+        with ctx.timer("answer_s"):
+            ctx.metric("answer", 42.0)
 
-Size fields have upper bounds; relations between fields are checked by
-``@model_validator(mode="after")`` methods raising :class:`ParameterError`, and a config whose
-:meth:`ExperimentConfig.memory_estimate` exceeds the memory the machine has available is
-refused, so a bad config fails when it is built, before any work.
+Size fields have upper bounds; single values are checked by their type (the shared field types
+of :mod:`specbias.experiments._blocks`: activation names checked against the zoo, dtypes,
+frequency lists below the grid's Nyquist limit, existing files), relations between fields by
+``@model_validator(mode="after")`` methods raising :class:`ParameterError` (see
+:meth:`ExperimentConfig.invalid`), and a config whose :meth:`ExperimentConfig.memory_estimate`
+exceeds the memory the machine has available is refused, so a bad config fails when it is
+built, before any work, with an error that names the field.
 
 The field defaults are the ``quick`` preset; ``paper`` overrides some of them. A run is a pure
 function of ``(config, seed)``: everything random comes from ``ctx.rng`` / ``ctx.torch_generator()``.
-Modules in this package are discovered automatically (:func:`load_all`).
+``run`` receives a :class:`RunContext`. Modules in this package are discovered automatically
+(:func:`load_all`); modules whose name starts with ``_`` (the shared building blocks,
+:mod:`specbias.experiments._blocks`) are not experiments. An experiment module imports from
+``_blocks`` and the library, never from another experiment module. docs/adding-an-experiment.md
+walks through a complete example.
 """
 
 from __future__ import annotations
@@ -34,13 +45,21 @@ import difflib
 import importlib
 import os
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from .._validation import ParameterError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import torch
+    from matplotlib.figure import Figure
 
 #: Share of the available memory a run may plan to use (the rest is left to everything else).
 MEMORY_SHARE = 0.8
@@ -88,6 +107,16 @@ def check_memory(experiment: str, name: str, need: float, how: str) -> None:
         )
 
 
+class FieldError(ValueError):
+    """Raised by the validator of a field type: the value must ``must`` (e.g. "hold activation
+    names from the zoo"). :func:`specbias.runner.resolve_config` words it as "The 'field'
+    parameter of <experiment> must <must>. Got <value> instead.", naming the field."""
+
+    def __init__(self, must: str):
+        super().__init__(must)
+        self.must = must
+
+
 _NAMES: dict[type, str] = {}
 
 
@@ -100,8 +129,10 @@ class ExperimentConfig(BaseModel):
     what the machine has available is refused too.
     """
 
+    # validate_default: a field type's check sees a default too (frequencies under a smaller
+    # grid's Nyquist limit, say, when only the grid is overridden)
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True,
-                              allow_inf_nan=False)
+                              allow_inf_nan=False, validate_default=True)
 
     @classmethod
     def experiment_name(cls) -> str:
@@ -142,6 +173,86 @@ class ExperimentConfig(BaseModel):
         return self
 
 
+@runtime_checkable
+class RunContext(Protocol):
+    """What ``run(cfg, ctx)`` receives besides its config: the run's randomness and the sinks
+    for its outputs (implemented by :class:`specbias.runner.RunContext`).
+
+    Metrics are deterministic given ``(config, seed)``; wall times go to :meth:`timer` /
+    :meth:`timing`, never to metrics. A part of a run that diverges or fails to learn is
+    reported (:meth:`record_divergence`, :meth:`mark_diverged`, :meth:`mark_failed`) and the run
+    goes on; a bad config never reaches ``run`` (the config's validators refuse it).
+    """
+
+    name: str
+    config: ExperimentConfig
+    seed: int
+    out: Path
+    rng: np.random.Generator
+    metrics: dict[str, Any]
+    diverged: dict[str, str]
+    failed: dict[str, str]
+
+    def torch_generator(self, offset: int = 0) -> torch.Generator:
+        """A ``torch.Generator`` seeded from the run seed (``offset``: independent streams)."""
+        ...
+
+    def child_seed(self, *keys: int) -> int:
+        """A deterministic integer seed for a sub-task (e.g. one replication)."""
+        ...
+
+    def metric(self, name: str, value: Any) -> None:
+        """Record a named metric (numbers, lists or nested dicts)."""
+        ...
+
+    def timing(self, name: str, seconds: float) -> None:
+        """Record a wall time in seconds (kept apart from the metrics)."""
+        ...
+
+    def timer(self, name: str) -> AbstractContextManager[None]:
+        """``with ctx.timer("train_s"): ...`` records the wall time of the block as ``name``."""
+        ...
+
+    def table(self, name: str, df: pd.DataFrame) -> Path:
+        """Write a table (Parquet, else CSV) into the run's output."""
+        ...
+
+    def figure(self, name: str, fig: Figure, caption: str = "") -> Path:
+        """Save a matplotlib figure as PNG with a caption for the report, and close it."""
+        ...
+
+    def note(self, text: str) -> None:
+        """A sentence for the report."""
+        ...
+
+    def warn(self, text: str) -> None:
+        """A warning for the report."""
+        ...
+
+    def mark_diverged(self, label: str, message: str) -> None:
+        """Record that part ``label`` of the run diverged; the run goes on."""
+        ...
+
+    def mark_failed(self, label: str, message: str) -> None:
+        """Record that part ``label`` finished with finite numbers but did not learn."""
+        ...
+
+    def record_divergence(self, result: Any, label: str | Sequence[str] | None = None, *,
+                          prefix: str = "") -> dict[str, str]:
+        """Mark every diverged run or ensemble member of a training ``result`` as diverged,
+        reading its structured fields (``diverged``, ``diverged_at``, ``divergence_reason``,
+        ``message``); returns the ``{label: message}`` entries recorded."""
+        ...
+
+    def progress(self, iterable: Iterable[Any] | None = None, desc: str | None = None,
+                 total: int | None = None) -> Any:
+        """``iterable`` wrapped in a progress bar (silent under ``--quiet``)."""
+        ...
+
+
+RunFn = TypeVar("RunFn", bound=Callable[..., None])
+
+
 @dataclass
 class Experiment:
     name: str
@@ -162,12 +273,13 @@ _LOADED = False
 
 def register_experiment(name: str, *, config: type[ExperimentConfig], description: str,
                         reproduces: str, presets: dict[str, dict[str, Any]] | None = None,
-                        demo: bool = False):
-    """Decorator registering ``fn(cfg, ctx)`` as experiment ``name``."""
+                        demo: bool = False) -> Callable[[RunFn], RunFn]:
+    """Decorator registering ``run(cfg: Config, ctx: RunContext) -> None`` as experiment
+    ``name``; every preset is validated here (without the memory check)."""
     presets = dict(presets or {})
     presets.setdefault("quick", {})
 
-    def deco(fn):
+    def deco(fn: RunFn) -> RunFn:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise RuntimeError(f"experiment {name!r} registered twice")
         _NAMES[config] = name

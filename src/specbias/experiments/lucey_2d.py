@@ -28,13 +28,14 @@ from scipy.stats import spearmanr
 
 from ..features import radon_features, shallow_features
 from ..shrinkage import SpectralSolver
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import ActivationName
 
 
 class Config(ExperimentConfig):
     rows: int = Field(24, ge=4, le=128, description="R: image rows")
     cols: int = Field(24, ge=4, le=128, description="C: image columns")
-    activation: str = Field("relu", description="activation")
+    activation: ActivationName = Field("relu", description="activation")
     n_components: int = Field(16, ge=2, le=256, description="components scored")
     n_shown: int = Field(8, ge=1, le=16, description="components shown per row of the figure")
 
@@ -81,7 +82,7 @@ def _scores(images: np.ndarray, ref_energy: np.ndarray) -> dict:
     reproduces="Lucey, App. E, Fig. 9",
     presets={"quick": {}, "paper": {"rows": 32, "cols": 32}},
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
     R, C = cfg.rows, cfg.cols

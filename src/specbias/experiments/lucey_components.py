@@ -20,15 +20,17 @@ Metrics per network and activation, over the first ``n_components`` components u
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..activations import activation as get_activation
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver
 from ..signals import dst_matrix
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import ActivationNames
 
 ACTIVATIONS = ["heaviside", "tanh", "relu", "relu2", "gelu", "silu", "sinc", "gaussian"]
 SHOWN = ["heaviside", "tanh", "relu", "relu2"]
@@ -38,11 +40,11 @@ class Config(ExperimentConfig):
     samples: int = Field(256, ge=16, le=8192, description="N: sample points")
     width: int | None = Field(None, ge=2, le=8192, description="K of the wide network (None: K = N)")
     narrow_width: int = Field(20, ge=2, le=8192, description="K of the narrow network (K < N)")
-    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+    activations: ActivationNames = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
                                    max_length=100)
     n_components: int = Field(10, ge=1, le=256, description="components scored")
     n_shown: int = Field(5, ge=1, le=12, description="components plotted per activation")
-    shown: list[str] = Field(default_factory=lambda: list(SHOWN), min_length=1, max_length=12,
+    shown: ActivationNames = Field(default_factory=lambda: list(SHOWN), min_length=1, max_length=12,
                              description="activations plotted")
 
     @model_validator(mode="after")
@@ -83,6 +85,7 @@ def score_components(U: np.ndarray, n: int, bases: dict[str, np.ndarray]) -> dic
         corr = np.abs(np.sum(Un * Dn, axis=0))
         if best is None or corr.mean() > best[1].mean():
             best = (name, corr, Dn)
+    assert best is not None  # bases is not empty
     name, corr, Dn = best
     subspace = float(np.mean(np.clip(np.linalg.svd(Un.T @ Dn, compute_uv=False), 0, 1)))
     rough_u = np.linalg.norm(np.diff(Un, 2, axis=0), axis=0)
@@ -98,16 +101,16 @@ def score_components(U: np.ndarray, n: int, bases: dict[str, np.ndarray]) -> dic
     reproduces="Lucey, Fig. 4-5",
     presets={"quick": {}, "paper": {"samples": 1024, "narrow_width": 32}},
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    for a in cfg.activations + cfg.shown:
-        get_activation(a)
     N = cfg.samples
     nets = {"wide": cfg.width if cfg.width is not None else N, "narrow": cfg.narrow_width}
     x = np.linspace(0.0, 1.0, N)
     bases = dst_bases(N)
-    scores, comps, rows = {}, {}, []
+    scores: dict[str, dict[str, Any]] = {}
+    comps: dict[tuple[str, str], np.ndarray] = {}
+    rows: list[dict[str, Any]] = []
     for net, K in nets.items():
         b = np.linspace(0.0, 1.0, K)
         scores[net] = {}

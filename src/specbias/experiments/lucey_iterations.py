@@ -19,11 +19,10 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from .._validation import ParameterError
-from ..activations import activation as get_activation
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver, gradient_descent
-from . import ExperimentConfig, register_experiment
-from .lucey_spectrum import decay_exponent
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import ActivationNames, decay_exponent
 
 ACTIVATIONS = ["heaviside", "tanh", "relu", "gelu", "silu", "relu2"]
 EXPECTED = {"heaviside": 2.0, "step": 2.0, "tanh": 2.0, "relu": 4.0, "gelu": 4.0, "silu": 4.0,
@@ -33,7 +32,7 @@ EXPECTED = {"heaviside": 2.0, "step": 2.0, "tanh": 2.0, "relu": 4.0, "gelu": 4.0
 class Config(ExperimentConfig):
     width: int = Field(512, ge=16, le=8192, description="N = K")
     scale: float | None = Field(None, gt=0, description="s (None: s = K)")
-    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+    activations: ActivationNames = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
                                    max_length=100)
     fit_start: int = Field(4, ge=1, le=8192, description="first k of the growth fit")
     fit_stop: int = Field(64, ge=3, le=8192, description="last k of the growth fit")
@@ -65,11 +64,9 @@ class Config(ExperimentConfig):
     presets={"quick": {}, "paper": {"width": 1024}},
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    for a in cfg.activations:
-        get_activation(a)
     kmax = cfg.kmax if cfg.kmax is not None else cfg.width // 2
     s = cfg.scale if cfg.scale is not None else float(cfg.width)
     x = np.linspace(0.0, 1.0, cfg.width)

@@ -28,10 +28,10 @@ import pandas as pd
 from pydantic import Field, model_validator
 from scipy.optimize import brentq
 
-from ..activations import activation as get_activation
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver, flow_mask, gd_mask, ridge_mask
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import ActivationName
 
 MSTAR = 1.0 - 1.0 / math.e
 
@@ -42,7 +42,7 @@ class Config(ExperimentConfig):
     db_min: float = Field(-100.0, lt=-20.0, ge=-300.0,
                           description="lowest sigma/sigma_1 plotted, in dB")
     points: int = Field(2000, ge=100, le=100000, description="sigma grid points in the plot")
-    activation: str = Field("tanh", description="activation of the real-spectrum panel")
+    activation: ActivationName = Field("tanh", description="activation of the real-spectrum panel")
     width: int = Field(256, ge=8, le=4096, description="N = K of the real-spectrum panel")
 
     @model_validator(mode="after")
@@ -95,10 +95,9 @@ def grey_zone_db(mask_of_log_sigma, lo: float = -20.0, hi: float = 0.0,
     },
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    get_activation(cfg.activation)  # validate before any work
     steps = np.asarray(sorted(set(cfg.steps)), dtype=np.float64)
     lr = 1.0  # sigma normalized: sigma_1 = 1, lr = 1/sigma_1^2
     db = np.linspace(cfg.db_min, 0.0, cfg.points)

@@ -20,26 +20,25 @@ under (a) and non-monotonic ones under (b), and little gain in the other two cas
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from .._validation import ParameterError
-from ..activations import activation as get_activation
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver
-from ..signals import BUILTIN_IMAGES, dst_fit, load_signal, psnr, resample
-from . import ExperimentConfig, check_memory, register_experiment
+from ..signals import dst_fit, load_signal, psnr, resample
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import ActivationNames, SignalSource, signal_stats
 
 ACTIVATIONS = ["tanh", "relu", "sinc", "gaussian"]
 MAX_STEPS = 1e18  # T(k) is capped here (sigma_k = 0 gives T = inf: that is least squares)
 
 
 class Config(ExperimentConfig):
-    signal: str | None = Field(
+    signal: SignalSource = Field(
         None, description="None or 'camera'/'ascent'/'aero' (PyWavelets test images), or a path "
         "to a 1-D .npy/.csv or an image file")
     row: int | None = Field(None, description="row of a 2-D source (default 256 for the built-in "
@@ -48,7 +47,7 @@ class Config(ExperimentConfig):
     width: int | None = Field(None, ge=8, le=8192, description="K: hidden units (None: K = N)")
     ks: list[int] | None = Field(None, max_length=200, description="numbers of components k "
                                  "(None: a geometric grid from 4 to min(N, K)/2)")
-    activations: list[str] = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+    activations: ActivationNames = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
                                    max_length=100)
     scale: float | None = Field(None, gt=0, description="s for strategy (a) (None: s = K)")
     fixed_steps: float = Field(100.0, ge=1, description="T for strategy (b)")
@@ -78,12 +77,25 @@ class Config(ExperimentConfig):
                                "min(N, K)/2, which needs min(N, K) >= 12)", self.ks)
         return self
 
+    @model_validator(mode="after")
+    def _signal_usable(self):
+        _, ptp = signal_stats(self)  # reads the signal: a file that cannot be used is refused
+        if self.peak is None and _is_numeric_file(self.signal) and ptp <= 0:
+            raise self.invalid("peak", "be given for a constant signal (the default peak is the "
+                               "signal's range, here 0)", self.peak)
+        return self
+
     def memory_estimate(self):
         N = self.samples
         K = self.width if self.width is not None else N
+        ks = self.resolved_ks()
+        L, _ = signal_stats(self)
+        # the fits are evaluated at every sample of the signal: L x K features, L x k sine bases
         return {"samples": (8.0 * (3 * N * K + N * N + K * K + 2 * 512 * K),
                             "8 bytes x (3 N x K features + N x N + K x K + 2 x 512 x K for the "
-                            "dense row)")}
+                            "dense row)"),
+                "signal": (8.0 * L * (3 * K + 2 * max(ks)),
+                           f"a signal of {L} samples: 8 bytes x L x (3 K + 2 max(ks))")}
 
 
 def default_ks(limit: int) -> list[int]:
@@ -118,27 +130,15 @@ def _is_numeric_file(src: str | None) -> bool:
     presets={"quick": {}, "paper": {"samples": 256}},
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    for a in cfg.activations:
-        get_activation(a)
-    if cfg.signal is not None and cfg.signal.lower() not in BUILTIN_IMAGES and not Path(cfg.signal).is_file():
-        raise ParameterError(
-            f"The 'signal' parameter of lucey-reconstruction must be one of {BUILTIN_IMAGES} or an "
-            f"existing file. Got {cfg.signal!r} instead."
-        )
     sig = load_signal(cfg.signal, cfg.row)
     N = cfg.samples
     K = cfg.width if cfg.width is not None else N
     ks = cfg.resolved_ks()
-    # the fits are evaluated at every sample of the signal: L x K features, L x k sine bases
-    check_memory("lucey-reconstruction", "signal", 8.0 * sig.size * (3 * K + 2 * max(ks)),
-                 f"a signal of {sig.size} samples: 8 bytes x L x (3 K + 2 max(ks))")
     peak = cfg.peak if cfg.peak is not None else (
         float(np.ptp(sig)) if _is_numeric_file(cfg.signal) else 1.0)
-    if peak <= 0:
-        raise ParameterError("The signal is constant; pass 'peak' explicitly.")
     s_a = cfg.scale if cfg.scale is not None else float(K)
 
     L = sig.size
@@ -148,50 +148,51 @@ def run(cfg: Config, ctx) -> None:
     y = resample(sig, x)
     karr = np.asarray(ks)
 
-    t0 = time.perf_counter()
-    base_fits = {k: dst_fit(x, y, k, xd) for k in ks}
-    base_dense = np.array([psnr(sig, base_fits[k], peak) for k in ks])
-    base_train = np.array([psnr(y, dst_fit(x, y, k), peak) for k in ks])
+    with ctx.timer("solve_s"):
+        base_fits = {k: dst_fit(x, y, k, xd) for k in ks}
+        base_dense = np.array([psnr(sig, base_fits[k], peak) for k in ks])
+        base_train = np.array([psnr(y, dst_fit(x, y, k), peak) for k in ks])
 
-    dense = {"a": {}, "b": {}}
-    train = {"a": {}, "b": {}}
-    steps_a, fits, rows = {}, {"a": {}, "b": {}}, []
-    show_k = cfg.show_k if cfg.show_k is not None else ks[len(ks) // 2]
-    show_k = min(ks, key=lambda k: abs(k - show_k))
-    for act in ctx.progress(cfg.activations, desc="activations"):
-        # (a): fixed scale, T = T(k): one SVD, all k in one product
-        A = shallow_features(x, b, act, scale=s_a)
-        Ad = shallow_features(xd, b, act, scale=s_a)
-        solver = SpectralSolver(A)
-        T = np.minimum(np.maximum(np.ceil(solver.steps_for(karr, mask_value=cfg.mask_value)), 1.0),
-                       MAX_STEPS)
-        W = solver.gd(y, T)  # (len(ks), K)
-        fd, ft = W @ Ad.T, W @ A.T
-        dense["a"][act] = np.array([psnr(sig, f, peak) for f in fd])
-        train["a"][act] = np.array([psnr(y, f, peak) for f in ft])
-        steps_a[act] = T
-        fits["a"][act] = fd[ks.index(show_k)]
-        # (b): scale s = k, fixed T
-        db_, tb_ = [], []
-        for k in ks:
-            Ak = shallow_features(x, b, act, scale=float(k))
-            Adk = shallow_features(xd, b, act, scale=float(k))
-            w = SpectralSolver(Ak).gd(y, cfg.fixed_steps)
-            f = Adk @ w
-            db_.append(psnr(sig, f, peak))
-            tb_.append(psnr(y, Ak @ w, peak))
-            if k == show_k:
-                fits["b"][act] = f
-        dense["b"][act] = np.array(db_)
-        train["b"][act] = np.array(tb_)
-        for i, k in enumerate(ks):
-            rows.append({"activation": act, "strategy": "a", "k": k, "steps": float(T[i]),
-                         "scale": s_a, "psnr_dense": dense["a"][act][i],
-                         "psnr_train": train["a"][act][i]})
-            rows.append({"activation": act, "strategy": "b", "k": k, "steps": cfg.fixed_steps,
-                         "scale": float(k), "psnr_dense": dense["b"][act][i],
-                         "psnr_train": train["b"][act][i]})
-    ctx.timing("solve_s", time.perf_counter() - t0)
+        dense: dict[str, dict[str, np.ndarray]] = {"a": {}, "b": {}}
+        train: dict[str, dict[str, np.ndarray]] = {"a": {}, "b": {}}
+        fits: dict[str, dict[str, np.ndarray]] = {"a": {}, "b": {}}
+        steps_a: dict[str, np.ndarray] = {}
+        rows: list[dict[str, Any]] = []
+        show_k = cfg.show_k if cfg.show_k is not None else ks[len(ks) // 2]
+        show_k = min(ks, key=lambda k: abs(k - show_k))
+        for act in ctx.progress(cfg.activations, desc="activations"):
+            # (a): fixed scale, T = T(k): one SVD, all k in one product
+            A = shallow_features(x, b, act, scale=s_a)
+            Ad = shallow_features(xd, b, act, scale=s_a)
+            solver = SpectralSolver(A)
+            T = np.minimum(np.maximum(np.ceil(solver.steps_for(karr, mask_value=cfg.mask_value)),
+                                      1.0), MAX_STEPS)
+            W = solver.gd(y, T)  # (len(ks), K)
+            fd, ft = W @ Ad.T, W @ A.T
+            dense["a"][act] = np.array([psnr(sig, f, peak) for f in fd])
+            train["a"][act] = np.array([psnr(y, f, peak) for f in ft])
+            steps_a[act] = T
+            fits["a"][act] = fd[ks.index(show_k)]
+            # (b): scale s = k, fixed T
+            db_, tb_ = [], []
+            for k in ks:
+                Ak = shallow_features(x, b, act, scale=float(k))
+                Adk = shallow_features(xd, b, act, scale=float(k))
+                w = SpectralSolver(Ak).gd(y, cfg.fixed_steps)
+                f = Adk @ w
+                db_.append(psnr(sig, f, peak))
+                tb_.append(psnr(y, Ak @ w, peak))
+                if k == show_k:
+                    fits["b"][act] = f
+            dense["b"][act] = np.array(db_)
+            train["b"][act] = np.array(tb_)
+            for i, k in enumerate(ks):
+                rows.append({"activation": act, "strategy": "a", "k": k, "steps": float(T[i]),
+                             "scale": s_a, "psnr_dense": dense["a"][act][i],
+                             "psnr_train": train["a"][act][i]})
+                rows.append({"activation": act, "strategy": "b", "k": k, "steps": cfg.fixed_steps,
+                             "scale": float(k), "psnr_dense": dense["b"][act][i],
+                             "psnr_train": train["b"][act][i]})
     for i, k in enumerate(ks):
         rows.append({"activation": "dst", "strategy": "baseline", "k": k, "steps": 0.0,
                      "scale": 0.0, "psnr_dense": base_dense[i], "psnr_train": base_train[i]})
@@ -209,7 +210,8 @@ def run(cfg: Config, ctx) -> None:
     for key in ("gap_min", "gap_mean", "gain", "max_drop"):
         name = {"gap_min": "gap_to_dst_min_db", "gap_mean": "gap_to_dst_mean_db",
                 "gain": "gain_db", "max_drop": "max_drop_db"}[key]
-        val = {st: {a: stats[st][a][key] for a in cfg.activations} for st in ("a", "b")}
+        val: dict[str, Any] = {st: {a: stats[st][a][key] for a in cfg.activations}
+                               for st in ("a", "b")}
         if key == "gain":
             val["dst"] = float(base_dense[-1] - base_dense[0])
         ctx.metric(name, val)

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..activations import activation
 from ..features import shallow_features
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import ActivationNames, decay_exponent
 
 MONOTONIC = ["heaviside", "tanh", "relu", "relu2", "gelu", "silu"]
 NON_MONOTONIC = ["sinc", "gaussian"]
@@ -23,7 +23,7 @@ class Config(ExperimentConfig):
     width: int = Field(256, ge=4, le=8192, description="N = K: samples and hidden units")
     scale: float | None = Field(
         None, gt=0, description="horizontal scale s; None uses s = K (SPEC section 2)")
-    activations: list[str] = Field(default_factory=lambda: MONOTONIC + NON_MONOTONIC,
+    activations: ActivationNames = Field(default_factory=lambda: MONOTONIC + NON_MONOTONIC,
                                    min_length=1, max_length=100)
     fit_first: int = Field(20, ge=3, le=8192,
                            description="fit sigma_k ~ k^-p over k = fit_start..fit_first")
@@ -42,17 +42,6 @@ class Config(ExperimentConfig):
         return {"width": (4 * 8.0 * self.width**2, "4 width x width float64 matrices")}
 
 
-def decay_exponent(sigma: np.ndarray, start: int = 2, stop: int = 20) -> float:
-    """Least-squares slope p of log sigma_k = c - p log k over k = start..stop (1-based)."""
-    k = np.arange(start, stop + 1)
-    s = sigma[start - 1 : stop]
-    keep = s > 0
-    if keep.sum() < 2:  # too few nonzero singular values to fit a line
-        return float("nan")
-    slope, _ = np.polyfit(np.log(k[keep]), np.log(s[keep]), 1)
-    return float(-slope)
-
-
 def singular_spectrum(act, width: int, scale: float) -> np.ndarray:
     """sigma_k / sigma_1 of the N = K = width feature matrix on [0, 1]."""
     grid = np.linspace(0.0, 1.0, width)
@@ -69,11 +58,9 @@ def singular_spectrum(act, width: int, scale: float) -> np.ndarray:
     presets={"quick": {"width": 256}, "paper": {"width": 1024}},
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    for name in cfg.activations:
-        activation(name)  # validate names before any work
     scale = cfg.scale if cfg.scale is not None else float(cfg.width)
     spectra, rows, exps = {}, [], {}
     for name in ctx.progress(cfg.activations, desc="activations"):

@@ -29,7 +29,8 @@ from ..features import shallow_features
 from ..shrinkage import SpectralSolver
 from ..signals import load_signal, resample
 from ..splines import green_columns, smoothing_spline, spline_biases, truncated_power
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import SignalSource, signal_stats
 
 NAMES = {1: ("heaviside", 1.0), 2: ("relu", 1.0), 3: ("relu2", 0.5)}  # act_p = factor * act
 
@@ -40,7 +41,7 @@ class Config(ExperimentConfig):
     orders: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1, max_length=3)
     lams: list[float] = Field(default_factory=lambda: [1e-6, 1e-4, 1e-2], min_length=1,
                               max_length=50)
-    signal: str | None = Field(None, description="signal (load_signal source); default camera row")
+    signal: SignalSource = Field(None, description="signal (load_signal source); default camera row")
     row: int | None = Field(None, description="row of a 2-D signal source")
     shifts: list[float] = Field(default_factory=lambda: [0.2, 0.5, 0.8], max_length=10,
                                 description="bias positions of the columns shown in Fig. 7")
@@ -56,6 +57,7 @@ class Config(ExperimentConfig):
         if len(range(0, self.grid, self.stride)) < 4:
             raise self.invalid("stride", f"leave at least 4 samples on the grid of {self.grid} "
                                f"points (stride <= {(self.grid - 1) // 3})", self.stride)
+        signal_stats(self)  # reads the signal: a file that cannot be used is refused
         return self
 
     def memory_estimate(self):
@@ -77,7 +79,7 @@ def network_features(grid: np.ndarray, p: int, x: np.ndarray | None = None) -> n
     reproduces="Lucey, Prop. 3.1, App. A, Fig. 7",
     presets={"quick": {}, "paper": {"grid": 1025}},
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
     M = cfg.grid

@@ -18,7 +18,8 @@ from pydantic import Field
 
 from ..activations import DIRAC, Activation, activation, names
 from ..spectra import numerical_fourier
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import ActivationNames
 
 #: Numerical-FFT settings per activation: sampling step h, number of samples n, number of
 #: finite differences (for activations that do not decay), difference step, the band of
@@ -96,7 +97,7 @@ def check_transform(act: Activation, rel_floor: float = 1e-8) -> dict:
 
 
 class Config(ExperimentConfig):
-    activations: list[str] = Field(default_factory=lambda: list(DEFAULT_ACTIVATIONS),
+    activations: ActivationNames = Field(default_factory=lambda: list(DEFAULT_ACTIVATIONS),
                                    min_length=1, max_length=100,
                                    description="activation specs to tabulate and check")
     dim: int = Field(2, ge=1, le=16, description="input dimension d of the penalty |w|^(d-1)/|act^|^2")
@@ -113,10 +114,10 @@ class Config(ExperimentConfig):
     presets={"quick": {}, "paper": {}},
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    acts = {spec: activation(spec) for spec in cfg.activations}  # validate names first
+    acts = {spec: activation(spec) for spec in cfg.activations}
     rows, errs = [], {}
     for spec, act in ctx.progress(acts.items(), desc="FFT checks", total=len(acts)):
         res = check_transform(act)

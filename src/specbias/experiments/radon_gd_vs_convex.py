@@ -12,120 +12,36 @@ Metric (paper's definition): mean ``|f_GD - f_convex|`` over the convex hull of 
 inputs divided by ``max |f_GD|`` there, mean and std over replications. Wall times of GD,
 CVXPY and ``kernel_fit`` are recorded as timings.
 
-The helpers here (activation specs with a network scale, the kernel-regime network, training
-loop, hull grid) are shared with ``radon-targets``.
+The activation specs with a network scale and the kernel-regime network are shared with
+``radon-targets`` (:mod:`specbias.experiments._blocks`); the training loop is
+:func:`specbias.regimes.train_kernel_regime`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .._validation import ParameterError
-from ..activations import Activation, _parse_spec, activation
+from ..activations import Activation
 from ..kernel import kernel_fit
-from ..nn import ShallowNet
-from . import ExperimentConfig, register_experiment
+from ..regimes import train_kernel_regime
+from ..training import single_threaded
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import TABLE2_ACTIVATIONS, ActivationSpecs, kernel_net, parse_spec
 
 OPTIMIZERS = ["gd", "nesterov", "adam"]
+Spec = tuple[str, Activation, float]  # (spec, activation, network scale s)
 
 
-@contextlib.contextmanager
-def single_threaded():
-    """Run torch and BLAS on one thread (restored afterwards). These problems are small: on a
-    shared 2-core machine, multi-threaded BLAS/torch spin-waits and runs 10-20x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover
-            yield
-        else:
-            with threadpool_limits(limits=1):
-                yield
-    finally:
-        torch.set_num_threads(n)
-
-
-def parse_spec(spec: str) -> tuple[Activation, float]:
-    """``"sinc(s=4)"`` -> ``(activation("sinc"), 4.0)``; the key ``s`` is the network scale."""
-    name, params = _parse_spec(spec)
-    s = float(params.pop("s", 1.0))
-    if not (math.isfinite(s) and s > 0):
-        raise ParameterError(f"The scale 's' in activation spec {spec!r} must be positive.")
-    return activation(name, **params), s
-
-
-def label(spec: str) -> str:
-    """A short display label: ``"power_relu(a=3.5)"`` -> ``"power_relu(a=3.5)"`` (unchanged),
-    plain names as they are."""
-    return spec.replace(" ", "")
-
-
-def kernel_net(act: Activation, s: float, width: int, gamma_range: float,
-               generator: torch.Generator) -> ShallowNet:
-    """Experiment 1's network: theta evenly on the circle, gamma uniform, s fixed, c = 0."""
-    return ShallowNet(2, width, act, theta_init="circle", c_init="zeros", scale=s,
-                      gamma_range=gamma_range, generator=generator, dtype=torch.float64)
-
-
-def train_kernel_regime(net: ShallowNet, X: torch.Tensor, y: torch.Tensor, *, optimizer: str,
-                        lr: float, target_mse: float, max_steps: int,
-                        cache_features: bool = True, momentum: float = 0.99) -> dict:
-    """Full-batch training of the output weights only (zero-planes frozen) on the MSE loss,
-    until the training MSE is ``<= target_mse`` or ``max_steps`` steps.
-
-    ``optimizer``: ``"gd"`` (plain gradient descent), ``"nesterov"`` (GD with Nesterov
-    momentum; both keep ``c`` in the row space of the features, so their limit is the
-    minimum-norm interpolant) or ``"adam"`` (the paper's). For ``gd``/``nesterov``, ``lr`` is a
-    multiple of ``1 / L`` with ``L = 2 sigma_1^2 / N`` the Lipschitz constant of the gradient;
-    for ``adam`` it is Adam's learning rate. ``cache_features`` computes the frozen features
-    once (the gradients are the same as through the network, which the tests check).
-
-    Returns ``{"steps", "mse", "seconds", "reached", "diverged"}``; ``net.c`` holds the result.
-    """
-    net.freeze_zero_planes()
-    params = net.output_parameters()
-    N = X.shape[0]
-    with torch.no_grad():
-        Phi = net.features(X).detach() if cache_features else None
-        feats = Phi if Phi is not None else net.features(X).detach()
-        L = 2 * float(torch.linalg.matrix_norm(feats, 2)) ** 2 / N
-    if optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr)
-    elif optimizer in ("gd", "nesterov"):
-        nest = optimizer == "nesterov"
-        opt = torch.optim.SGD(params, lr=lr / L, momentum=momentum if nest else 0.0, nesterov=nest)
-    else:
-        raise ParameterError(f"The 'optimizer' parameter must be one of {OPTIMIZERS}. Got {optimizer!r}.")
-    c = params[0]
-    t0 = time.perf_counter()
-    steps, diverged, loss_val = 0, False, math.inf
-    for steps in range(max_steps + 1):
-        opt.zero_grad(set_to_none=True)
-        pred = Phi @ c if Phi is not None else net(X)
-        loss = torch.mean((pred - y) ** 2)
-        loss_val = float(loss.detach())
-        if not math.isfinite(loss_val):
-            diverged = True
-            break
-        if loss_val <= target_mse or steps == max_steps:
-            break
-        loss.backward()
-        opt.step()
-    seconds = time.perf_counter() - t0
-    return {"steps": steps, "mse": loss_val, "seconds": seconds,
-            "reached": loss_val <= target_mse, "diverged": diverged}
-
-
-def cube_data(rng: np.random.Generator, n: int, half_width: float = 1.0):
+def cube_data(rng: np.random.Generator, n: int,
+              half_width: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Experiment 1's data: ``n`` points uniform in the cube ``[-h, h]^3``; inputs the first two
     coordinates, target the third."""
     P = rng.uniform(-half_width, half_width, size=(n, 3))
@@ -151,13 +67,6 @@ def relative_error(f_gd: np.ndarray, f_convex: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------- experiment
 
-#: Table II's activations (the paper's sinc / wavepacket parameters are lost in extraction;
-#: these are ours: sinc at three network scales, wavepackets at three centre frequencies).
-PAPER_ACTIVATIONS = [
-    "step", "relu", "relu2", "power_relu(a=3.5)", "logistic", "arctan", "erf",
-    "sinc(s=1)", "sinc(s=4)", "sinc(s=16)", "wavepacket(w0=2)", "wavepacket(w0=4)",
-    "wavepacket(w0=8)", "cauchy", "half_exp", "oberhettinger",
-]
 QUICK_ACTIVATIONS = ["step", "relu", "relu2", "power_relu(a=3.5)", "logistic", "sinc(s=4)",
                      "cauchy", "half_exp"]
 #: The Table II relative errors the paper's text states (the rest of the table was lost).
@@ -168,18 +77,35 @@ class Config(ExperimentConfig):
     n_points: int = Field(200, ge=4, le=20000, description="training points N")
     width: int = Field(1000, ge=4, le=20000, description="hidden width K")
     replications: int = Field(2, ge=1, le=50, description="independent data draws")
-    activations: list[str] = Field(default_factory=lambda: list(QUICK_ACTIVATIONS),
+    activations: ActivationSpecs = Field(default_factory=lambda: list(QUICK_ACTIVATIONS),
+                                   min_length=1, max_length=100,
                                    description="activation specs, e.g. 'sinc(s=4)'")
     optimizer: str = Field("nesterov", description="gd, nesterov (GD with momentum) or adam")
     lr: float = Field(1.0, gt=0, description="gd/nesterov: multiple of 1/L; adam: learning rate")
     momentum: float = Field(0.99, ge=0, lt=1, description="Nesterov momentum")
     target_mse: float = Field(1e-3, gt=0, description="stop training at this training MSE")
-    max_steps: int = Field(4000, ge=1, description="step budget per training run")
+    max_steps: int = Field(4000, ge=1, le=10_000_000, description="step budget per training run")
     gamma_range: float = Field(math.sqrt(2), gt=0, description="gamma ~ U(-r, r)")
     hull_grid: int = Field(80, ge=10, le=1000, description="grid size for the hull average")
-    cvxpy_replications: int = Field(1, ge=0, description="replications also solved by CVXPY")
-    fit_figure: list[str] = Field(default_factory=lambda: ["step", "relu", "sinc(s=4)", "half_exp"],
-                                  description="activations whose fits are drawn")
+    cvxpy_replications: int = Field(1, ge=0, le=50, description="replications also solved by CVXPY")
+    fit_figure: ActivationSpecs = Field(
+        default_factory=lambda: ["step", "relu", "sinc(s=4)", "half_exp"], max_length=16,
+        description="activations whose fits are drawn")
+
+    @model_validator(mode="after")
+    def _known_optimizer(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise self.invalid("optimizer", f"be one of {OPTIMIZERS}", self.optimizer)
+        return self
+
+    def memory_estimate(self):
+        # float64 features of the training points (with temporaries and the SVD of kernel_fit)
+        # and of the hull grid; the fit figure evaluates 120 x 120 points
+        return {**self.memory_total({
+            "n_points": (5 * 8.0 * self.n_points * self.width, "5 x n_points x width x 8 bytes"),
+            "hull_grid": (3 * 8.0 * self.hull_grid**2 * self.width,
+                          "3 x hull_grid^2 x width x 8 bytes"),
+        }), "width": (3 * 8.0 * 120**2 * self.width, "3 x 120^2 x width x 8 bytes")}
 
 
 @register_experiment(
@@ -190,22 +116,22 @@ class Config(ExperimentConfig):
     presets={
         "quick": {},
         "paper": {"n_points": 500, "width": 2000, "replications": 5,
-                  "activations": PAPER_ACTIVATIONS, "max_steps": 200000, "target_mse": 1e-4,
+                  "activations": TABLE2_ACTIVATIONS, "max_steps": 200000, "target_mse": 1e-4,
                   "cvxpy_replications": 5},
     },
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
-    if cfg.optimizer not in OPTIMIZERS:
-        raise ParameterError(f"The 'optimizer' parameter of radon-gd-vs-convex must be one of {OPTIMIZERS}. Got {cfg.optimizer!r} instead.")
-    specs = [(spec, *parse_spec(spec)) for spec in cfg.activations]  # validate first
+def run(cfg: Config, ctx: RunContext) -> None:
+    specs: list[Spec] = [(spec, *parse_spec(spec)) for spec in cfg.activations]
     with single_threaded():
         df, fits, tot = _run_all(cfg, ctx, specs)
     _report(cfg, ctx, specs, df, fits, tot)
 
 
-def _run_all(cfg, ctx, specs):
-    rows, fits = [], {}
+def _run_all(cfg: Config, ctx: RunContext,
+             specs: list[Spec]) -> tuple[pd.DataFrame, dict[str, Any], dict[str, float]]:
+    rows: list[dict[str, Any]] = []
+    fits: dict[str, Any] = {}
     tot = {"gd": 0.0, "cvxpy": 0.0, "kernel_fit": 0.0}
     for rep in ctx.progress(range(cfg.replications), desc="replications"):
         rng = np.random.default_rng(ctx.child_seed(rep))
@@ -219,8 +145,7 @@ def _run_all(cfg, ctx, specs):
                                      momentum=cfg.momentum)
             row = {"activation": spec, "replication": rep, "steps": tr["steps"],
                    "gd_mse": tr["mse"], "reached_target": tr["reached"]}
-            if tr["diverged"]:
-                ctx.mark_diverged(f"{spec}/rep{rep}", "training loss became non-finite")
+            if ctx.record_divergence(tr, f"{spec}/rep{rep}"):
                 rows.append(row)
                 continue
             with torch.no_grad():
@@ -254,12 +179,13 @@ def _run_all(cfg, ctx, specs):
     return pd.DataFrame(rows), fits, tot
 
 
-def _report(cfg, ctx, specs, df, fits, tot):
+def _report(cfg: Config, ctx: RunContext, specs: list[Spec], df: pd.DataFrame,
+            fits: dict[str, Any], tot: dict[str, float]) -> None:
     import matplotlib.pyplot as plt
 
     ctx.table("runs", df)
 
-    summary = []
+    summary: list[dict[str, Any]] = []
     for spec, *_ in specs:
         d = df[df.activation == spec]
         rel = d["rel_error"].dropna() * 100 if "rel_error" in d else pd.Series(dtype=float)

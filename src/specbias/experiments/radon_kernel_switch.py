@@ -15,16 +15,16 @@ after a few epochs.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..activations import activation
 from ..training import Callback
 from ..zeroplanes import clustering_auc, clustering_baseline, zero_plane_motion
-from . import register_experiment
-from .radon_mnist import (
+from . import RunContext, register_experiment
+from ._blocks import (
     MnistTraining,
     activation_colors,
     classify_status,
@@ -87,12 +87,10 @@ def _phase_times(timer: StepTimer, switch_step: int) -> tuple[float, float]:
                   "eval_every": 1},
     },
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
     acts = list(dict.fromkeys(cfg.activations))
-    for a in acts:
-        activation(a)
     train_data, test_data, source = prepare_data(cfg, ctx)
     switch_step = cfg.switch_epoch * cfg.batches_per_epoch
     ctx.metric("data_source", source)
@@ -100,11 +98,18 @@ def run(cfg: Config, ctx) -> None:
     ctx.note(f"Data: {source}. Switch to the kernel regime after {cfg.switch_epoch} epochs "
              f"(step {switch_step} of {total_steps(cfg)}).")
 
-    frames_a, frames_s, rows, status, final = {}, {}, [], {}, {}
-    agree, frozen_motion, adaptive_motion = {}, {}, {}
-    runs, clus = {}, {}
+    frames_a: dict[str, pd.DataFrame] = {}
+    frames_s: dict[str, pd.DataFrame] = {}
+    rows: list[dict[str, Any]] = []
+    status: dict[str, dict[str, str]] = {}
+    final: dict[str, dict[str, dict[str, float]]] = {}
+    agree: dict[str, bool] = {}
+    frozen_motion: dict[str, float] = {}
+    adaptive_motion: dict[str, float] = {}
+    runs: dict[str, dict[str, tuple[Any, Any, dict]]] = {}
+    clus: dict[str, dict[str, Any]] = {}
     for act in ctx.progress(acts, desc="activations"):
-        out = {}
+        out: dict[str, tuple[Any, Any, dict]] = {}
         for regime in ("adaptive", "switch"):
             timer = StepTimer()
             net, res, zr, er, wall = train_one(
@@ -164,7 +169,9 @@ def run(cfg: Config, ctx) -> None:
 
     delta = {a: {k: (final[a]["switch"][k] - final[a]["adaptive"][k]) for k in KEYS}
              for a in acts}
-    better, worse, same = [], [], []
+    better: list[str] = []
+    worse: list[str] = []
+    same: list[str] = []
     for a in acts:
         r = rel(final[a]["adaptive"]["train_loss"], final[a]["switch"]["train_loss"])
         (better if r < -cfg.improvement_tol else worse if r > cfg.improvement_tol else same).append(a)

