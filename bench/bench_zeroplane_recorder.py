@@ -1,4 +1,4 @@
-"""Overhead of recording every unit's zero-plane at every step (ZeroPlaneRecorder, SPEC section 4).
+"""Overhead of recording every unit's zero-plane at every step (ZeroPlaneRecorder, docs/theory.md section 4).
 
 Trains the same shallow network, in one process, paired back to back and repeated (median of
 ``--repeats``): without a recorder, with :class:`specbias.zeroplanes.ZeroPlaneRecorder`

@@ -72,7 +72,7 @@ def test_activations_homogeneity_degree(spec):
 
 def test_activations_penalty_closed_forms():
     w = np.linspace(0.1, 9, 50)
-    # ReLU in d = 2: |w| * w^4 (SPEC section 3)
+    # ReLU in d = 2: |w| * w^4 (docs/theory.md section 3)
     np.testing.assert_allclose(activation("relu").penalty(w, dim=2), w**5, rtol=1e-12)
     a = 3.5
     np.testing.assert_allclose(activation("power_relu", a=a).penalty(w),

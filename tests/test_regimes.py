@@ -1,4 +1,4 @@
-"""Training regimes (SPEC sections 1 and 4): kernel, adaptive, switch, per-group learning rates."""
+"""Training regimes (docs/theory.md sections 1 and 4): kernel, adaptive, switch, per-group learning rates."""
 
 import numpy as np
 import pytest
@@ -32,7 +32,7 @@ def _net(par="radon", act="relu", width=12, seed=1, **kw):
 
 @pytest.mark.parametrize("par", ["radon", "standard"])
 def test_kernel_regime_is_gradient_descent_on_the_feature_matrix(par):
-    # only c trains: c_{t+1} = c_t - lr * (2/N) A^T (A c_t - y) with A fixed (SPEC section 1)
+    # only c trains: c_{t+1} = c_t - lr * (2/N) A^T (A c_t - y) with A fixed (docs/theory.md section 1)
     X, y = _data()
     net = _net(par, act="logistic")
     with torch.no_grad():

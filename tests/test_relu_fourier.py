@@ -1,4 +1,4 @@
-"""Exact breakpoints and Fourier transforms of 1-D ReLU networks (SPEC section 5, Theorem 1),
+"""Exact breakpoints and Fourier transforms of 1-D ReLU networks (docs/theory.md section 5, Theorem 1),
 checked against dense sampling and numerical Fourier integrals of the same networks."""
 
 import math

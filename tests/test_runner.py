@@ -36,7 +36,7 @@ def test_presets_differ():
 def test_lucey_spectrum_decay_exponents_and_outputs(tmp_path):
     s = run_experiment("lucey-spectrum", out=tmp_path / "r", quiet_progress=True)
     p = s["metrics"]["decay_exponent"]
-    # SPEC section 2: ~1 for step/tanh, ~2 for relu/gelu/silu, ~3 for relu^2
+    # docs/theory.md section 2: ~1 for step/tanh, ~2 for relu/gelu/silu, ~3 for relu^2
     for a in ("heaviside", "tanh"):
         assert 0.8 < p[a] < 1.3, (a, p[a])
     for a in ("relu", "gelu", "silu"):

@@ -1,4 +1,4 @@
-"""Zero-plane analysis (SPEC section 4): W2 motion, clustering AUC, block order, pinning,
+"""Zero-plane analysis (docs/theory.md section 4): W2 motion, clustering AUC, block order, pinning,
 recorder, total magnitude at radius of shallow networks."""
 
 import itertools

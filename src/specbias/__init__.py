@@ -4,7 +4,7 @@ The public API is importable from the top level; submodules load on first use, s
 ``import specbias`` stays fast.
 
 * activations: :func:`activation`, :mod:`specbias.activations` (zoo, Fourier transforms, penalties)
-* features: :func:`shallow_features` (SPEC section 1)
+* features: :func:`shallow_features` (docs/theory.md section 1)
 * shrinkage: :class:`SpectralSolver` (GD / flow / ridge / PCA as masks on singular values, section 2)
 * kernel regime: :func:`kernel_fit` (section 3)
 * spectra: :func:`radial_magnitude`, :func:`breakpoints`, :func:`relu_net_fourier` (sections 3, 5)

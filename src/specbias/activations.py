@@ -4,9 +4,9 @@ Every activation is an :class:`Activation`: callable on numpy arrays (and on tor
 with
 
 * ``act.fourier(omega)`` -- the analytic 1D transform ``act^(omega) = int act(z) e^{-i omega z} dz``
-  (SPEC section 3), as a distribution where needed, with terms supported at ``omega = 0`` dropped;
+  (docs/theory.md section 3), as a distribution where needed, with terms supported at ``omega = 0`` dropped;
 * ``act.penalty(omega, dim=d)`` -- the kernel-regime penalty factor
-  ``P(omega) = |omega|^(d-1) / |act^(omega)|^2`` (SPEC section 3);
+  ``P(omega) = |omega|^(d-1) / |act^(omega)|^2`` (docs/theory.md section 3);
 * flags ``monotonic`` and ``homogeneity`` (degree of positive homogeneity, or ``None``).
 
 Create one with :func:`activation` and list them with :func:`names`:
@@ -53,7 +53,7 @@ class Activation:
     torch_fn : callable or None
         torch implementation (differentiable); ``None`` when only numpy is available.
     fourier_fn : callable or None
-        ``omega -> act^(omega)`` (complex), SPEC section 3 convention; ``None`` when no closed form.
+        ``omega -> act^(omega)`` (complex), docs/theory.md section 3 convention; ``None`` when no closed form.
     monotonic : bool
     homogeneity : float or None
         Degree ``a`` with ``act(t z) = t^a act(z)`` for ``t > 0``, if any.
@@ -94,7 +94,7 @@ class Activation:
         return self.fn(z)
 
     def fourier(self, omega):
-        """Analytic 1D Fourier transform ``int act(z) e^{-i omega z} dz`` (SPEC section 3).
+        """Analytic 1D Fourier transform ``int act(z) e^{-i omega z} dz`` (docs/theory.md section 3).
 
         Terms supported at ``omega = 0`` (Dirac masses) are dropped; at ``omega = 0`` itself
         singular transforms return ``inf`` / ``nan`` as numpy does.
@@ -114,7 +114,7 @@ class Activation:
     def penalty(self, omega, dim: int = 1):
         """Kernel-regime penalty factor ``P(omega) = |omega|^(dim-1) / |act^(omega)|^2``.
 
-        SPEC section 3 (Radon-spline paper, Eq. 9). ``inf`` where the transform vanishes
+        docs/theory.md section 3 (Radon-spline paper, Eq. 9). ``inf`` where the transform vanishes
         (band-limited activations penalize frequencies outside their band infinitely).
         """
         dim = check_scalar(dim, "dim", kind=int, owner="Activation.penalty", min_val=1)
@@ -684,7 +684,7 @@ def _oberhettinger(nu: float = 2.0) -> Activation:
     The paper's exact pair is lost in extraction; it describes the activation as having "a
     similar overall shape to Half-Exp, but continuous". ``nu = 2`` (default) gives
     ``H(z) z e^{-z}``: continuous, one-sided, decaying like the half-exponential; ``nu = 1`` is
-    the half-exponential itself. SPEC section 3.
+    the half-exponential itself. docs/theory.md section 3.
     """
     nu = check_scalar(nu, "nu", owner="oberhettinger", min_val=1.0, include_min=False)
     g = _gamma(nu, 0.0, "nu", "oberhettinger")
@@ -909,7 +909,7 @@ def design_activation(penalty_fn: Callable[[np.ndarray], np.ndarray], *, dim: in
     """Design an activation with a prescribed spectral penalty by inverting Eq. 10.
 
     Given a penalty factor ``Q(omega)`` the activation ``act = F^{-1}[ phase(omega) /
-    sqrt(Q(omega)) ]`` has ``1 / |act^(omega)|^2 = Q(omega)`` (Radon-spline paper, Eq. 10; SPEC
+    sqrt(Q(omega)) ]`` has ``1 / |act^(omega)|^2 = Q(omega)`` (Radon-spline paper, Eq. 10; docs/theory.md
     section 3). ``penalty_fn`` may also be the full penalty ``P(omega) = |omega|^(dim-1) Q(omega)``
     of a ``dim``-dimensional network: it is divided by ``|omega|^(dim-1)`` first. Because
     ``|.|^2`` is many-to-one, the phase is a choice: ``"even"`` (real, even activation),

@@ -1,4 +1,4 @@
-"""Training callbacks of Rahaman et al.'s experiments (SPEC section 5).
+"""Training callbacks of Rahaman et al.'s experiments (docs/theory.md section 5).
 
 They work with :func:`specbias.train` (one model) and :func:`specbias.train_ensemble` (all
 members at once; records gain a member axis):
@@ -41,7 +41,7 @@ __all__ = ["SpectrumTracker", "SpectralNormRecorder", "WeightClip", "discrete_sp
 
 
 def discrete_spectrum(values, coords, frequencies) -> np.ndarray:
-    """Rahaman et al.'s spectrum ``(2/N) |sum_n f(z_n) e^{-2 pi i k z_n}|`` (SPEC section 5).
+    """Rahaman et al.'s spectrum ``(2/N) |sum_n f(z_n) e^{-2 pi i k z_n}|`` (docs/theory.md section 5).
 
     ``values`` has shape ``(..., N)`` (samples along the last axis), ``coords`` the ``N`` grid
     points ``z_n``, ``frequencies`` the ``k`` (cycles per unit of ``z``). On a uniform grid of
@@ -88,7 +88,7 @@ def first_reach(steps, values, threshold: float = 0.5) -> np.ndarray:
 
 
 class SpectrumTracker(Callback):
-    """Record the spectrum of the model's output on a grid every ``every`` steps (SPEC section 5).
+    """Record the spectrum of the model's output on a grid every ``every`` steps (docs/theory.md section 5).
 
     ``method="dft"`` (default): ``|f~(k)| = (2/N)|sum_n f(z_n) e^{-2 pi i k z_n}|`` of the outputs
     on ``grid``, with ``coords`` the latent positions ``z_n`` (defaults to ``grid`` for 1-D
@@ -265,7 +265,7 @@ class WeightClip(Callback):
     """After every optimizer step, clamp all parameters to ``[-clip, clip]`` (App. A.5).
 
     Rahaman et al.'s "weight clip" bounds the max-norm of the parameters and with it the Lipschitz
-    constant of the network (SPEC section 5). ``clip`` may hold one value per ensemble member.
+    constant of the network (docs/theory.md section 5). ``clip`` may hold one value per ensemble member.
     Clamp the initial parameters yourself (:func:`clip_parameters`) if they must start inside.
     """
 

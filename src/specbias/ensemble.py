@@ -1,5 +1,5 @@
 """Train many independently initialized copies of a network as one vectorized computation
-(SPEC section 5: Rahaman et al. average every curve over runs).
+(docs/theory.md section 5: Rahaman et al. average every curve over runs).
 
 :class:`EnsembleModel` stacks the parameters of ``E`` copies of one architecture along a new
 leading axis (``torch.func.stack_module_state``). Its forward pass evaluates all copies at once:
@@ -67,7 +67,7 @@ def _bmm_ok(model: nn.Module) -> bool:
 
 
 class EnsembleModel(nn.Module):
-    """``E`` copies of one architecture with stacked parameters (SPEC section 5).
+    """``E`` copies of one architecture with stacked parameters (docs/theory.md section 5).
 
     Parameters keep their names (``layers.0.weight`` of an MLP) with a leading member axis:
     shape ``(E, *shape)``. ``forward(X)`` takes inputs shared by all members (the model's usual
@@ -372,7 +372,7 @@ def train_ensemble(
     progress: bool = True,
     desc: str = "ensemble",
 ) -> EnsembleResult:
-    """Train ``E`` copies at once on full-batch ``data``; each as if trained alone (SPEC section 5).
+    """Train ``E`` copies at once on full-batch ``data``; each as if trained alone (docs/theory.md section 5).
 
     Minimizes ``sum_e L_e(theta_e)`` with one element-wise optimizer over the stacked parameters,
     so each member follows exactly the trajectory :func:`specbias.train` would give it (same

@@ -1,4 +1,4 @@
-"""Feature (Jacobian) matrices of shallow networks (SPEC section 1).
+"""Feature (Jacobian) matrices of shallow networks (docs/theory.md section 1).
 
 With only the output weights trained, a shallow network is linear in them: ``f = A w`` with
 
@@ -44,7 +44,7 @@ def _check_features(A: np.ndarray, shape: tuple[int, int], owner: str) -> np.nda
 
 
 def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
-    """The N x K feature matrix ``A[n, k] = act(scale * (x_n - b_k))`` (SPEC section 1).
+    """The N x K feature matrix ``A[n, k] = act(scale * (x_n - b_k))`` (docs/theory.md section 1).
 
     Parameters
     ----------
@@ -76,7 +76,7 @@ def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
 
 
 def radon_features(x, theta, gamma, activation, scale=1.0) -> np.ndarray:
-    """The N x K matrix ``Phi[n, k] = act(s_k (theta_k . x_n - gamma_k))`` (SPEC section 1).
+    """The N x K matrix ``Phi[n, k] = act(s_k (theta_k . x_n - gamma_k))`` (docs/theory.md section 1).
 
     ``x`` has shape (N, d), ``theta`` (K, d) (rows normalized here), ``gamma`` (K,), ``scale``
     a positive scalar or shape (K,).

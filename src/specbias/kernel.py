@@ -1,5 +1,5 @@
 """Exact kernel-regime fits: minimum-norm output weights at a prescribed training error
-(Radon-spline paper, Eq. 4 and Sec. V-A; SPEC section 3).
+(Radon-spline paper, Eq. 4 and Sec. V-A; docs/theory.md section 3).
 
 In the kernel regime only the output weights ``c`` of a shallow network train, so the network
 is the linear model ``f = Phi c`` with the fixed feature matrix ``Phi[n, k] = act(s_k (theta_k .
@@ -299,7 +299,7 @@ def _fit_cvxpy(Phi, y, budget, solver, solver_options):
 def kernel_fit(Phi, y, mse: float | None = None, *, method: str = "auto",
                rcond: float | None = None, return_info: bool = False,
                solver: str | None = None, solver_options: dict | None = None):
-    """Minimum-norm kernel-regime coefficients at a mean-squared-error budget (SPEC section 3).
+    """Minimum-norm kernel-regime coefficients at a mean-squared-error budget (docs/theory.md section 3).
 
     Solves ``min |c|^2  s.t.  (1/N) |Phi c - y|^2 <= mse`` (Radon-spline paper, Eq. 4, relaxed
     for early stopping). With ``mse=None`` it returns the pseudo-inverse solution

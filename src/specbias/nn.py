@@ -1,5 +1,5 @@
 """Torch modules: shallow networks in the Radon (zero-plane) or standard parameterization, and
-deep MLPs (SPEC sections 1 and 5).
+deep MLPs (docs/theory.md sections 1 and 5).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def _as_activation(act) -> Activation:
 
 
 class ShallowNet(nn.Module):
-    """One hidden layer: ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` (SPEC section 1;
+    """One hidden layer: ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` (docs/theory.md section 1;
     Radon-spline paper, Eq. 2).
 
     ``parameterization="radon"`` trains ``(c, theta, gamma, s)``; ``theta`` is stored unnormalized
@@ -350,7 +350,7 @@ class ShallowNet(nn.Module):
 
 
 class MLP(nn.Module):
-    """Deep fully-connected network: ``depth`` hidden layers of ``width`` units (SPEC section 5).
+    """Deep fully-connected network: ``depth`` hidden layers of ``width`` units (docs/theory.md section 5).
 
     ``MLP(1, 256, 6)`` is Rahaman et al.'s 6-layer, 256-unit ReLU network. Output shape is
     ``(N,)`` when ``out_dim == 1``.

@@ -1,12 +1,12 @@
-"""Training in the kernel regime, the adaptive regime, and between them (SPEC sections 1 and 4).
+"""Training in the kernel regime, the adaptive regime, and between them (docs/theory.md sections 1 and 4).
 
 A shallow network ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` (:class:`ShallowNet`)
 can be trained
 
 * in the **kernel regime**: only the output weights ``c`` move; the model is linear in ``c``
-  with the fixed feature matrix ``A[n, k] = act(s_k (theta_k . x_n - gamma_k))`` (SPEC section 1);
+  with the fixed feature matrix ``A[n, k] = act(s_k (theta_k . x_n - gamma_k))`` (docs/theory.md section 1);
 * in the **adaptive regime**: all of ``(c, theta, gamma, s)`` move, so the zero-planes
-  ``theta_k . x = gamma_k`` adapt to the data (SPEC section 4);
+  ``theta_k . x = gamma_k`` adapt to the data (docs/theory.md section 4);
 * with a **switch** from adaptive to kernel after ``E`` epochs (Radon-spline paper, Exp. 4): the
   zero-planes are frozen at step ``switch_step`` and only ``c`` trains afterwards;
 * anywhere **in between**, with per-parameter-group learning rates: the zero-plane parameters
@@ -74,7 +74,7 @@ def shallow_net(in_dim: int, width: int, activation="relu", *, out_dim: int = 1,
     """A :class:`ShallowNet`, with ``out_dim`` outputs when ``out_dim > 1``.
 
     ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` with ``c_k`` in ``R^out_dim``
-    (SPEC section 1): ``c`` becomes a ``(width, out_dim)`` matrix (the forward pass ``h @ c`` is
+    (docs/theory.md section 1): ``c`` becomes a ``(width, out_dim)`` matrix (the forward pass ``h @ c`` is
     unchanged), initialised like ``ShallowNet``'s ``c_init`` (``normal``: std ``1/sqrt(width)``;
     ``zeros``). The output has shape ``(N,)`` for ``out_dim == 1`` and ``(N, out_dim)`` otherwise.
     Other keyword arguments go to :class:`ShallowNet`.
@@ -135,7 +135,7 @@ def _group_key(name: str) -> str:
 
 def regime_param_groups(model, lr: float, *, zero_plane_lr_ratio: float = 1.0,
                         lr_multipliers: Mapping[str, float] | None = None) -> list[dict]:
-    """Per-parameter-group learning rates for a :class:`ShallowNet` (SPEC section 1).
+    """Per-parameter-group learning rates for a :class:`ShallowNet` (docs/theory.md section 1).
 
     One torch parameter group per tensor: the output weights (``c``, or ``v``) get ``lr``; each
     zero-plane parameter (``theta``, ``gamma``, ``s`` in the radon parameterization; ``w``, ``b``
@@ -181,7 +181,7 @@ def make_regime_optimizer(model, regime: str = "adaptive", *, lr: float = 0.1,
                           optimizer: str = "sgd", zero_plane_lr_ratio: float = 1.0,
                           lr_multipliers: Mapping[str, float] | None = None,
                           **optimizer_kwargs) -> torch.optim.Optimizer:
-    """A torch optimizer (``sgd``/``adam``/``adamw``) for a regime (SPEC sections 1, 4).
+    """A torch optimizer (``sgd``/``adam``/``adamw``) for a regime (docs/theory.md sections 1, 4).
 
     ``regime="kernel"`` freezes the zero-planes (``model.freeze_zero_planes()``) and optimizes
     only ``c``; ``"adaptive"`` and ``"switch"`` optimize every group of
@@ -209,7 +209,7 @@ def make_regime_optimizer(model, regime: str = "adaptive", *, lr: float = 0.1,
 
 class KernelSwitch(Callback):
     """Switch from the adaptive to the kernel regime after ``at_step`` optimizer steps
-    (Radon-spline paper, Exp. 4; SPEC section 4).
+    (Radon-spline paper, Exp. 4; docs/theory.md section 4).
 
     At the end of step ``at_step`` it freezes ``theta, gamma, s``
     (``model.freeze_zero_planes()``): from then on their gradients are ``None`` and torch
@@ -336,7 +336,7 @@ def train_regime(model, data, steps: int, *, regime: str = "adaptive",
                  lr_multipliers: Mapping[str, float] | None = None,
                  optimizer_kwargs: Mapping | None = None, callbacks: Sequence[Callback] = (),
                  **train_kwargs) -> TrainResult:
-    """Train a :class:`ShallowNet` in a regime with :func:`specbias.train` (SPEC sections 1, 4).
+    """Train a :class:`ShallowNet` in a regime with :func:`specbias.train` (docs/theory.md sections 1, 4).
 
     Parameters
     ----------
@@ -406,7 +406,7 @@ def train_kernel_regime(net: ShallowNet, X: torch.Tensor, y: torch.Tensor, *, op
                         callbacks: Sequence[Callback] = ()) -> KernelRegimeResult:
     """Full-batch training of the output weights only (zero-planes frozen) on the MSE loss,
     until the training MSE is ``<= target_mse`` or ``max_steps`` steps (Radon-spline paper,
-    Exp. 1; SPEC sections 1 and 3).
+    Exp. 1; docs/theory.md sections 1 and 3).
 
     ``optimizer``: ``"gd"`` (plain gradient descent), ``"nesterov"`` (GD with Nesterov
     momentum; both keep ``c`` in the row space of the features, so their limit is the

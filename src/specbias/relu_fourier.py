@@ -1,4 +1,4 @@
-"""Exact breakpoints and exact Fourier transforms of 1-D ReLU networks (SPEC section 5, Theorem 1).
+"""Exact breakpoints and exact Fourier transforms of 1-D ReLU networks (docs/theory.md section 5, Theorem 1).
 
 A ReLU network ``f: R -> R`` is continuous and piecewise linear. Its breakpoints are enumerated
 exactly layer by layer: if the previous layer's output ``h`` is linear between the knots found so
@@ -235,7 +235,7 @@ def _pieces(ops, a: float, b: float) -> LinearPieces:
 
 
 def linear_pieces(model, interval=(0.0, 1.0)) -> LinearPieces:
-    """The network on ``interval`` as exact knots and values (SPEC section 5).
+    """The network on ``interval`` as exact knots and values (docs/theory.md section 5).
 
     Every knot where some neuron's pre-activation changes sign is included, so the network equals
     the linear interpolant of ``(knots, values)`` on the whole interval.
@@ -256,7 +256,7 @@ def linear_pieces(model, interval=(0.0, 1.0)) -> LinearPieces:
 
 def breakpoints(model, interval=(0.0, 1.0), *, kinks_only: bool = False,
                 rtol: float = 1e-9) -> np.ndarray:
-    """Sorted exact breakpoints ``t_j`` of a 1-D ReLU network inside ``interval`` (SPEC section 5).
+    """Sorted exact breakpoints ``t_j`` of a 1-D ReLU network inside ``interval`` (docs/theory.md section 5).
 
     Enumerated layer by layer: the zeros of each neuron's pre-activation, which is linear between
     the breakpoints of the layers below. With ``kinks_only=False`` (default) every point where a
@@ -322,7 +322,7 @@ def _fourier_segments(p: LinearPieces, w: np.ndarray) -> np.ndarray:
 
 
 def _fourier_theorem1(p: LinearPieces, w: np.ndarray) -> np.ndarray:
-    """Rahaman et al., Theorem 1 in 1-D (SPEC section 5) for ``omega != 0``."""
+    """Rahaman et al., Theorem 1 in 1-D (docs/theory.md section 5) for ``omega != 0``."""
     t, f = p.knots, p.values
     s = p.slopes
     a, b = t[0], t[-1]
@@ -333,7 +333,7 @@ def _fourier_theorem1(p: LinearPieces, w: np.ndarray) -> np.ndarray:
 
 
 def relu_net_fourier(model, omega, interval=(0.0, 1.0), *, chunk: int = 256) -> np.ndarray:
-    """Exact Fourier transform of a 1-D ReLU network restricted to ``interval`` (SPEC section 5).
+    """Exact Fourier transform of a 1-D ReLU network restricted to ``interval`` (docs/theory.md section 5).
 
     ``g^(omega) = int_a^b f(z) e^{-i omega z} dz`` (angular frequencies), evaluated from the exact
     breakpoints by Theorem 1 (formula in the module docstring). ``omega = 0`` gives the exact

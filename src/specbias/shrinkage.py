@@ -1,4 +1,4 @@
-"""Regularizers as shrinkage of singular values (SPEC section 2; Lucey, Sec. 4 and App. B-D).
+"""Regularizers as shrinkage of singular values (docs/theory.md section 2; Lucey, Sec. 4 and App. B-D).
 
 For the least-squares problem ``min_w 0.5 |y - A w|^2`` with ``A = U diag(sigma) V^T``, every
 solver below is
@@ -136,7 +136,7 @@ def _as_nonneg_array(value, name: str, owner: str, ndim=None) -> np.ndarray:
 
 
 def gd_mask(sigma, steps, lr):
-    """GD shrinkage mask ``m = 1 - (1 - lr sigma^2)^T`` (SPEC section 2; Lucey Eq. 15, App. B).
+    """GD shrinkage mask ``m = 1 - (1 - lr sigma^2)^T`` (docs/theory.md section 2; Lucey Eq. 15, App. B).
 
     Exact closed form of ``T`` steps of gradient descent from ``w = 0`` on
     ``0.5 |y - A w|^2``, for each singular value ``sigma`` of ``A``. Evaluated as
@@ -203,7 +203,7 @@ def _gd_mask_unchecked(s, T, x):
 
 
 def flow_mask(sigma, time, lr):
-    """Gradient-flow mask ``m = 1 - exp(-lr T sigma^2)`` (SPEC section 2; Lucey Eq. 34).
+    """Gradient-flow mask ``m = 1 - exp(-lr T sigma^2)`` (docs/theory.md section 2; Lucey Eq. 34).
 
     ``time`` is measured in steps of size ``lr`` (ODE time ``t = lr * time``), so that
     ``flow_mask(s, T, lr)`` is the continuous counterpart of ``gd_mask(s, T, lr)``.
@@ -228,7 +228,7 @@ def _flow_mask(s, time, lr, owner):
 
 
 def ridge_mask(sigma, lam):
-    """Ridge mask ``m = sigma^2 / (sigma^2 + lam)`` (SPEC section 2; Lucey Eq. 8).
+    """Ridge mask ``m = sigma^2 / (sigma^2 + lam)`` (docs/theory.md section 2; Lucey Eq. 8).
 
     ``lam = 0`` is least squares (``m = 1`` where ``sigma > 0``).
 
@@ -250,7 +250,7 @@ def _ridge_mask(s, lam, owner, e: int = 0):
 
 
 def pca_mask(sigma, k):
-    """PCA (hard-threshold) mask: 1 for the ``k`` largest ``sigma``, else 0 (SPEC section 2; Eq. 10).
+    """PCA (hard-threshold) mask: 1 for the ``k`` largest ``sigma``, else 0 (docs/theory.md section 2; Eq. 10).
 
     ``sigma`` must be sorted in decreasing order, as an SVD returns it.
 
@@ -304,7 +304,7 @@ def _check_k(k, r: int, owner: str) -> np.ndarray:
 class SpectralSolver:
     """One SVD of ``A``, then closed-form GD / flow / ridge / PCA / least-squares solves.
 
-    Every solve is ``w = V diag(m(sigma)/sigma) U^T y`` (SPEC section 2; Lucey Eq. 7, 14) for the
+    Every solve is ``w = V diag(m(sigma)/sigma) U^T y`` (docs/theory.md section 2; Lucey Eq. 7, 14) for the
     mask ``m`` of the solver. Hyper-parameters may be arrays (one solution per entry, stacked in
     front) and ``y`` may hold several signals as columns, so ``gd(Y, steps)`` has shape
     ``steps.shape + (K,) + Y.shape[1:]``.
@@ -408,7 +408,7 @@ class SpectralSolver:
 
     @property
     def default_lr(self) -> float:
-        """The iteration-efficient step ``1 / sigma_1^2`` (SPEC section 2, Lucey Eq. 17).
+        """The iteration-efficient step ``1 / sigma_1^2`` (docs/theory.md section 2, Lucey Eq. 17).
 
         Rounded like :attr:`max_lr` at extreme scales; ``lr=None`` uses the exact value.
         """
@@ -496,7 +496,7 @@ class SpectralSolver:
 
     # ---------------------------------------------------------------- solves
     def solve(self, y, mask) -> np.ndarray:
-        """``w = V diag(mask / sigma) U^T y`` for given mask values (SPEC section 2).
+        """``w = V diag(mask / sigma) U^T y`` for given mask values (docs/theory.md section 2).
 
         ``mask`` has shape ``(..., r)``; the result ``(...) + (K,) + y.shape[1:]``. Components
         with ``sigma = 0`` contribute nothing.
@@ -545,7 +545,7 @@ class SpectralSolver:
     def gd(self, y, steps, lr=None) -> np.ndarray:
         """Exactly ``steps`` GD iterations ``w <- w - lr A^T (A w - y)`` from ``w = 0``.
 
-        Closed form ``m = 1 - (1 - lr sigma^2)^T`` (SPEC section 2; Lucey Prop. 4.1); ``lr``
+        Closed form ``m = 1 - (1 - lr sigma^2)^T`` (docs/theory.md section 2; Lucey Prop. 4.1); ``lr``
         defaults to ``1/sigma_1^2`` and must be below ``2/sigma_1^2``. ``steps`` may be an array
         (all solutions at once) and non-integer when ``lr <= 1/sigma_1^2``.
 
@@ -566,7 +566,7 @@ class SpectralSolver:
     def flow(self, y, time, lr=None) -> np.ndarray:
         """Gradient flow ``dw/dt = -A^T (A w - y)`` from ``w = 0`` up to ODE time ``lr * time``.
 
-        Mask ``1 - exp(-lr T sigma^2)`` (SPEC section 2; Lucey App. B); ``time`` counts steps
+        Mask ``1 - exp(-lr T sigma^2)`` (docs/theory.md section 2; Lucey App. B); ``time`` counts steps
         of size ``lr`` (default ``1/sigma_1^2``), so ``flow(y, T, lr)`` is the small-step limit
         of ``gd(y, T * n, lr / n)``. Any ``lr > 0`` is allowed (the flow does not diverge).
 
@@ -580,7 +580,7 @@ class SpectralSolver:
         return self._apply(y, _flow_mask(self._sn, time, lr, "SpectralSolver.flow"), "flow")
 
     def ridge(self, y, lam) -> np.ndarray:
-        """Ridge regression ``min |y - A w|^2 + lam |w|^2`` (SPEC section 2; Lucey Eq. 8).
+        """Ridge regression ``min |y - A w|^2 + lam |w|^2`` (docs/theory.md section 2; Lucey Eq. 8).
 
         >>> import numpy as np
         >>> A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
@@ -593,7 +593,7 @@ class SpectralSolver:
         return self._apply(y, _ridge_mask(self._sn, lam, "SpectralSolver.ridge", self._e), "ridge")
 
     def pca(self, y, k) -> np.ndarray:
-        """PCA regression: least squares on the ``k`` leading components (SPEC section 2; Eq. 10).
+        """PCA regression: least squares on the ``k`` leading components (docs/theory.md section 2; Eq. 10).
 
         ``k`` in ``[0, min(N, K)]``, an int or an array of ints.
 
@@ -619,7 +619,7 @@ class SpectralSolver:
     def steps_for(self, k, lr=None, mask_value=1.0 - 1.0 / math.e):
         """Steps ``T(k)`` after which the GD mask reaches ``mask_value`` at ``sigma_k``.
 
-        ``T(k) = ln(1 - m*) / ln(1 - lr sigma_k^2)`` (SPEC section 2; Lucey Prop. 4.2, Eq. 16);
+        ``T(k) = ln(1 - m*) / ln(1 - lr sigma_k^2)`` (docs/theory.md section 2; Lucey Prop. 4.2, Eq. 16);
         with ``lr = 1/sigma_1^2`` and ``m* = 1 - 1/e`` it is ``~ (sigma_1/sigma_k)^2`` (Eq. 17).
         ``k`` is 1-based (an int or an array); the result is real (round it up to iterate) and
         ``inf`` where ``sigma_k = 0``.
@@ -655,7 +655,7 @@ def gradient_descent(A, y, steps, lr=None, *, w0=None, trajectory: bool = False,
                      record_every: int = 1, backend: str | None = None):
     """Plain iterative gradient descent on ``0.5 |y - A w|^2`` in float64.
 
-    ``w_{t+1} = w_t - lr A^T (A w_t - y)`` (SPEC section 2; Lucey Eq. 11-12), the reference the
+    ``w_{t+1} = w_t - lr A^T (A w_t - y)`` (docs/theory.md section 2; Lucey Eq. 11-12), the reference the
     closed form :meth:`SpectralSolver.gd` is checked against. numpy arrays run in numpy; torch
     tensors (or ``backend="torch"``) run in torch on the tensors' device, in float64.
 

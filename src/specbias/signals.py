@@ -1,4 +1,4 @@
-"""1-D test signals for reconstruction experiments (SPEC section 6; Lucey Fig. 6).
+"""1-D test signals for reconstruction experiments (docs/theory.md section 6; Lucey Fig. 6).
 
 * :func:`load_signal` -- a 1-D signal from a ``.npy``/``.csv`` file, a row of an image file, or a
   row of one of the 512 x 512 test images that PyWavelets ships (``"camera"`` -- the default --,
@@ -111,7 +111,7 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 def load_signal(source=None, row: int | None = None) -> np.ndarray:
-    """Load a 1-D signal (SPEC section 6).
+    """Load a 1-D signal (docs/theory.md section 6).
 
     Parameters
     ----------
@@ -240,7 +240,7 @@ def psnr(reference, estimate, peak: float | None = None) -> float:
 
 
 def dst_basis(x, k: int) -> np.ndarray:
-    """The ``len(x) x k`` matrix of sines ``sin(pi j x)``, ``j = 1..k`` (SPEC section 6).
+    """The ``len(x) x k`` matrix of sines ``sin(pi j x)``, ``j = 1..k`` (docs/theory.md section 6).
 
     The continuous sine basis of [0, 1] behind the DST baseline of Lucey Fig. 6; every function
     vanishes at ``x = 0`` and ``x = 1``.
@@ -254,7 +254,7 @@ def dst_basis(x, k: int) -> np.ndarray:
 
 
 def dst_fit(x, y, k: int, x_eval=None) -> np.ndarray:
-    """Least squares on the first ``k`` sines: the DST baseline of Lucey Fig. 6 (SPEC section 6).
+    """Least squares on the first ``k`` sines: the DST baseline of Lucey Fig. 6 (docs/theory.md section 6).
 
     Fits ``y ~ sum_j c_j sin(pi j x)`` at the sample positions ``x`` (in [0, 1]) and returns the
     fit at ``x_eval`` (default ``x``). ``y`` may be (N,) or (N, M).

@@ -1,7 +1,7 @@
 """Numerical Fourier transforms: of activations (to check the zoo's closed forms) and of 2-D
-fits (the "total magnitude at radius r", SPEC section 3).
+fits (the "total magnitude at radius r", docs/theory.md section 3).
 
-Convention throughout (SPEC section 3): ``f^(omega) = int f(z) e^{-i omega z} dz`` in 1-D and
+Convention throughout (docs/theory.md section 3): ``f^(omega) = int f(z) e^{-i omega z} dz`` in 1-D and
 ``f^(xi) = int f(x) e^{-i xi . x} dx`` in 2-D, angular frequencies.
 
 * :func:`numerical_fourier` -- the transform of a sampled activation by an FFT, regularised by
@@ -73,7 +73,7 @@ def _shift(act, z, order, delta, owner="numerical_fourier"):
 def numerical_fourier(act, omega=None, *, h: float = 1e-3, n: int = 2**20, order: int = 0,
                       delta: float | None = None, band: tuple[float, float] | None = None,
                       chunk: int = 64):
-    """The 1-D Fourier transform of ``act`` computed from samples (SPEC section 3).
+    """The 1-D Fourier transform of ``act`` computed from samples (docs/theory.md section 3).
 
     The activation is sampled at the cell midpoints ``z_j = (j - n/2 + 1/2) h`` (so kinks and
     jumps at multiples of ``h`` sit on cell boundaries and the midpoint rule stays second-order).
@@ -194,7 +194,7 @@ def _window(n: int, window: str | None, owner: str) -> np.ndarray:
 
 def fourier_2d(values, extent: tuple[float, float] = (-1.0, 1.0), *, pad: int = 1,
                window: str | None = None):
-    """Continuous 2-D Fourier transform of samples on a square grid (SPEC section 3).
+    """Continuous 2-D Fourier transform of samples on a square grid (docs/theory.md section 3).
 
     ``values[i, j] = f(x_i, x_j)`` at the cell midpoints of ``extent`` x ``extent`` (see
     :func:`grid_2d`); ``f`` is taken as zero outside. Returns ``(xi, F)`` with ``xi`` the 1-D
@@ -234,7 +234,7 @@ def radial_magnitude(f, extent: tuple[float, float] = (-1.0, 1.0), *, n: int = 1
                      n_radii: int | None = None, r_max: float | None = None, pad: int = 4,
                      n_angles: int = 360, window: str | None = None):
     """Total magnitude at radius r, ``M(r) = int_0^{2 pi} |f^(r cos t, r sin t)| r dt``
-    (Radon-spline paper, Sec. V-A; SPEC section 3), from an FFT on a grid.
+    (Radon-spline paper, Sec. V-A; docs/theory.md section 3), from an FFT on a grid.
 
     ``f`` is either an ``n x n`` array of samples at the cell midpoints of ``extent`` x
     ``extent`` (see :func:`grid_2d`) or a callable mapping an ``(M, 2)`` array of points to

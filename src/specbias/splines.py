@@ -1,6 +1,6 @@
 """Discrete spline smoothing and its equivalence with ridge on shallow networks.
 
-SPEC section 2 (Lucey Prop. 3.1, App. A). Spline smoothing of order ``p``,
+docs/theory.md section 2 (Lucey Prop. 3.1, App. A). Spline smoothing of order ``p``,
 
     min_f  sum_n (y_n - f(x_n))^2 + lam int (f^(p)(x))^2 dx,
 
@@ -56,7 +56,7 @@ def _grid_step(grid: np.ndarray, owner: str) -> float:
 
 
 def difference_matrix(n: int, p: int, h: float = 1.0, sparse: bool = False):
-    """The order-``p`` finite-difference matrix ``D_p = D_1^p / h^p`` (SPEC section 2, App. A).
+    """The order-``p`` finite-difference matrix ``D_p = D_1^p / h^p`` (docs/theory.md section 2, App. A).
 
     Row ``m`` computes ``h^-p sum_i (-1)^i C(p, i) f_{m-i}`` with ``f_{<0} = 0``: a square,
     lower-triangular, invertible ("same"-size causal convolution) matrix.
@@ -86,7 +86,7 @@ def difference_matrix(n: int, p: int, h: float = 1.0, sparse: bool = False):
 
 
 def truncated_power(z, p: int) -> np.ndarray:
-    """The Green's function of ``d^p/dx^p``: ``z_+^(p-1) / (p-1)!`` (SPEC section 2, Prop. 3.1).
+    """The Green's function of ``d^p/dx^p``: ``z_+^(p-1) / (p-1)!`` (docs/theory.md section 2, Prop. 3.1).
 
     ``p = 1`` is the Heaviside step (``H(0) = 1``), ``p = 2`` ReLU, ``p = 3`` ReLU^2 / 2.
 
@@ -142,7 +142,7 @@ def green_columns(grid, p: int) -> np.ndarray:
 
 
 def smoothing_spline(grid, sample_index, y, lam: float, p: int, method: str = "qr") -> np.ndarray:
-    """Discrete order-``p`` smoothing spline on ``grid`` (SPEC section 2; Lucey Eq. 3, 20).
+    """Discrete order-``p`` smoothing spline on ``grid`` (docs/theory.md section 2; Lucey Eq. 3, 20).
 
     Solves ``min_f |S f - y|^2 + lam h |D_p f|^2``, where ``S`` picks the grid points
     ``sample_index``. This is the independent reference for ridge on truncated-power features:

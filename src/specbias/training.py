@@ -1,4 +1,4 @@
-"""Training loops with callbacks (SPEC sections 4 and 5).
+"""Training loops with callbacks (docs/theory.md sections 4 and 5).
 
 :func:`train` runs ``steps`` optimizer steps of a torch model on ``(X, y)`` (full batch, or
 mini-batches of ``batch_size``), calling each callback every step. Divergence stops the run: the
@@ -244,7 +244,7 @@ def _is_ensemble(model) -> bool:
 
 class SpectralNormRecorder(Callback):
     """Spectral norms ``||W_l||_2`` (largest singular values) of every weight matrix every
-    ``every`` steps (SPEC section 5).
+    ``every`` steps (docs/theory.md section 5).
 
     Rahaman et al., Fig. 1 (right): they grow while the network fits higher frequencies (the
     Lipschitz bound ``L_f <= prod_l ||W_l||_2``). Works on one model (2-D parameters) and on an

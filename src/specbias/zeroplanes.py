@@ -1,4 +1,4 @@
-"""Zero-plane dynamics of shallow networks in the adaptive regime (SPEC section 4).
+"""Zero-plane dynamics of shallow networks in the adaptive regime (docs/theory.md section 4).
 
 Every hidden unit ``c_k act(s_k (theta_k . x - gamma_k))`` of a :class:`specbias.nn.ShallowNet`
 owns a *zero-plane* ``{x : theta_k . x = gamma_k}`` (a breakline in 2D), a point
@@ -71,7 +71,7 @@ __all__ = [
 
 
 class ZeroPlaneRecord:
-    """Zero-planes of every unit at every recorded step (SPEC section 4).
+    """Zero-planes of every unit at every recorded step (docs/theory.md section 4).
 
     Holds the recorded raw parameters (in the model's dtype) and converts them to the cylinder
     coordinates in float64 on access, so that recording stays cheap and a long record of a wide
@@ -211,7 +211,7 @@ class ZeroPlaneRecord:
 
 class ZeroPlaneRecorder(Callback):
     """Training callback recording every unit's ``(theta_k, gamma_k, s_k, c_k)`` every ``every``
-    steps (and at step 0), for :func:`specbias.train` (SPEC section 4).
+    steps (and at step 0), for :func:`specbias.train` (docs/theory.md section 4).
 
     Recording only copies the raw parameter tensors into preallocated torch buffers (grown in
     chunks of ``chunk`` records); the conversion to the cylinder coordinates (float64) happens
@@ -373,7 +373,7 @@ def _cost(theta_a, gamma_a, theta_b, gamma_b, metric: str) -> np.ndarray:
 
 
 def w2_distance(theta_a, gamma_a, theta_b, gamma_b, *, metric: str = "chordal"):
-    """2-Wasserstein distance between two equal-size sets of zero-planes (SPEC section 4).
+    """2-Wasserstein distance between two equal-size sets of zero-planes (docs/theory.md section 4).
 
     Each set is a uniform distribution over ``K`` points ``(theta_k, gamma_k)`` of the cylinder
     ``S^{d-1} x R``. With the squared ground distance
@@ -441,7 +441,7 @@ class ZeroPlaneMotion:
 
 
 def zero_plane_motion(record, *, metric: str = "chordal") -> ZeroPlaneMotion:
-    """W2 distance between consecutive recorded zero-plane sets (SPEC section 4; Radon-spline
+    """W2 distance between consecutive recorded zero-plane sets (docs/theory.md section 4; Radon-spline
     paper, Exp. 3 and its footnote: the mean distance between optimally matched pairs).
 
     For records ``t`` and ``t + 1`` the sets ``{(theta_k, gamma_k)}`` are matched by the
@@ -881,14 +881,14 @@ def datapoint_pinning(record, X, *, tol: float = 0.02, window: float = 0.1) -> P
 
 
 def network_radial_magnitude(theta, gamma, s, c, act, radii, *, parallel_tol: float = 0.0):
-    """Total magnitude at radius of a shallow network's Fourier transform (SPEC section 3-4;
+    """Total magnitude at radius of a shallow network's Fourier transform (docs/theory.md section 3-4;
     Radon-spline paper, Sec. IV and Fig. 9 (h)).
 
     The transform of ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` lives on the lines
     ``xi = omega theta_k`` (Dirac lines), with density
     ``c_k e^{-i omega gamma_k} act^(omega / s_k) / s_k`` along line ``k``. The total magnitude at
     radius is the shell density ``M(r) = d/dr int_{|xi| <= r} |f^(xi)| dxi`` (in 2D this is
-    ``int_0^{2pi} |f^(r cos t, r sin t)| r dt``, SPEC section 3): each line crosses the sphere of
+    ``int_0^{2pi} |f^(r cos t, r sin t)| r dt``, docs/theory.md section 3): each line crosses the sphere of
     radius ``r`` at ``+-r theta``, and units whose normals are parallel (within ``parallel_tol``
     radians, antiparallel ones with ``omega -> -omega``) add coherently there (interference):
 

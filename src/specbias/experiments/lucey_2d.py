@@ -1,7 +1,7 @@
 """Lucey App. E, Fig. 9: 2-D principal components, rank-1 vs full-rank input weights.
 
 A 2-D shallow ReLU network on an R x C pixel grid of [0, 1]^2, f(x) = sum_k w_k relu(a_k . x - b_k),
-with K = N = R C neurons (SPEC section 1):
+with K = N = R C neurons (docs/theory.md section 1):
 
 * rank 1 (Zhang et al.): every a_k is the same direction, mapping each pixel to its raster index
   t = (c + C r) / (R C - 1) (unique per pixel), and b_k equally spaced in [0, 1] -- a 1-D

@@ -1,7 +1,7 @@
 """Lucey Fig. 4-5: principal components of the shallow-network Jacobian per activation.
 
 A[n, k] = act(s (x_n - b_k)) with x_n (N points) and b_k (K biases) equally spaced in [0, 1],
-s = K (SPEC section 1-2). The principal components are the columns of U (``SpectralSolver
+s = K (docs/theory.md section 1-2). The principal components are the columns of U (``SpectralSolver
 .components``), functions sampled at x. Two networks: wide (N = K, Fig. 4) and narrow (K < N,
 Fig. 5).
 

@@ -1,10 +1,10 @@
 """Lucey App. D, Fig. 8: GD iterations needed to keep k principal components, per activation.
 
-For A[n, k] = act(s (x_n - b_k)), N = K = ``width`` on [0, 1], s = K (SPEC section 2),
+For A[n, k] = act(s (x_n - b_k)), N = K = ``width`` on [0, 1], s = K (docs/theory.md section 2),
 ``T(k) = SpectralSolver(A).steps_for(k)`` (lr = 1/sigma_1^2, mask 1 - 1/e at sigma_k, Prop. 4.2)
 on a log-log plot. Since T(k) ~ (sigma_1/sigma_k)^2 and sigma_k ~ k^-p, T grows like k^(2p):
 ``growth_exponent`` is the least-squares slope of log T against log k over
-``fit_start..fit_stop``; SPEC section 2 expects ~2 (Heaviside, tanh), ~4 (ReLU, GELU, SiLU),
+``fit_start..fit_stop``; docs/theory.md section 2 expects ~2 (Heaviside, tanh), ~4 (ReLU, GELU, SiLU),
 ~6 (ReLU^2). ``relative_error`` compares each with that expectation. ``closed_form_check``
 runs plain GD for T(k) steps on one small case and checks that the mask it realizes at
 sigma_k is 1 - 1/e.

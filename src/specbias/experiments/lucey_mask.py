@@ -1,6 +1,6 @@
 """Lucey Fig. 1-2: GD as a shrinkage mask on singular values, against flow, ridge and PCA.
 
-Masks (SPEC section 2) as functions of sigma / sigma_1, with lr = 1/sigma_1^2:
+Masks (docs/theory.md section 2) as functions of sigma / sigma_1, with lr = 1/sigma_1^2:
 
 * GD, ``T`` steps:   m = 1 - (1 - lr sigma^2)^T
 * gradient flow:     m = 1 - exp(-lr T sigma^2)
@@ -10,7 +10,7 @@ Masks (SPEC section 2) as functions of sigma / sigma_1, with lr = 1/sigma_1^2:
 Metrics:
 
 * ``grey_zone_db`` -- the span of sigma (in dB, 20 log10) over which the mask falls from 0.99 to
-  0.01; SPEC section 2 predicts ~26.6 dB for GD/flow whatever T (20 log10 sqrt(ln 100 /
+  0.01; docs/theory.md section 2 predicts ~26.6 dB for GD/flow whatever T (20 log10 sqrt(ln 100 /
   ln(1/0.99))), 39.9 dB for ridge (20 log10 99), 0 for PCA.
 * ``active_window`` -- sigma_1 / sigma* where the GD mask reaches 1 - 1/e (Lucey App. C); its
   square is ~T (``window_sq_over_T``) and ``window_exponent`` is the fitted slope of

@@ -1,11 +1,11 @@
 """Lucey Fig. 6: reconstructing an image row, GD iterations vs activation scale as the regularizer.
 
-A row of a natural image, resampled to [0, 1] (SPEC section 6), is fitted from ``samples`` = N
+A row of a natural image, resampled to [0, 1] (docs/theory.md section 6), is fitted from ``samples`` = N
 evenly spaced samples by a shallow network ``f(x) = sum_k w_k act(s (x - b_k))`` with ``width``
 = K biases equally spaced in [0, 1], trained by GD from w = 0 with lr = 1/sigma_1^2 (in closed
 form, :meth:`SpectralSolver.gd`). For each number ``k`` of components to keep:
 
-* strategy (a): T = T(k) steps (``steps_for``, SPEC section 2, mask 1 - 1/e at sigma_k), s = K;
+* strategy (a): T = T(k) steps (``steps_for``, docs/theory.md section 2, mask 1 - 1/e at sigma_k), s = K;
 * strategy (b): s = k, a fixed modest T (``fixed_steps``);
 * baseline: least squares on the first k sines sin(pi j x) (``dst_fit``), pinned to 0 at the ends.
 
@@ -13,7 +13,7 @@ PSNR is measured on the dense row (every pixel) and on the training samples. Met
 strategy and activation: ``psnr_dense`` / ``psnr_train`` curves, ``gap_to_dst_min_db`` (the
 lowest PSNR minus baseline over k: >= -1 means "never more than 1 dB below"), ``gap_to_dst_mean_db``,
 ``gain_db`` (PSNR at the largest k minus at the smallest k), ``max_drop_db`` (largest fall
-between consecutive k). SPEC section 6 expects monotonic activations to follow the baseline
+between consecutive k). docs/theory.md section 6 expects monotonic activations to follow the baseline
 under (a) and non-monotonic ones under (b), and little gain in the other two cases.
 """
 

@@ -1,8 +1,8 @@
 """Lucey Fig. 3: normalized singular values of the shallow-network feature matrix per activation.
 
-A[n, k] = act(s (x_n - b_k)) with N = K points/biases equally spaced in [0, 1] (SPEC section 1);
+A[n, k] = act(s (x_n - b_k)) with N = K points/biases equally spaced in [0, 1] (docs/theory.md section 1);
 sigma_k / sigma_1 on a log scale. The decay sigma_k ~ k^-p sorts activations into types
-(SPEC section 2): p ~ 1 for Heaviside/tanh, ~ 2 for ReLU/GELU/SiLU, ~ 3 for ReLU^2.
+(docs/theory.md section 2): p ~ 1 for Heaviside/tanh, ~ 2 for ReLU/GELU/SiLU, ~ 3 for ReLU^2.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ NON_MONOTONIC = ["sinc", "gaussian"]
 class Config(ExperimentConfig):
     width: int = Field(256, ge=4, le=8192, description="N = K: samples and hidden units")
     scale: float | None = Field(
-        None, gt=0, description="horizontal scale s; None uses s = K (SPEC section 2)")
+        None, gt=0, description="horizontal scale s; None uses s = K (docs/theory.md section 2)")
     activations: ActivationNames = Field(default_factory=lambda: MONOTONIC + NON_MONOTONIC,
                                    min_length=1, max_length=100)
     fit_first: int = Field(20, ge=3, le=8192,
@@ -88,5 +88,5 @@ def run(cfg: Config, ctx: RunContext) -> None:
         ctx.figure(f"spectrum_{group}", fig,
                    caption=f"{title}: sigma_k/sigma_1 of A[n,k] = act(s(x_n - b_k)).")
     ctx.note("Decay exponents p are least-squares slopes of log sigma_k vs log k over "
-             f"k = {cfg.fit_start}..{cfg.fit_first}; SPEC section 2 expects ~1 (step, tanh), "
+             f"k = {cfg.fit_start}..{cfg.fit_first}; docs/theory.md section 2 expects ~1 (step, tanh), "
              "~2 (ReLU, GELU, SiLU), ~3 (ReLU^2).")

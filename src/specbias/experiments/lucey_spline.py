@@ -1,6 +1,6 @@
 """Lucey Prop. 3.1, App. A, Fig. 7: activations as spline smoothers.
 
-On an even grid of M points (spacing h) of [0, 1] (SPEC section 2):
+On an even grid of M points (spacing h) of [0, 1] (docs/theory.md section 2):
 
 1. Columns of ``D_p^{-1}`` (the order-p finite-difference matrix, "same"-size causal
    convolution) against shifted truncated powers ``act_p(x - b_j)``, ``b_j = x_j - p h/2``:

@@ -1,5 +1,5 @@
 """Radon-spline paper, Table I and Fig. 1: the activation zoo, its Fourier transforms and the
-spectral penalties they induce in the kernel regime (SPEC section 3).
+spectral penalties they induce in the kernel regime (docs/theory.md section 3).
 
 For every activation: ``act(z)``, ``|act^(omega)|`` and the penalty factor
 ``1 / |act^(omega)|^2`` (times ``|omega|^(d-1)`` for a ``d``-dimensional input), one figure per

@@ -3,7 +3,7 @@
 Points uniform in the cube ``[-1, 1]^3``; the network predicts the third coordinate from the
 first two. Wide shallow networks ``f(x) = sum_k c_k act(s (theta_k . x - gamma_k))`` with
 ``theta_k`` evenly spaced on the circle, ``gamma_k ~ U(-sqrt 2, sqrt 2)``, ``c = 0``, trained in
-the kernel regime (zero-planes frozen; SPEC sections 1 and 3) with full-batch GD / Nesterov /
+the kernel regime (zero-planes frozen; docs/theory.md sections 1 and 3) with full-batch GD / Nesterov /
 Adam until a target training MSE (or a step budget). Then the convex problem of Eq. 4,
 ``min |c|^2 s.t. mean (Phi c - y)^2 <= eps`` with ``eps`` the MSE GD reached, is solved exactly
 by :func:`specbias.kernel_fit` and (on some replications) by CVXPY, the paper's solver.

@@ -3,7 +3,7 @@
 The networks of radon-mnist (Exp. 3) are trained twice from the same initialisation and with
 the same mini-batches: fully adaptively, and adaptively for ``switch_epoch`` epochs after which
 the zero-planes (``theta, gamma, s``; ``w, b`` in the standard parameterization) are frozen and
-only the output weights train (SPEC section 4; :class:`specbias.regimes.KernelSwitch`). The two
+only the output weights train (docs/theory.md section 4; :class:`specbias.regimes.KernelSwitch`). The two
 runs coincide up to the switch; afterwards the switched run is a linear model on the features
 the adaptive phase found. Reported: train/test loss and accuracy of both (Fig. 10 (a)-(d)), their
 differences at the end, the wall time per step of each phase, and how clustered the zero-planes

@@ -1,8 +1,8 @@
 """Radon-spline paper, Exp. 3 (Fig. 9): shallow networks on MNIST in the adaptive regime.
 
 Shallow networks ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` with ``c_k`` in ``R^10``
-(SPEC section 1) are trained with plain SGD and cross-entropy on MNIST, one per activation, all
-from the same initial zero-planes and the same mini-batch order. Recorded (SPEC section 4):
+(docs/theory.md section 1) are trained with plain SGD and cross-entropy on MNIST, one per activation, all
+from the same initial zero-planes and the same mini-batch order. Recorded (docs/theory.md section 4):
 
 * train / test loss and accuracy (Fig. 9 (a)-(d));
 * the zero-plane motion per step: W2 distance between consecutive zero-plane sets

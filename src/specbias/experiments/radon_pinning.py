@@ -1,7 +1,7 @@
 """Radon-spline paper, Sec. IV-A and Figs. 3-5: datapoint pinning of breaklines in 2D.
 
 A shallow ReLU network ``f(x) = sum_k c_k relu(s_k (theta_k . x - gamma_k))`` is trained in the
-adaptive regime (all of ``c, theta, gamma, s``; SPEC sections 1 and 4) on a toy set of three
+adaptive regime (all of ``c, theta, gamma, s``; docs/theory.md sections 1 and 4) on a toy set of three
 points in the plane. Each unit's breakline ``theta_k . x = gamma_k`` is a point
 ``(phi_k, gamma_k)`` of the cylinder (``theta_k = (cos phi_k, sin phi_k)``); the breaklines through
 data point ``x_n`` form the curve ``gamma = x_n . (cos phi, sin phi)`` on it, along which the
@@ -13,7 +13,7 @@ random planes (K planes in R^3) and the normalized score.
 
 By default the network is trained as usual, in the standard parameterization
 ``v relu(w . x + b)`` (``theta = w/|w|``, ``gamma = -b/|w|``), from small input weights
-``|w_k| = scale`` and zero output weights: the rich end of the kernel-adaptive spectrum (SPEC
+``|w_k| = scale`` and zero output weights: the rich end of the kernel-adaptive spectrum (docs/theory.md
 section 1), where the breaklines move a long way before the output weights fit the three
 points. The paper (Sec. IV-B) shows that these dynamics admit the same pinning as training
 ``(theta, gamma)`` directly (``parameterization="radon"``, where ``zero_plane_lr_ratio`` sets

@@ -8,7 +8,7 @@ network (theta evenly on the circle, gamma uniform), and the minimum-norm fit wi
 below what the features can reach, the least-squares fit is used and the run is marked as not
 reaching it (the paper's "--" entries). Metrics: train and test MSE. Figures: the targets and
 their spectra (Fig. 7), and ``M(r) = int |f^(r cos t, r sin t)| r dt`` of each fit (Fig. 8;
-SPEC section 3).
+docs/theory.md section 3).
 """
 
 from __future__ import annotations

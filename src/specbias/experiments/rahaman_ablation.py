@@ -2,7 +2,7 @@
 
 The target is a discrete delta at ``z = 0.5`` on ``N`` points ``z_n = n/N``; its spectrum
 ``(2/N)|sum_n delta(z_n) e^{-2 pi i k z_n}| = 2/N`` is flat, so how far up in ``k`` a fit reaches
-shows how high the network can go (SPEC section 5). Three ablations of a ReLU MLP trained by
+shows how high the network can go (docs/theory.md section 5). Three ablations of a ReLU MLP trained by
 full-batch Adam on the MSE: depth (fixed width), width (fixed depth) and weight clip (every
 parameter clamped to ``[-c, c]`` after each step, which bounds the Lipschitz constant and with it
 Theorem 1's numerator). Seeds (and, for the clip, all clip values) train as one vectorized

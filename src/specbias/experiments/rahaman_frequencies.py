@@ -2,7 +2,7 @@
 
 Target ``lambda(z) = sum_i A_i sin(2 pi k_i z + phi_i)`` on ``N`` points ``z_n = n/N`` of
 ``[0, 1)``, phases ``phi_i ~ U(0, 2 pi)`` drawn per run, amplitudes equal (all 1) or increasing
-(0.1 .. 1); a ``depth x width`` ReLU MLP trained by full-batch Adam on the MSE (SPEC section 5).
+(0.1 .. 1); a ``depth x width`` ReLU MLP trained by full-batch Adam on the MSE (docs/theory.md section 5).
 Every few steps the normalized spectrum ``|f~(k_i)| / A_i`` with
 ``f~(k) = (2/N) |sum_n f(z_n) e^{-2 pi i k z_n}|`` is recorded: a (frequency x step) heatmap
 averaged over runs. All runs (both amplitude profiles x seeds) train together as one vectorized
@@ -214,7 +214,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ax.legend(fontsize=7)
     ctx.figure("exact_spectrum", fig, caption=(
         "Exact continuous spectrum of one trained network on [0, 1] from its breakpoints "
-        "(SPEC section 5, Theorem 1): peaks at the target frequencies under the bound that "
+        "(docs/theory.md section 5, Theorem 1): peaks at the target frequencies under the bound that "
         "Theorem 1 gives from the slope jumps."))
     ctx.note(
         f"{len(members)} runs ({', '.join(cfg.profiles)} x {cfg.seeds} seeds) trained together "

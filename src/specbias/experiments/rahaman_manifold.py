@@ -1,7 +1,7 @@
 """Rahaman et al., Exp. 5-6 (Figs. 7-9): not all manifolds are learned equal.
 
 Data on the flower manifold ``gamma_L(z) = (1 + sin(2 pi L z)/2) (cos 2 pi z, sin 2 pi z)`` in
-the plane, ``z_n = n/N``; a ReLU MLP with 2-D input (SPEC section 5).
+the plane, ``z_n = n/N``; a ReLU MLP with 2-D input (docs/theory.md section 5).
 
 * Exp. 5 (regression): target ``lambda(z) = sum_i sin(2 pi k_i z + phi_i)`` (equal amplitudes,
   random phases per run) at the points ``gamma_L(z_n)``; the spectrum of ``f(gamma_L(z))`` in

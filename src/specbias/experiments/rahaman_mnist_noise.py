@@ -2,7 +2,7 @@
 
 Two MNIST classes give the target ``tau(x) in {0, 1}``; the training target is
 ``tau(x) + eps psi_k(x)`` with the radial wave ``psi_k(x) = sin(k ||x||)`` (pixels in [0, 1];
-SPEC section 5). A ReLU MLP is trained on it by full-batch Adam (MSE); the validation loss is the
+docs/theory.md section 5). A ReLU MLP is trained on it by full-batch Adam (MSE); the validation loss is the
 MSE against the clean ``tau`` on held-out images of the same classes. Low-frequency noise (small
 ``k``) is fitted early and spoils the best validation loss; high-frequency noise is fitted late,
 so the validation loss first dips (the network has learned ``tau``) and then rises while the
@@ -105,7 +105,7 @@ class Config(ExperimentConfig):
 
 def rbf_eigenvectors(X: np.ndarray, sigma: float | None = None):
     """Eigenvalues (decreasing) and eigenvectors of ``K_ij = exp(-|x_i - x_j|^2 / (2 sigma^2))``
-    (SPEC section 5, Exp. 4) and the bandwidth used (median pairwise distance if ``None``)."""
+    (docs/theory.md section 5, Exp. 4) and the bandwidth used (median pairwise distance if ``None``)."""
     d = pdist(X)
     sigma = float(np.median(d)) if sigma is None else float(sigma)
     K = np.exp(-squareform(d) ** 2 / (2 * sigma**2))

@@ -2,7 +2,7 @@
 
 Train the Exp. 1 network on the equal-amplitude sum of sines, then perturb every parameter by
 isotropic Gaussian noise, ``theta' = theta + delta xi`` with ``xi ~ N(0, I)``, and measure the
-spectrum of the perturbed network on the grid (SPEC section 5). What survives of frequency ``k``
+spectrum of the perturbed network on the grid (docs/theory.md section 5). What survives of frequency ``k``
 is the retained fraction ``E_xi[Re(c'_k conj(c_k))] / |c_k|^2`` of the trained network's Fourier
 coefficient ``c_k = (2/N) sum_n f(z_n) e^{-2 pi i k z_n}`` (the noise also creates new, random
 components; they average out of this projection but not of ``|c'_k|``, which the table keeps

@@ -1,4 +1,4 @@
-"""2-D targets of the Radon-spline paper, Experiment 2 (Sec. V-A, Fig. 7; SPEC section 3).
+"""2-D targets of the Radon-spline paper, Experiment 2 (Sec. V-A, Fig. 7; docs/theory.md section 3).
 
 Each target is a :class:`RadonTarget`: a callable ``f(X)`` on points ``X`` of shape ``(M, 2)``
 (default domain ``[-1, 1]^2``) with a name, a description of its Fourier content and the

@@ -1,4 +1,4 @@
-"""Targets of Rahaman et al. (SPEC section 5): sums of sines, the flower manifold, a delta spike
+"""Targets of Rahaman et al. (docs/theory.md section 5): sums of sines, the flower manifold, a delta spike
 and radial-wave noise.
 
 >>> import numpy as np
@@ -25,7 +25,7 @@ RAHAMAN_FREQUENCIES = tuple(float(k) for k in range(5, 55, 5))
 
 
 def sum_of_sines(z, frequencies, amplitudes=None, phases=None) -> np.ndarray:
-    """``lambda(z) = sum_i A_i sin(2 pi k_i z + phi_i)`` (SPEC section 5, Exp. 1 and 5).
+    """``lambda(z) = sum_i A_i sin(2 pi k_i z + phi_i)`` (docs/theory.md section 5, Exp. 1 and 5).
 
     ``amplitudes`` default to 1, ``phases`` to 0.
 
@@ -59,7 +59,7 @@ def rahaman_amplitudes(kind: str = "equal", n: int = 10) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SumOfSines:
-    """A sum of sines with known frequencies, amplitudes and phases (SPEC section 5).
+    """A sum of sines with known frequencies, amplitudes and phases (docs/theory.md section 5).
 
     Calling it evaluates ``sum_i A_i sin(2 pi k_i z + phi_i)``; :meth:`rahaman` builds Exp. 1's
     targets with phases drawn from ``U(0, 2 pi)``.
@@ -92,7 +92,7 @@ class SumOfSines:
 
 def flower(z, L: float) -> np.ndarray:
     """The flower manifold ``gamma_L(z) = (1 + sin(2 pi L z)/2) (cos 2 pi z, sin 2 pi z)``
-    (SPEC section 5, Exp. 5): a closed curve in the plane with ``L`` petals (a circle for L = 0).
+    (docs/theory.md section 5, Exp. 5): a closed curve in the plane with ``L`` petals (a circle for L = 0).
 
     Returns shape ``(*z.shape, 2)``.
 
@@ -135,7 +135,7 @@ def delta_spike(z, center: float = 0.5, height: float = 1.0) -> np.ndarray:
 
 
 def radial_wave(x, k: float, eps: float = 1.0) -> np.ndarray:
-    """Radial-wave noise ``eps sin(k ||x||)`` on ``R^d`` (SPEC section 5, Exp. 3-4).
+    """Radial-wave noise ``eps sin(k ||x||)`` on ``R^d`` (docs/theory.md section 5, Exp. 3-4).
 
     ``x`` has shape ``(N, d)``; the wave oscillates along every direction at once.
 
