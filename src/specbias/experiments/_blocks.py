@@ -162,6 +162,14 @@ def _signal_stats(source: str | None, row: int | None, stamp: Any) -> tuple[int,
     return int(sig.size), float(np.ptp(sig))
 
 
+class DeepMLPConfig(ExperimentConfig):
+    """The config fields of the deep ReLU MLP that every Rahaman experiment trains (docs/theory.md
+    section 5): ``width`` hidden units in each of ``depth`` hidden layers."""
+
+    width: int = Field(64, ge=1, le=4096, description="hidden units per layer")
+    depth: int = Field(6, ge=1, le=32, description="hidden layers")
+
+
 def signal_stats(cfg: ExperimentConfig, field: str = "signal",
                  row_field: str = "row") -> tuple[int, float]:
     """``(samples, peak-to-peak)`` of the signal a config names (fields ``field`` and

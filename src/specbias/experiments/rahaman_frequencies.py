@@ -29,10 +29,11 @@ from scipy.stats import spearmanr
 from ..callbacks import SpectralNormRecorder, SpectrumTracker, first_reach
 from ..ensemble import train_ensemble
 from ..relu_fourier import breakpoints, linear_pieces, relu_net_fourier
-from . import ExperimentConfig, RunContext, register_experiment
+from . import RunContext, register_experiment
 from ._blocks import (
     ENSEMBLE_MAX_STEPS,
     ROW_BYTES,
+    DeepMLPConfig,
     Dtype,
     Frequencies,
     censored_mean,
@@ -47,9 +48,7 @@ from ._blocks import (
 PROFILES = ("equal", "increasing")
 
 
-class Config(ExperimentConfig):
-    width: int = Field(64, ge=1, le=4096, description="hidden units per layer")
-    depth: int = Field(6, ge=1, le=32, description="hidden layers")
+class Config(DeepMLPConfig):
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N on [0, 1)")
     frequencies: Frequencies = Field(
         default_factory=lambda: [float(k) for k in range(2, 22, 2)],

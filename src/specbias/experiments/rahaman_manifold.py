@@ -40,10 +40,11 @@ from scipy.stats import spearmanr
 from ..callbacks import SpectrumTracker, first_reach
 from ..ensemble import train_ensemble
 from ..targets.rahaman import flower, square_wave, sum_of_sines
-from . import ExperimentConfig, RunContext, register_experiment
+from . import RunContext, register_experiment
 from ._blocks import (
     ENSEMBLE_MAX_STEPS,
     ROW_BYTES,
+    DeepMLPConfig,
     Dtype,
     Frequencies,
     censored_mean,
@@ -55,9 +56,7 @@ from ._blocks import (
 )
 
 
-class Config(ExperimentConfig):
-    width: int = Field(64, ge=1, le=4096, description="hidden units per layer")
-    depth: int = Field(6, ge=1, le=32, description="hidden layers")
+class Config(DeepMLPConfig):
     n_points: int = Field(500, ge=16, le=100_000, description="grid points z_n = n/N")
     petals: list[float] = Field(default_factory=lambda: [0.0, 4.0, 10.0, 16.0], min_length=2,
                                 max_length=20, description="flower parameters L")

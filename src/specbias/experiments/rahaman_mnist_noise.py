@@ -39,10 +39,11 @@ from ..callbacks import SpectrumTracker, first_reach
 from ..data import load_mnist
 from ..ensemble import train_ensemble
 from ..targets.rahaman import radial_wave
-from . import ExperimentConfig, RunContext, register_experiment
+from . import RunContext, register_experiment
 from ._blocks import (
     ENSEMBLE_MAX_STEPS,
     ROW_BYTES,
+    DeepMLPConfig,
     Dtype,
     MnistDir,
     ensemble_memory,
@@ -52,9 +53,7 @@ from ._blocks import (
 )
 
 
-class Config(ExperimentConfig):
-    width: int = Field(64, ge=1, le=4096, description="hidden units per layer")
-    depth: int = Field(6, ge=1, le=32, description="hidden layers")
+class Config(DeepMLPConfig):
     classes: list[Annotated[int, Field(ge=0, le=9)]] = Field(
         default_factory=lambda: [0, 1], min_length=2, max_length=2,
         description="the two MNIST digits (target 0 and 1)")

@@ -24,9 +24,10 @@ from pydantic import Field, model_validator
 from scipy.stats import spearmanr
 
 from ..ensemble import EnsembleModel, train_ensemble
-from . import ExperimentConfig, RunContext, register_experiment
+from . import RunContext, register_experiment
 from ._blocks import (
     ENSEMBLE_MAX_STEPS,
+    DeepMLPConfig,
     Dtype,
     Frequencies,
     ensemble_memory,
@@ -36,9 +37,7 @@ from ._blocks import (
 )
 
 
-class Config(ExperimentConfig):
-    width: int = Field(64, ge=1, le=4096, description="hidden units per layer")
-    depth: int = Field(6, ge=1, le=32, description="hidden layers")
+class Config(DeepMLPConfig):
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N")
     frequencies: Frequencies = Field(
         default_factory=lambda: [float(k) for k in range(2, 22, 2)], min_length=2,
