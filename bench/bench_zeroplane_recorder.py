@@ -1,7 +1,7 @@
 """Overhead of recording every unit's zero-plane at every step (ZeroPlaneRecorder, docs/theory.md section 4).
 
 Trains the same shallow network, in one process, paired back to back and repeated (median of
-``--repeats``): without a recorder, with :class:`specbias.zeroplanes.ZeroPlaneRecorder`
+``--repeats``): without a recorder, with :class:`specbias.callbacks.ZeroPlaneRecorder`
 (copies into preallocated buffers; conversion happens on access, after training), with the naive
 reference way (a callback that clones ``model.radon_parameters()`` every step into a list), and
 with a stopwatch inside the recorder's hooks (the in-run overhead, robust to load changes on a
@@ -18,9 +18,9 @@ import time
 import numpy as np
 import torch
 
+from specbias.callbacks import ZeroPlaneRecorder
 from specbias.regimes import shallow_net
 from specbias.training import Callback, train
-from specbias.zeroplanes import ZeroPlaneRecorder
 
 
 class TimedRecorder(ZeroPlaneRecorder):

@@ -44,7 +44,7 @@ _EXPORTS = {
     "train_ensemble": "ensemble",
     "EnsembleModel": "ensemble",
     "train_regime": "regimes",
-    "ZeroPlaneRecorder": "zeroplanes",
+    "ZeroPlaneRecorder": "callbacks",
     "zero_plane_motion": "zeroplanes",
     "clustering_auc": "zeroplanes",
     "cluster_order": "zeroplanes",

@@ -1,4 +1,6 @@
-"""Training callbacks of Rahaman et al.'s experiments (docs/theory.md section 5).
+"""Training callbacks: Rahaman et al.'s spectra and norms (docs/theory.md section 5) and the
+zero-plane recorder of the adaptive regime (section 4; its numpy analysis is
+:mod:`specbias.zeroplanes`).
 
 They work with :func:`specbias.train` (one model) and :func:`specbias.train_ensemble` (all
 members at once; records gain a member axis):
@@ -29,12 +31,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from ._validation import ParameterError, check_array, check_choice, check_pair, check_scalar
-from .training import Callback, SpectralNormRecorder, _is_ensemble
+from .training import Callback, SpectralNormRecorder, TrainState, _is_ensemble
+from .zeroplanes import ZeroPlaneRecord
 
 __all__ = ["SpectrumTracker", "SpectralNormRecorder", "WeightClip", "discrete_spectrum",
            "first_reach", "clip_parameters"]
@@ -286,3 +290,121 @@ class WeightClip(Callback):
 
     def on_step_end(self, state):
         clip_parameters(state.model, self.clip)
+
+
+class ZeroPlaneRecorder(Callback):
+    """Training callback recording every unit's ``(theta_k, gamma_k, s_k, c_k)`` every ``every``
+    steps (and at step 0), for :func:`specbias.train` (docs/theory.md section 4).
+
+    Recording only copies the raw parameter tensors into preallocated torch buffers (grown in
+    chunks of ``chunk`` records); the conversion to the cylinder coordinates (float64) happens
+    after training, on access (see :class:`ZeroPlaneRecord`). After training, ``recorder.record`` (also
+    ``result.records["zero_planes"]``) is a :class:`ZeroPlaneRecord`.
+
+    Works with :class:`specbias.nn.ShallowNet` in either parameterization (``radon``:
+    ``theta = theta_raw / |theta_raw|``; ``standard``: ``s = |w|, theta = w/|w|, gamma = -b/|w|``)
+    and with any module that has a ``radon_parameters()`` method (slower: it clones).
+
+    Parameters
+    ----------
+    every : int
+        Record every ``every`` optimizer steps.
+    chunk : int
+        Records per preallocated buffer block.
+    name : str
+        Key of the record in ``TrainResult.records``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from specbias import ShallowNet, train
+    >>> net = ShallowNet(2, 4, "relu", generator=torch.Generator().manual_seed(1))
+    >>> X, y = torch.randn(16, 2), torch.randn(16)
+    >>> rec = ZeroPlaneRecorder(every=2)
+    >>> _ = train(net, (X, y), steps=6, lr=1e-2, callbacks=[rec], progress=False)
+    >>> rec.record.step.tolist(), rec.record.gamma.shape
+    ([0, 2, 4, 6], (4, 4))
+    """
+
+    name = "zero_planes"
+    record: Any  # {} until training ends, then a ZeroPlaneRecord
+
+    def __init__(self, every: int = 1, *, chunk: int = 256, name: str | None = None):
+        super().__init__(every, name)
+        self.chunk = check_scalar(chunk, "chunk", kind=int, owner="ZeroPlaneRecorder", min_val=1)
+        self._reset()
+
+    def _reset(self):
+        self._mode = None
+        self._tensors: list[torch.Tensor] = []
+        self._buffers: list[list[torch.Tensor]] = []
+        self._n = 0
+        self._steps: list[int] = []
+        self._epochs: list[int] = []
+
+    # ------------------------------------------------------------------ recording
+    def _sources(self, model) -> tuple[str, list[torch.Tensor]]:
+        par = getattr(model, "parameterization", None)
+        if par == "radon" and all(hasattr(model, a) for a in ("theta_raw", "gamma", "s", "c")):
+            return "radon", [model.theta_raw, model.gamma, model.s, model.c]
+        if par == "standard" and all(hasattr(model, a) for a in ("w", "b", "v")):
+            return "standard", [model.w, model.b, model.v]
+        if hasattr(model, "radon_parameters"):
+            return "generic", []
+        raise ParameterError(
+            "ZeroPlaneRecorder needs a ShallowNet (or a module with radon_parameters()). "
+            f"Got {type(model).__name__} instead."
+        )
+
+    def _snapshot(self, state: TrainState) -> None:
+        if self._mode == "generic":
+            model: Any = state.model  # checked by _sources to have radon_parameters()
+            r = model.radon_parameters()
+            tensors = [r["theta"], r["gamma"], r["s"], r["c"]]
+        else:
+            tensors = self._tensors
+        slot = self._n % self.chunk
+        if slot == 0:  # new block
+            self._buffers.append([torch.empty((self.chunk, *t.shape), dtype=t.dtype) for t in tensors])
+        for buf, t in zip(self._buffers[-1], tensors, strict=True):
+            buf[slot].copy_(t.detach())  # plain buffers: no autograd involved
+        self._n += 1
+        self._steps.append(state.step)
+        self._epochs.append(state.epoch)
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self._reset()
+        self.record = {}
+        self._mode, self._tensors = self._sources(state.model)
+        self._snapshot(state)
+
+    def on_step_end(self, state: TrainState) -> None:
+        if state.step % self.every == 0:
+            self._snapshot(state)
+
+    def on_train_end(self, state: TrainState) -> None:
+        if not self._buffers:  # on_train_begin never ran (or this run is already finished)
+            return
+        if self._n and (not self._steps or self._steps[-1] != state.step) and \
+                state.step % self.every != 0 and math.isfinite(state.loss):
+            self._snapshot(state)  # always keep the final state
+        self.record = self._finish()
+
+    # ------------------------------------------------------------------ conversion
+    def _finish(self) -> ZeroPlaneRecord:
+        n = self._n
+        arrays = []
+        for j in range(len(self._buffers[0])):
+            if len(self._buffers) == 1:
+                parts = self._buffers[0][j][:n]
+            else:
+                parts = torch.cat([blk[j] for blk in self._buffers], dim=0)[:n]
+            arrays.append(parts.numpy())
+        self._buffers = []
+        names = {"radon": ("theta_raw", "gamma", "s", "c"), "standard": ("w", "b", "v"),
+                 "generic": ("theta", "gamma", "s", "c")}[self._mode]
+        mode = "planes" if self._mode == "generic" else self._mode
+        raw = dict(zip(names, arrays, strict=True))
+        if mode == "planes":
+            raw = {k: v.astype(np.float64) for k, v in raw.items()}
+        return ZeroPlaneRecord(self._steps, self._epochs, mode, raw)

@@ -2,10 +2,11 @@
 
 Every hidden unit ``c_k act(s_k (theta_k . x - gamma_k))`` of a :class:`specbias.nn.ShallowNet`
 owns a *zero-plane* ``{x : theta_k . x = gamma_k}`` (a breakline in 2D), a point
-``(theta_k, gamma_k)`` on the cylinder ``S^{d-1} x R`` (Radon-spline paper, Sec. IV). This module
+``(theta_k, gamma_k)`` on the cylinder ``S^{d-1} x R`` (Radon-spline paper, Sec. IV). The
+training callback :class:`specbias.callbacks.ZeroPlaneRecorder` records every unit's
+``(theta_k, gamma_k, s_k, c_k)`` during :func:`specbias.train` (it only copies into preallocated
+buffers) as a :class:`ZeroPlaneRecord`. This module, numpy only,
 
-* records every unit's ``(theta_k, gamma_k, s_k, c_k)`` during :func:`specbias.train`
-  (:class:`ZeroPlaneRecorder`, a training callback that only copies into preallocated buffers);
 * measures how far the set of zero-planes moves between records (:func:`zero_plane_motion`,
   the 2-Wasserstein distance under the optimal matching);
 * measures clustering (:func:`clustering_auc`: eigenvalue AUC of the similarity matrix of the
@@ -17,7 +18,7 @@ owns a *zero-plane* ``{x : theta_k . x = gamma_k}`` (a breakline in 2D), a point
   (:func:`network_radial_magnitude`), which lives on lines through the origin.
 
 >>> import numpy as np, torch
->>> from specbias import ShallowNet, train, zero_plane_motion, clustering_auc
+>>> from specbias import ShallowNet, ZeroPlaneRecorder, train, zero_plane_motion, clustering_auc
 >>> X = torch.tensor([[-0.5, -0.3], [0.6, -0.2], [0.0, 0.7]]); y = torch.tensor([1.0, -0.5, 0.8])
 >>> net = ShallowNet(2, 8, "relu", generator=torch.Generator().manual_seed(0))
 >>> rec = ZeroPlaneRecorder(every=5)
@@ -38,18 +39,14 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import torch
 from scipy.optimize import linear_sum_assignment
 
 from ._validation import ParameterError, check_array, check_choice, check_scalar
-from .training import Callback, TrainState
 
 __all__ = [
     "ZeroPlaneRecord",
-    "ZeroPlaneRecorder",
     "ZeroPlaneMotion",
     "w2_distance",
     "zero_plane_motion",
@@ -209,131 +206,13 @@ class ZeroPlaneRecord:
         return r["theta"] * r["s"][:, None], -r["gamma"] * r["s"]
 
 
-class ZeroPlaneRecorder(Callback):
-    """Training callback recording every unit's ``(theta_k, gamma_k, s_k, c_k)`` every ``every``
-    steps (and at step 0), for :func:`specbias.train` (docs/theory.md section 4).
-
-    Recording only copies the raw parameter tensors into preallocated torch buffers (grown in
-    chunks of ``chunk`` records); the conversion to the cylinder coordinates (float64) happens
-    after training, on access (see :class:`ZeroPlaneRecord`). After training, ``recorder.record`` (also
-    ``result.records["zero_planes"]``) is a :class:`ZeroPlaneRecord`.
-
-    Works with :class:`specbias.nn.ShallowNet` in either parameterization (``radon``:
-    ``theta = theta_raw / |theta_raw|``; ``standard``: ``s = |w|, theta = w/|w|, gamma = -b/|w|``)
-    and with any module that has a ``radon_parameters()`` method (slower: it clones).
-
-    Parameters
-    ----------
-    every : int
-        Record every ``every`` optimizer steps.
-    chunk : int
-        Records per preallocated buffer block.
-    name : str
-        Key of the record in ``TrainResult.records``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from specbias import ShallowNet, train
-    >>> net = ShallowNet(2, 4, "relu", generator=torch.Generator().manual_seed(1))
-    >>> X, y = torch.randn(16, 2), torch.randn(16)
-    >>> rec = ZeroPlaneRecorder(every=2)
-    >>> _ = train(net, (X, y), steps=6, lr=1e-2, callbacks=[rec], progress=False)
-    >>> rec.record.step.tolist(), rec.record.gamma.shape
-    ([0, 2, 4, 6], (4, 4))
-    """
-
-    name = "zero_planes"
-    record: Any  # {} until training ends, then a ZeroPlaneRecord
-
-    def __init__(self, every: int = 1, *, chunk: int = 256, name: str | None = None):
-        super().__init__(every, name)
-        self.chunk = check_scalar(chunk, "chunk", kind=int, owner="ZeroPlaneRecorder", min_val=1)
-        self._reset()
-
-    def _reset(self):
-        self._mode = None
-        self._tensors: list[torch.Tensor] = []
-        self._buffers: list[list[torch.Tensor]] = []
-        self._n = 0
-        self._steps: list[int] = []
-        self._epochs: list[int] = []
-
-    # ------------------------------------------------------------------ recording
-    def _sources(self, model) -> tuple[str, list[torch.Tensor]]:
-        par = getattr(model, "parameterization", None)
-        if par == "radon" and all(hasattr(model, a) for a in ("theta_raw", "gamma", "s", "c")):
-            return "radon", [model.theta_raw, model.gamma, model.s, model.c]
-        if par == "standard" and all(hasattr(model, a) for a in ("w", "b", "v")):
-            return "standard", [model.w, model.b, model.v]
-        if hasattr(model, "radon_parameters"):
-            return "generic", []
-        raise ParameterError(
-            "ZeroPlaneRecorder needs a ShallowNet (or a module with radon_parameters()). "
-            f"Got {type(model).__name__} instead."
-        )
-
-    def _snapshot(self, state: TrainState) -> None:
-        if self._mode == "generic":
-            model: Any = state.model  # checked by _sources to have radon_parameters()
-            r = model.radon_parameters()
-            tensors = [r["theta"], r["gamma"], r["s"], r["c"]]
-        else:
-            tensors = self._tensors
-        slot = self._n % self.chunk
-        if slot == 0:  # new block
-            self._buffers.append([torch.empty((self.chunk, *t.shape), dtype=t.dtype) for t in tensors])
-        for buf, t in zip(self._buffers[-1], tensors, strict=True):
-            buf[slot].copy_(t.detach())  # plain buffers: no autograd involved
-        self._n += 1
-        self._steps.append(state.step)
-        self._epochs.append(state.epoch)
-
-    def on_train_begin(self, state: TrainState) -> None:
-        self._reset()
-        self.record = {}
-        self._mode, self._tensors = self._sources(state.model)
-        self._snapshot(state)
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step % self.every == 0:
-            self._snapshot(state)
-
-    def on_train_end(self, state: TrainState) -> None:
-        if not self._buffers:  # on_train_begin never ran (or this run is already finished)
-            return
-        if self._n and (not self._steps or self._steps[-1] != state.step) and \
-                state.step % self.every != 0 and math.isfinite(state.loss):
-            self._snapshot(state)  # always keep the final state
-        self.record = self._finish()
-
-    # ------------------------------------------------------------------ conversion
-    def _finish(self) -> ZeroPlaneRecord:
-        n = self._n
-        arrays = []
-        for j in range(len(self._buffers[0])):
-            if len(self._buffers) == 1:
-                parts = self._buffers[0][j][:n]
-            else:
-                parts = torch.cat([blk[j] for blk in self._buffers], dim=0)[:n]
-            arrays.append(parts.numpy())
-        self._buffers = []
-        names = {"radon": ("theta_raw", "gamma", "s", "c"), "standard": ("w", "b", "v"),
-                 "generic": ("theta", "gamma", "s", "c")}[self._mode]
-        mode = "planes" if self._mode == "generic" else self._mode
-        raw = dict(zip(names, arrays, strict=True))
-        if mode == "planes":
-            raw = {k: v.astype(np.float64) for k, v in raw.items()}
-        return ZeroPlaneRecord(self._steps, self._epochs, mode, raw)
-
-
 # ============================================================================ motion
 
 
 def _as_record(record, owner: str) -> ZeroPlaneRecord:
     """A :class:`ZeroPlaneRecord` from a record, a recorder, or a mapping of arrays."""
-    if isinstance(record, ZeroPlaneRecorder):
-        record = record.record
+    if not isinstance(record, ZeroPlaneRecord | Mapping) and hasattr(record, "record"):
+        record = record.record  # a ZeroPlaneRecorder after training
     if isinstance(record, ZeroPlaneRecord):
         return record
     if not isinstance(record, Mapping) or "theta" not in record or "gamma" not in record:
@@ -968,3 +847,12 @@ def _parallel_groups(theta: np.ndarray, tol: float):
         out.append((mem.tolist(), np.sign(dots[k, mem]).tolist()))
     return out
 
+
+def __getattr__(name: str):
+    # ZeroPlaneRecorder, a torch training callback, lives in specbias.callbacks; this module is
+    # the numpy analysis of what it records. The old import path keeps working.
+    if name == "ZeroPlaneRecorder":
+        from .callbacks import ZeroPlaneRecorder
+
+        return ZeroPlaneRecorder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

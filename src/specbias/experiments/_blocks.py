@@ -39,6 +39,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from .._validation import ParameterError
 from ..activations import Activation, _parse_spec, activation
+from ..callbacks import ZeroPlaneRecorder
 from ..data import load_mnist
 from ..data.mnist import _FILES, _find
 from ..nn import MLP, ShallowNet
@@ -46,7 +47,6 @@ from ..regimes import ClassificationRecorder, shallow_net, train_regime
 from ..signals import BUILTIN_IMAGES, load_signal
 from ..targets.rahaman import rahaman_amplitudes
 from ..training import Callback
-from ..zeroplanes import ZeroPlaneRecorder
 from . import ExperimentConfig, FieldError, RunContext
 
 if TYPE_CHECKING:

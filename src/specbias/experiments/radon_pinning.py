@@ -31,10 +31,10 @@ import torch
 from pydantic import Field, model_validator
 
 from ..activations import activation
+from ..callbacks import ZeroPlaneRecorder
 from ..regimes import shallow_net, train_regime
 from ..training import LossRecorder
 from ..zeroplanes import (
-    ZeroPlaneRecorder,
     clustering_auc,
     clustering_baseline,
     datapoint_pinning,
