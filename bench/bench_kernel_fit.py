@@ -55,15 +55,8 @@ def main() -> None:
         for spec in args.activations:
             act, s = parse_spec(spec)
             net = kernel_net(act, s, args.k, math.sqrt(2), torch.Generator().manual_seed(0))
-            tr = train_kernel_regime(
-                net,
-                Xt,
-                yt,
-                optimizer="adam",
-                lr=args.adam_lr,
-                target_mse=0.0,
-                max_steps=args.adam_steps,
-            )
+            tr = train_kernel_regime(net, Xt, yt, optimizer="adam", lr=args.adam_lr,
+                                     target_mse=0.0, max_steps=args.adam_steps)
             with torch.no_grad():
                 Phi = net.features(Xt).numpy()
                 c_adam = net.c.detach().numpy()
@@ -84,17 +77,11 @@ def main() -> None:
             t0 = time.perf_counter()
             c_svd = kernel_fit(Phi, y, eps, method="svd")
             t_svd = time.perf_counter() - t0
-            row = {
-                "activation": spec,
-                "mse": eps,
-                "adam_s": tr["seconds"],
-                "kernel_fit_s": statistics.median(times),
-                "kernel_fit_cpu": min(cpus),
-                "kernel_fit_all_s": statistics.median(times_all),
-                "path": info.method,
-                "svd_s": t_svd,
-                "svd_agree": float(np.linalg.norm(c - c_svd) / np.linalg.norm(c_svd)),
-            }
+            row = {"activation": spec, "mse": eps, "adam_s": tr["seconds"],
+                   "kernel_fit_s": statistics.median(times), "kernel_fit_cpu": min(cpus),
+                   "kernel_fit_all_s": statistics.median(times_all),
+                   "path": info.method, "svd_s": t_svd,
+                   "svd_agree": float(np.linalg.norm(c - c_svd) / np.linalg.norm(c_svd))}
             if not args.no_cvxpy:
                 # (1) kernel_fit's CVXPY reference: min |c| s.t. |Phi c - y| <= sqrt(N eps), Clarabel
                 #     with its default settings
@@ -102,14 +89,12 @@ def main() -> None:
                 c_cv = kernel_fit(Phi, y, eps, method="cvxpy", solver="CLARABEL")
                 row["cvxpy_s"] = time.perf_counter() - t0
                 row["cvxpy_cpu"] = time.process_time() - p0
-                row["cvxpy_agree_fit"] = float(
-                    np.linalg.norm(Phi @ (c_cv - c)) / np.linalg.norm(Phi @ c)
-                )
+                row["cvxpy_agree_fit"] = float(np.linalg.norm(Phi @ (c_cv - c)) /
+                                               np.linalg.norm(Phi @ c))
                 # (2) the problem exactly as the paper writes it, CVXPY's default solver
                 cv = cp.Variable(Phi.shape[1])
-                prob = cp.Problem(
-                    cp.Minimize(cp.sum_squares(cv)), [cp.sum_squares(Phi @ cv - y) <= len(y) * eps]
-                )
+                prob = cp.Problem(cp.Minimize(cp.sum_squares(cv)),
+                                  [cp.sum_squares(Phi @ cv - y) <= len(y) * eps])
                 t0 = time.perf_counter()
                 try:
                     with warnings.catch_warnings():
@@ -121,45 +106,33 @@ def main() -> None:
             rows.append(row)
             print(f"  done {spec}", flush=True)
 
-    print(
-        f"\nkernel_fit at N = {args.n}, K = {args.k} (1 thread; timings are noisy on a shared "
-        "machine)"
-    )
-    hdr = (
-        f"{'activation':12s} {'mse':>9s} {'kernel_fit':>10s} {'path':>5s} {'svd':>7s} "
-        f"{'cvxpy':>8s} {'adam':>8s} {'cvxpy/kf':>9s} {'(cpu)':>7s} {'adam/kf':>8s} "
-        f"{'svd/kf':>7s} {'fit diff cvxpy':>14s} {f'kf {os.cpu_count()}thr':>9s} "
-        f"{'cvxpy/kf':>9s}  paper-form CVXPY"
-    )
+    print(f"\nkernel_fit at N = {args.n}, K = {args.k} (1 thread; timings are noisy on a shared "
+          "machine)")
+    hdr = (f"{'activation':12s} {'mse':>9s} {'kernel_fit':>10s} {'path':>5s} {'svd':>7s} "
+           f"{'cvxpy':>8s} {'adam':>8s} {'cvxpy/kf':>9s} {'(cpu)':>7s} {'adam/kf':>8s} "
+           f"{'svd/kf':>7s} {'fit diff cvxpy':>14s} {f'kf {os.cpu_count()}thr':>9s} "
+           f"{'cvxpy/kf':>9s}  paper-form CVXPY")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         cv = r.get("cvxpy_s", math.nan)
         cvc = r.get("cvxpy_cpu", math.nan)
-        print(
-            f"{r['activation']:12s} {r['mse']:9.2e} {r['kernel_fit_s']:9.3f}s {r['path']:>5s} "
-            f"{r['svd_s']:6.2f}s {cv:7.2f}s {r['adam_s']:7.2f}s {cv / r['kernel_fit_s']:8.0f}x "
-            f"{cvc / r['kernel_fit_cpu']:6.0f}x {r['adam_s'] / r['kernel_fit_s']:7.0f}x "
-            f"{r['svd_s'] / r['kernel_fit_s']:6.1f}x {r.get('cvxpy_agree_fit', math.nan):14.1e} "
-            f"{r['kernel_fit_all_s']:8.3f}s {cv / r['kernel_fit_all_s']:8.0f}x  "
-            f"{r.get('paper_form', '')}"
-        )
-    print(
-        "\n'cvxpy': kernel_fit(method='cvxpy', solver='CLARABEL'), the norm form of the "
-        "problem with Clarabel's default settings. 'paper-form': min |c|^2 s.t. "
-        "|Phi c - y|^2 <= N eps as written in the paper, CVXPY's default solver."
-    )
-    print(
-        "Ratios: wall time (kernel_fit: median of repeats); '(cpu)': process CPU time, "
-        "kernel_fit's best repeat -- less sensitive to other load on the machine. "
-        f"'kf {os.cpu_count()}thr': kernel_fit with BLAS on all {os.cpu_count()} cores, and CVXPY's "
-        "time over it (Clarabel is single-threaded)."
-    )
-    print(
-        f"Adam: {args.adam_steps} full-batch steps, lr {args.adam_lr}; 'mse' is the training "
-        "error it reached, at which both convex solvers fit. 'fit diff' = |Phi (c_cvxpy - c)| / "
-        "|Phi c|."
-    )
+        print(f"{r['activation']:12s} {r['mse']:9.2e} {r['kernel_fit_s']:9.3f}s {r['path']:>5s} "
+              f"{r['svd_s']:6.2f}s {cv:7.2f}s {r['adam_s']:7.2f}s {cv / r['kernel_fit_s']:8.0f}x "
+              f"{cvc / r['kernel_fit_cpu']:6.0f}x {r['adam_s'] / r['kernel_fit_s']:7.0f}x "
+              f"{r['svd_s'] / r['kernel_fit_s']:6.1f}x {r.get('cvxpy_agree_fit', math.nan):14.1e} "
+              f"{r['kernel_fit_all_s']:8.3f}s {cv / r['kernel_fit_all_s']:8.0f}x  "
+              f"{r.get('paper_form', '')}")
+    print("\n'cvxpy': kernel_fit(method='cvxpy', solver='CLARABEL'), the norm form of the "
+          "problem with Clarabel's default settings. 'paper-form': min |c|^2 s.t. "
+          "|Phi c - y|^2 <= N eps as written in the paper, CVXPY's default solver.")
+    print("Ratios: wall time (kernel_fit: median of repeats); '(cpu)': process CPU time, "
+          "kernel_fit's best repeat -- less sensitive to other load on the machine. "
+          f"'kf {os.cpu_count()}thr': kernel_fit with BLAS on all {os.cpu_count()} cores, and CVXPY's "
+          "time over it (Clarabel is single-threaded).")
+    print(f"Adam: {args.adam_steps} full-batch steps, lr {args.adam_lr}; 'mse' is the training "
+          "error it reached, at which both convex solvers fit. 'fit diff' = |Phi (c_cvxpy - c)| / "
+          "|Phi c|.")
 
 
 if __name__ == "__main__":

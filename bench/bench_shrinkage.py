@@ -61,11 +61,9 @@ def main() -> None:
 
     lr = SpectralSolver(A).default_lr
     Ts = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
-    print(
-        f"N = K = {N}, activation {args.activation}, float64, BLAS threads: "
-        f"{args.threads if args.threads != '0' else 'default'}; wall times, best of several "
-        "runs (noisy if the machine is shared)"
-    )
+    print(f"N = K = {N}, activation {args.activation}, float64, BLAS threads: "
+          f"{args.threads if args.threads != '0' else 'default'}; wall times, best of several "
+          "runs (noisy if the machine is shared)")
     print(f"{'T':>9} {'closed form + SVD [ms]':>24} {'iterated GD [ms]':>18} {'ratio':>10}  note")
     per_iter = None
     for T in Ts:
@@ -96,14 +94,10 @@ def main() -> None:
     many_s = best_of(lambda: solver.gd(y, T50), 200)
     print()
     print(f"{'50 values of T in one call':<40} {'one T':>12} {'50 T':>12} {'ratio':>8}")
-    print(
-        f"{'  incl. SVD: SpectralSolver(A).gd':<40} {one * 1e3:>10.3f}ms {many * 1e3:>10.3f}ms "
-        f"{many / one:>8.2f}"
-    )
-    print(
-        f"{'  solve only (SVD reused): solver.gd':<40} {one_s * 1e6:>10.1f}us {many_s * 1e6:>10.1f}us "
-        f"{many_s / one_s:>8.2f}"
-    )
+    print(f"{'  incl. SVD: SpectralSolver(A).gd':<40} {one * 1e3:>10.3f}ms {many * 1e3:>10.3f}ms "
+          f"{many / one:>8.2f}")
+    print(f"{'  solve only (SVD reused): solver.gd':<40} {one_s * 1e6:>10.1f}us {many_s * 1e6:>10.1f}us "
+          f"{many_s / one_s:>8.2f}")
 
 
 if __name__ == "__main__":

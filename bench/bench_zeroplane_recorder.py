@@ -54,39 +54,12 @@ class NaiveRecorder(Callback):
 
 CASES = [
     # name, in_dim, width, out_dim, n, batch, parameterization, loss, every
-    (
-        "MNIST K=256, batch 256 (paper), every 1",
-        784,
-        256,
-        10,
-        2048,
-        256,
-        "standard",
-        "cross_entropy",
-        1,
-    ),
-    (
-        "MNIST K=256, batch 256 (paper), every 5",
-        784,
-        256,
-        10,
-        2048,
-        256,
-        "standard",
-        "cross_entropy",
-        5,
-    ),
-    (
-        "MNIST K=64, batch 128 (quick), every 1",
-        784,
-        64,
-        10,
-        1280,
-        128,
-        "standard",
-        "cross_entropy",
-        1,
-    ),
+    ("MNIST K=256, batch 256 (paper), every 1", 784, 256, 10, 2048, 256, "standard",
+     "cross_entropy", 1),
+    ("MNIST K=256, batch 256 (paper), every 5", 784, 256, 10, 2048, 256, "standard",
+     "cross_entropy", 5),
+    ("MNIST K=64, batch 128 (quick), every 1", 784, 64, 10, 1280, 128, "standard",
+     "cross_entropy", 1),
     ("2D toy K=16, 3 points, every 1", 2, 16, 1, 3, None, "radon", "mse", 1),
     ("2D toy K=16, 3 points, every 10", 2, 16, 1, 3, None, "radon", "mse", 10),
 ]
@@ -94,11 +67,8 @@ CASES = [
 
 def _data(in_dim, out_dim, n, loss, g):
     X = torch.rand(n, in_dim, generator=g)
-    y = (
-        torch.randint(0, out_dim, (n,), generator=g)
-        if loss == "cross_entropy"
-        else torch.randn(n, generator=g)
-    )
+    y = torch.randint(0, out_dim, (n,), generator=g) if loss == "cross_entropy" else \
+        torch.randn(n, generator=g)
     return X, y
 
 
@@ -107,33 +77,13 @@ def _time(case, mode, steps, seed=0):
     _, in_dim, width, out_dim, n, batch, par, loss, every = case
     g = torch.Generator().manual_seed(seed)
     X, y = _data(in_dim, out_dim, n, loss, g)
-    net = shallow_net(
-        in_dim,
-        width,
-        "relu",
-        out_dim=out_dim,
-        parameterization=par,
-        generator=torch.Generator().manual_seed(1),
-    )
-    cbs = {
-        "none": [],
-        "recorder": [ZeroPlaneRecorder(every=every)],
-        "timed": [TimedRecorder(every=every)],
-        "naive": [NaiveRecorder(every=every)],
-    }[mode]
+    net = shallow_net(in_dim, width, "relu", out_dim=out_dim, parameterization=par,
+                      generator=torch.Generator().manual_seed(1))
+    cbs = {"none": [], "recorder": [ZeroPlaneRecorder(every=every)],
+           "timed": [TimedRecorder(every=every)], "naive": [NaiveRecorder(every=every)]}[mode]
     t0 = time.perf_counter()
-    train(
-        net,
-        (X, y),
-        steps,
-        optimizer="sgd",
-        lr=0.05,
-        loss=loss,
-        batch_size=batch,
-        callbacks=cbs,
-        generator=torch.Generator().manual_seed(2),
-        progress=False,
-    )
+    train(net, (X, y), steps, optimizer="sgd", lr=0.05, loss=loss, batch_size=batch,
+          callbacks=cbs, generator=torch.Generator().manual_seed(2), progress=False)
     wall = (time.perf_counter() - t0) / steps
     spent = cbs[0].spent / steps if mode == "timed" else 0.0
     return wall, spent
@@ -146,10 +96,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: steadier)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(
-        f"{'case':42s} {'no rec ms/step':>14s} {'A/B overhead':>13s} {'in-run':>8s} "
-        f"{'naive clone':>12s}"
-    )
+    print(f"{'case':42s} {'no rec ms/step':>14s} {'A/B overhead':>13s} {'in-run':>8s} "
+          f"{'naive clone':>12s}")
     worst = 0.0
     for case in CASES:
         every = case[-1]
@@ -168,19 +116,13 @@ def main():
         ov, ovi, ovn = (float(np.median(v)) for v in (ratios, inrun, naive))
         if every == 1:
             worst = max(worst, ovi)
-        print(
-            f"{case[0]:42s} {1e3 * float(np.median(base)):14.3f} {100 * ov:12.1f}% "
-            f"{100 * ovi:7.1f}% {100 * ovn:11.1f}%"
-        )
-    print(
-        f"A/B: median over {args.repeats} paired runs of (with recorder / without - 1); in-run: "
-        "time inside the recorder's hooks / the rest of the same run (less sensitive to load); "
-        "naive clone: A/B for cloning radon_parameters() every step."
-    )
-    print(
-        f"worst in-run recorder overhead at every=1: {100 * worst:.1f}% (target <= 20%; "
-        f"{args.threads} thread(s))"
-    )
+        print(f"{case[0]:42s} {1e3 * float(np.median(base)):14.3f} {100 * ov:12.1f}% "
+              f"{100 * ovi:7.1f}% {100 * ovn:11.1f}%")
+    print(f"A/B: median over {args.repeats} paired runs of (with recorder / without - 1); in-run: "
+          "time inside the recorder's hooks / the rest of the same run (less sensitive to load); "
+          "naive clone: A/B for cloning radon_parameters() every step.")
+    print(f"worst in-run recorder overhead at every=1: {100 * worst:.1f}% (target <= 20%; "
+          f"{args.threads} thread(s))")
 
 
 if __name__ == "__main__":

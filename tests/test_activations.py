@@ -23,37 +23,11 @@ def test_activations_transform_matches_fft(spec):
 
 
 def test_activations_issue_list_is_registered():
-    wanted = [
-        "step",
-        "relu",
-        "power_relu",
-        "logistic_bump",
-        "logistic",
-        "softplus",
-        "power_softplus",
-        "cauchy",
-        "arctan",
-        "gaussian",
-        "erf",
-        "satrelu",
-        "wavepacket",
-        "rectangle",
-        "triangle",
-        "sinc",
-        "sinc2",
-        "half_exp",
-        "sech",
-        "log_abs",
-        "gfunction",
-        "oberhettinger",
-        "tanh",
-        "relu2",
-        "gelu",
-        "silu",
-        "heaviside",
-        "sigmoid",
-        "half_exponential",
-    ]
+    wanted = ["step", "relu", "power_relu", "logistic_bump", "logistic", "softplus",
+              "power_softplus", "cauchy", "arctan", "gaussian", "erf", "satrelu", "wavepacket",
+              "rectangle", "triangle", "sinc", "sinc2", "half_exp", "sech", "log_abs",
+              "gfunction", "oberhettinger", "tanh", "relu2", "gelu", "silu", "heaviside",
+              "sigmoid", "half_exponential"]
     for n in wanted:
         act = activation(n)
         assert act.formula and act.fourier_formula and act.penalty_formula, n
@@ -86,9 +60,7 @@ def test_activations_monotonic_flag_matches_samples(name):
     assert act.monotonic == increasing
 
 
-@pytest.mark.parametrize(
-    "spec", ["step", "relu", "relu2", "power_relu(a=3.5)", "power_relu(a=0.4)"]
-)
+@pytest.mark.parametrize("spec", ["step", "relu", "relu2", "power_relu(a=3.5)", "power_relu(a=0.4)"])
 def test_activations_homogeneity_degree(spec):
     act = activation(spec)
     a = act.homogeneity
@@ -103,11 +75,8 @@ def test_activations_penalty_closed_forms():
     # ReLU in d = 2: |w| * w^4 (docs/theory.md section 3)
     np.testing.assert_allclose(activation("relu").penalty(w, dim=2), w**5, rtol=1e-12)
     a = 3.5
-    np.testing.assert_allclose(
-        activation("power_relu", a=a).penalty(w),
-        w ** (2 * a + 2) / math.gamma(a + 1) ** 2,
-        rtol=1e-12,
-    )
+    np.testing.assert_allclose(activation("power_relu", a=a).penalty(w),
+                               w ** (2 * a + 2) / math.gamma(a + 1) ** 2, rtol=1e-12)
     np.testing.assert_allclose(activation("half_exp").penalty(w), 1 + w**2, rtol=1e-12)
     # band-limited: infinite outside the band
     p = activation("sinc").penalty(np.array([1.0, 4.0]))
@@ -125,9 +94,7 @@ def test_activations_power_softplus_is_minus_polylog():
     # the n-fold integral of the logistic: derivative of order n is the logistic
     z = np.linspace(-4, 4, 81)
     h = 1e-4
-    d = (activation("power_softplus", n=2)(z + h) - activation("power_softplus", n=2)(z - h)) / (
-        2 * h
-    )
+    d = (activation("power_softplus", n=2)(z + h) - activation("power_softplus", n=2)(z - h)) / (2 * h)
     np.testing.assert_allclose(d, activation("softplus")(z), atol=1e-7)
 
 
@@ -135,12 +102,11 @@ def test_activations_gfunction_is_the_meijer_g_member():
     act = activation("gfunction", p=4)
     for z in (0.0, 0.7, 2.0, 5.5):
         g = mp.meijerg([[], []], [[0, 0.5], [0.25]], mp.mpf(z) ** 4 / 256)
-        ref = float(mp.sqrt(mp.pi) * 2**-1.5 * g / mp.pi)
+        ref = float(mp.sqrt(mp.pi) * 2 ** -1.5 * g / mp.pi)
         assert act(np.array([z]))[0] == pytest.approx(ref, rel=1e-10, abs=1e-14)
     z = np.linspace(-5, 5, 41)
-    np.testing.assert_allclose(
-        activation("gfunction", p=2)(z), np.exp(-(z**2) / 4) / (2 * np.sqrt(np.pi)), atol=1e-13
-    )
+    np.testing.assert_allclose(activation("gfunction", p=2)(z),
+                               np.exp(-z**2 / 4) / (2 * np.sqrt(np.pi)), atol=1e-13)
 
 
 def test_activations_spec_strings_and_errors():
@@ -164,7 +130,7 @@ def test_activations_spec_strings_and_errors():
 def test_activations_design_recovers_known_activations():
     z = np.linspace(-4, 4, 33)
     gauss = design_activation(lambda w: np.exp(w**2) / (2 * np.pi))
-    np.testing.assert_allclose(gauss(z), np.exp(-(z**2) / 2), atol=1e-5)
+    np.testing.assert_allclose(gauss(z), np.exp(-z**2 / 2), atol=1e-5)
     sech = design_activation(lambda w: np.cosh(np.pi * w / 2) ** 2 / np.pi**2)
     np.testing.assert_allclose(sech(z), 1 / np.cosh(z), atol=1e-5)
     # the full d = 2 penalty |w| Q(w) gives the same activation

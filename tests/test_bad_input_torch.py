@@ -54,23 +54,13 @@ def _sn(**kw):
 
 
 def _train(model=None, data=None, steps=2, **kw):
-    return train(
-        _mlp() if model is None else model,
-        (X1, Y1) if data is None else data,
-        steps,
-        progress=False,
-        **kw,
-    )
+    return train(_mlp() if model is None else model, (X1, Y1) if data is None else data, steps,
+                 progress=False, **kw)
 
 
 def _train_ens(models=None, data=None, steps=2, **kw):
-    return train_ensemble(
-        [_mlp(), _mlp()] if models is None else models,
-        (X1, Y1) if data is None else data,
-        steps,
-        progress=False,
-        **kw,
-    )
+    return train_ensemble([_mlp(), _mlp()] if models is None else models,
+                          (X1, Y1) if data is None else data, steps, progress=False, **kw)
 
 
 # ------------------------------------------------------------------------------------ nn
@@ -106,38 +96,28 @@ def test_bad_generator():
         ShallowNet(2, 4, generator=0)
 
 
-@pytest.mark.parametrize(
-    "kw,name",
-    [({"theta": [[np.nan, 0.0]]}, "theta"), ({"s": [np.nan]}, "s"), ({"gamma": [np.inf]}, "gamma")],
-)
+@pytest.mark.parametrize("kw,name", [({"theta": [[np.nan, 0.0]]}, "theta"),
+                                     ({"s": [np.nan]}, "s"), ({"gamma": [np.inf]}, "gamma")])
 def test_from_radon_non_finite(kw, name):
     args = {"c": [1.0], "theta": [[1.0, 0.0]], "gamma": [0.0], "s": [1.0]} | kw
-    with pytest.raises(
-        ParameterError, match=f"'{name}' parameter of ShallowNet.from_radon must be finite"
-    ):
+    with pytest.raises(ParameterError, match=f"'{name}' parameter of ShallowNet.from_radon must be finite"):
         ShallowNet.from_radon(**args)
 
 
 def test_from_radon_empty_and_non_numeric():
     with pytest.raises(ParameterError, match="'theta' parameter of ShallowNet.from_radon"):
         ShallowNet.from_radon([], np.zeros((0, 2)), [], [])
-    with pytest.raises(
-        ParameterError, match="'theta' parameter of ShallowNet.from_radon must be array-like"
-    ):
+    with pytest.raises(ParameterError, match="'theta' parameter of ShallowNet.from_radon must be array-like"):
         ShallowNet.from_radon([1.0], "ab", [0.0], [1.0])
 
 
 def test_from_standard_bias_shape():
-    with pytest.raises(
-        ParameterError, match=r"'b' parameter of ShallowNet.from_standard must have shape \(2,\)"
-    ):
+    with pytest.raises(ParameterError, match=r"'b' parameter of ShallowNet.from_standard must have shape \(2,\)"):
         ShallowNet.from_standard([1.0, 1.0], [[1.0, 0.0], [0.0, 1.0]], [0.0, 1.0, 2.0])
 
 
 def test_from_standard_nan():
-    with pytest.raises(
-        ParameterError, match="'w' parameter of ShallowNet.from_standard must be finite"
-    ):
+    with pytest.raises(ParameterError, match="'w' parameter of ShallowNet.from_standard must be finite"):
         ShallowNet.from_standard([1.0], [[np.nan, 0.0]], [0.0])
 
 
@@ -158,9 +138,7 @@ def test_train_target_shape_n1_is_not_broadcast():
 
 
 def test_train_empty_data():
-    with pytest.raises(
-        ParameterError, match="'data' parameter of train must hold at least one sample"
-    ):
+    with pytest.raises(ParameterError, match="'data' parameter of train must hold at least one sample"):
         _train(data=(torch.zeros(0, 1), torch.zeros(0)))
 
 
@@ -168,9 +146,7 @@ def test_train_empty_data():
 def test_train_nan_data_is_not_reported_as_divergence(which):
     X, y = X1.clone(), Y1.clone()
     (X if which == "X" else y)[3] = float("nan")
-    with pytest.raises(
-        ParameterError, match=f"'data' parameter of train must be finite. {which} has 1"
-    ):
+    with pytest.raises(ParameterError, match=f"'data' parameter of train must be finite. {which} has 1"):
         _train(data=(X, y))
 
 
@@ -180,18 +156,12 @@ def test_train_divergence_still_flagged():
 
 
 def test_train_rows_mismatch():
-    with pytest.raises(
-        ParameterError,
-        match="'data' parameter of train must hold X and y with the same number of rows",
-    ):
+    with pytest.raises(ParameterError, match="'data' parameter of train must hold X and y with the same number of rows"):
         _train(data=(X1, Y1[:7]))
 
 
 def test_train_lr_named_for_train():
-    with pytest.raises(
-        ParameterError,
-        match=r"The 'lr' parameter of train must be a float in the range \(0.0, inf\). Got -1",
-    ):
+    with pytest.raises(ParameterError, match=r"The 'lr' parameter of train must be a float in the range \(0.0, inf\). Got -1"):
         _train(lr=-1)
 
 
@@ -210,14 +180,11 @@ def test_train_dtype_mismatch():
         _train(data=(X1.double(), Y1.double()))
 
 
-@pytest.mark.parametrize(
-    "labels,match",
-    [
-        (torch.full((8,), 5), r"labels y must lie in \[0, 2\]"),
-        (torch.full((8,), -1), r"labels y must lie in \[0, 2\]"),
-        (torch.zeros(8), "integer class labels"),
-    ],
-)
+@pytest.mark.parametrize("labels,match", [
+    (torch.full((8,), 5), r"labels y must lie in \[0, 2\]"),
+    (torch.full((8,), -1), r"labels y must lie in \[0, 2\]"),
+    (torch.zeros(8), "integer class labels"),
+])
 def test_train_cross_entropy_labels(labels, match):
     with pytest.raises(ParameterError, match=f"'data' parameter of train: .*{match}"):
         _train(model=_mlp(out_dim=3), data=(X1, labels), loss="cross_entropy")
@@ -279,13 +246,9 @@ def test_callback_name():
 
 
 def test_ensemble_already_checked():
-    with pytest.raises(
-        ParameterError, match="'models' parameter of EnsembleModel must be a non-empty"
-    ):
+    with pytest.raises(ParameterError, match="'models' parameter of EnsembleModel must be a non-empty"):
         EnsembleModel([])
-    with pytest.raises(
-        ParameterError, match="'models' parameter of EnsembleModel must hold copies"
-    ):
+    with pytest.raises(ParameterError, match="'models' parameter of EnsembleModel must hold copies"):
         EnsembleModel([MLP(1, 4, 1), MLP(1, 5, 1)])
 
 
@@ -298,22 +261,16 @@ def test_sequential_ensemble_wrong_width():
     def seq():
         return torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
 
-    with pytest.raises(
-        ParameterError, match=r"Sequential ensemble expects inputs of shape \(N, 2\)"
-    ):
+    with pytest.raises(ParameterError, match=r"Sequential ensemble expects inputs of shape \(N, 2\)"):
         EnsembleModel([seq(), seq()])(torch.randn(5, 3))
 
 
 def test_member_losses_shapes():
     with pytest.raises(ParameterError, match="'y' parameter of member_losses must have shape"):
         member_losses(torch.zeros(2, 5), torch.zeros(4))
-    with pytest.raises(
-        ParameterError, match="'y' parameter of member_losses must hold integer class labels"
-    ):
+    with pytest.raises(ParameterError, match="'y' parameter of member_losses must hold integer class labels"):
         member_losses(torch.zeros(2, 5, 3), torch.zeros(5), "cross_entropy")
-    with pytest.raises(
-        ParameterError, match=r"'y' parameter of member_losses must hold class labels in \[0, 2\]"
-    ):
+    with pytest.raises(ParameterError, match=r"'y' parameter of member_losses must hold class labels in \[0, 2\]"):
         member_losses(torch.zeros(2, 5, 3), torch.full((5,), 7), "cross_entropy")
     with pytest.raises(ParameterError, match="'pred' and 'y' parameters of member_losses"):
         member_losses(np.zeros((2, 5)), torch.zeros(5))
@@ -325,9 +282,7 @@ def test_train_ensemble_rows_mismatch():
 
 
 def test_train_ensemble_empty_and_nan():
-    with pytest.raises(
-        ParameterError, match="'data' parameter of train_ensemble must hold at least one"
-    ):
+    with pytest.raises(ParameterError, match="'data' parameter of train_ensemble must hold at least one"):
         _train_ens(data=(torch.zeros(0, 1), torch.zeros(0)))
     with pytest.raises(ParameterError, match="'data' parameter of train_ensemble must be finite"):
         _train_ens(data=(X1, torch.full((8,), float("nan"))))
@@ -351,14 +306,9 @@ def test_train_ensemble_optimizer_kwargs():
 
 
 def test_train_ensemble_cross_entropy_labels():
-    with pytest.raises(
-        ParameterError, match=r"'y' parameter of member_losses must hold class labels in \[0, 2\]"
-    ):
-        _train_ens(
-            models=[_mlp(out_dim=3), _mlp(out_dim=3)],
-            data=(X1, torch.full((8,), 5)),
-            loss="cross_entropy",
-        )
+    with pytest.raises(ParameterError, match=r"'y' parameter of member_losses must hold class labels in \[0, 2\]"):
+        _train_ens(models=[_mlp(out_dim=3), _mlp(out_dim=3)], data=(X1, torch.full((8,), 5)),
+                   loss="cross_entropy")
 
 
 def test_train_ensemble_already_checked():
@@ -381,13 +331,9 @@ def test_spectrum_tracker_interval():
 def test_spectrum_tracker_grid():
     with pytest.raises(ParameterError, match="'grid' parameter of SpectrumTracker must be finite"):
         SpectrumTracker(torch.full((5, 1), float("nan")), [1.0], coords=np.arange(5.0))
-    with pytest.raises(
-        ParameterError, match="'grid' parameter of SpectrumTracker must hold at least one"
-    ):
+    with pytest.raises(ParameterError, match="'grid' parameter of SpectrumTracker must hold at least one"):
         SpectrumTracker(torch.zeros(0, 1), [1.0])
-    with pytest.raises(
-        ParameterError, match="'grid' parameter of SpectrumTracker must be a torch.Tensor"
-    ):
+    with pytest.raises(ParameterError, match="'grid' parameter of SpectrumTracker must be a torch.Tensor"):
         SpectrumTracker(np.zeros(5), [1.0])
 
 
@@ -397,20 +343,14 @@ def test_spectrum_tracker_name():
 
 
 def test_discrete_spectrum_values():
-    with pytest.raises(
-        ParameterError, match="'values' parameter of discrete_spectrum must be finite"
-    ):
+    with pytest.raises(ParameterError, match="'values' parameter of discrete_spectrum must be finite"):
         discrete_spectrum([np.nan, 1.0], [0.0, 0.5], [1.0])
-    with pytest.raises(
-        ParameterError, match="'values' parameter of discrete_spectrum must be array-like"
-    ):
+    with pytest.raises(ParameterError, match="'values' parameter of discrete_spectrum must be array-like"):
         discrete_spectrum("ab", [0.0, 0.5], [1.0])
 
 
 def test_first_reach_values():
-    with pytest.raises(
-        ParameterError, match="'values' parameter of first_reach must be array-like"
-    ):
+    with pytest.raises(ParameterError, match="'values' parameter of first_reach must be array-like"):
         first_reach([0, 1], "ab")
     # NaN (a diverged member) stays allowed
     assert np.isnan(first_reach([0, 1], [[np.nan], [0.1]]))[0]
@@ -445,10 +385,7 @@ def test_zero_plane_recorder_end_without_begin():
 def test_record_from_arrays_shapes():
     th = np.tile([[1.0, 0.0], [0.0, 1.0]], (3, 1, 1))
     ones = np.ones((3, 2))
-    with pytest.raises(
-        ParameterError,
-        match=r"'gamma' parameter of ZeroPlaneRecord.from_arrays must have shape \(3, 2\)",
-    ):
+    with pytest.raises(ParameterError, match=r"'gamma' parameter of ZeroPlaneRecord.from_arrays must have shape \(3, 2\)"):
         ZeroPlaneRecord.from_arrays(th, np.ones((3, 5)), ones, ones)
     with pytest.raises(ParameterError, match="'step' parameter of ZeroPlaneRecord.from_arrays"):
         ZeroPlaneRecord.from_arrays(th, ones, ones, ones, step=[0, 1])
@@ -457,12 +394,8 @@ def test_record_from_arrays_shapes():
 
 
 def test_network_radial_magnitude_zero_normal():
-    with pytest.raises(
-        ParameterError, match="'theta' parameter of network_radial_magnitude has a zero row"
-    ):
-        network_radial_magnitude(
-            np.zeros((2, 2)), np.ones(2), np.ones(2), np.ones(2), "relu", [1.0]
-        )
+    with pytest.raises(ParameterError, match="'theta' parameter of network_radial_magnitude has a zero row"):
+        network_radial_magnitude(np.zeros((2, 2)), np.ones(2), np.ones(2), np.ones(2), "relu", [1.0])
 
 
 def test_clustering_baseline_rng():
@@ -491,13 +424,9 @@ def test_train_regime_checks():
         train_regime(_sn(), (X2, Y2), 2, optimizer_kwargs=[1], progress=False)
     with pytest.raises(ParameterError, match="'lr' parameter of train_regime"):
         train_regime(_sn(), (X2, Y2), 2, lr=-1, progress=False)
-    with pytest.raises(
-        ParameterError,
-        match="'optimizer' parameter of make_regime_optimizer|make_optimizer rejected",
-    ):
-        train_regime(
-            _sn(), (X2, Y2), 2, optimizer="adam", optimizer_kwargs={"momentum": 0.9}, progress=False
-        )
+    with pytest.raises(ParameterError, match="'optimizer' parameter of make_regime_optimizer|make_optimizer rejected"):
+        train_regime(_sn(), (X2, Y2), 2, optimizer="adam", optimizer_kwargs={"momentum": 0.9},
+                     progress=False)
     with pytest.raises(ParameterError, match="'switch_step' parameter of train_regime"):
         train_regime(_sn(), (X2, Y2), 2, regime="switch", progress=False)
     with pytest.raises(ParameterError, match="'at_step' parameter of KernelSwitch"):
@@ -512,25 +441,12 @@ def test_classification_recorder_labels():
     with pytest.raises(ParameterError, match="'datasets' parameter of ClassificationRecorder"):
         ClassificationRecorder({"a": (X, torch.zeros(8))})
     net = shallow_net(2, 3, out_dim=3, generator=torch.Generator().manual_seed(0))
-    with pytest.raises(
-        ParameterError, match=r"datasets\['a'\] has labels up to 9, but the model has 3 outputs"
-    ):
-        train(
-            net,
-            (X, labels),
-            2,
-            loss="cross_entropy",
-            progress=False,
-            callbacks=[ClassificationRecorder({"a": (X, torch.full((8,), 9))})],
-        )
+    with pytest.raises(ParameterError, match=r"datasets\['a'\] has labels up to 9, but the model has 3 outputs"):
+        train(net, (X, labels), 2, loss="cross_entropy", progress=False,
+              callbacks=[ClassificationRecorder({"a": (X, torch.full((8,), 9))})])
     with pytest.raises(ParameterError, match="ClassificationRecorder needs a classifier"):
-        train(
-            _sn(),
-            (X, Y2),
-            2,
-            progress=False,
-            callbacks=[ClassificationRecorder({"a": (X, labels)})],
-        )
+        train(_sn(), (X, Y2), 2, progress=False,
+              callbacks=[ClassificationRecorder({"a": (X, labels)})])
 
 
 # ---------------------------------------------------------------------------------- data
@@ -607,9 +523,7 @@ def test_load_mnist_corrupt_file(tmp_path):
 # ------------------------------------------------------------------------------- targets
 
 
-@pytest.mark.parametrize(
-    "value", [("a", "b"), (1, 2, 3), 3.0, (1.0, np.inf), (5.0, 2.0), (-1.0, 2.0)]
-)
+@pytest.mark.parametrize("value", [("a", "b"), (1, 2, 3), 3.0, (1.0, np.inf), (5.0, 2.0), (-1.0, 2.0)])
 def test_plane_waves_freq_range(value):
     with pytest.raises(ParameterError, match="'freq_range' parameter of plane_waves"):
         plane_waves(freq_range=value, seed=0)
@@ -621,17 +535,11 @@ def test_random_target_seed(seed):
         plane_waves(seed=seed)
 
 
-@pytest.mark.parametrize(
-    "kw,name",
-    [
-        ({"width_range": (-0.1, 0.1)}, "width_range"),
-        ({"width_range": (0.1, 0.02)}, "width_range"),
-        ({"height_range": (5.0, 2.0)}, "height_range"),
-        ({"width_range": "ab"}, "width_range"),
-        ({"extent": (0.0, np.inf)}, "extent"),
-        ({"extent": (1.0, -1.0)}, "extent"),
-    ],
-)
+@pytest.mark.parametrize("kw,name", [
+    ({"width_range": (-0.1, 0.1)}, "width_range"), ({"width_range": (0.1, 0.02)}, "width_range"),
+    ({"height_range": (5.0, 2.0)}, "height_range"), ({"width_range": "ab"}, "width_range"),
+    ({"extent": (0.0, np.inf)}, "extent"), ({"extent": (1.0, -1.0)}, "extent"),
+])
 def test_bumps_2d_ranges(kw, name):
     with pytest.raises(ParameterError, match=f"'{name}' parameter of bumps_2d"):
         bumps_2d(seed=0, **kw)

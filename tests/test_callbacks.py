@@ -36,9 +36,8 @@ def _target(z):
 
 
 def _mlps(n, width=16, depth=3):
-    return [
-        MLP(1, width, depth, generator=torch.Generator().manual_seed(s), dtype=D) for s in range(n)
-    ]
+    return [MLP(1, width, depth, generator=torch.Generator().manual_seed(s), dtype=D)
+            for s in range(n)]
 
 
 def test_discrete_spectrum_matches_fft():
@@ -62,9 +61,8 @@ def test_tracker_records_the_model_spectrum():
     assert spec.steps().tolist() == [0, 10, 20, 30]
     with torch.no_grad():
         out = net(X).numpy()
-    np.testing.assert_allclose(
-        spec.spectra()[-1], discrete_spectrum(out, z, [3, 11]) / [1, 0.3], rtol=1e-12
-    )
+    np.testing.assert_allclose(spec.spectra()[-1], discrete_spectrum(out, z, [3, 11]) / [1, 0.3],
+                               rtol=1e-12)
     # first_reach is consistent with the records
     fr = spec.first_reach(0.2)
     for j in range(2):
@@ -134,9 +132,7 @@ def test_spectral_norms_single_and_ensemble():
     erec.on_train_begin(TrainState(EnsembleModel(nets), None, 0, np.zeros(2)))
     for name, p in nets[1].named_parameters():
         if p.ndim == 2:
-            assert (
-                abs(erec.record[name][0][1] - float(torch.linalg.svdvals(p.detach()).max())) < 1e-10
-            )
+            assert abs(erec.record[name][0][1] - float(torch.linalg.svdvals(p.detach()).max())) < 1e-10
     assert "layers.0.bias" not in erec.record
 
 
@@ -197,13 +193,8 @@ def test_param_norm_recorder_is_the_spectral_norm_recorder():
 
     nets = _mlps(2)
     a, b = ParamNormRecorder(every=2), SpectralNormRecorder(every=2)
-    res = train_ensemble(
-        nets,
-        (torch.zeros(4, 1, dtype=D), torch.zeros(4, dtype=D)),
-        4,
-        callbacks=[a, b],
-        progress=False,
-    )
+    res = train_ensemble(nets, (torch.zeros(4, 1, dtype=D), torch.zeros(4, dtype=D)), 4,
+                         callbacks=[a, b], progress=False)
     assert set(res.records) == {"param_norms", "spectral_norms"}
     assert a.record["step"] == b.record["step"] == [0, 2, 4]
     for name in b.record:

@@ -43,9 +43,8 @@ def test_bad_input_exits_2_with_one_line(runner, args, needle):
 
 def test_run_and_show(runner, tmp_path):
     out = tmp_path / "ls"
-    r = runner.invoke(
-        cli, ["run", "lucey-spectrum", "--out", str(out), "--set", "width=64", "--quiet"]
-    )
+    r = runner.invoke(cli, ["run", "lucey-spectrum", "--out", str(out), "--set", "width=64",
+                            "--quiet"])
     assert r.exit_code == 0, r.output
     assert "decay_exponent.relu" in r.output and "report:" in r.output
     r2 = runner.invoke(cli, ["show", str(out)])
@@ -53,29 +52,15 @@ def test_run_and_show(runner, tmp_path):
 
 
 def test_entry_point_exit_status_is_2():
-    r = subprocess.run(
-        [sys.executable, "-m", "specbias.cli", "run", "lucey-spectrum", "--set", "width=-3"],
-        capture_output=True,
-        text=True,
-    )
+    r = subprocess.run([sys.executable, "-m", "specbias.cli", "run", "lucey-spectrum", "--set",
+                        "width=-3"], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "width" in r.stderr
 
 
 def test_sweep_cli_quiet_and_resume(tmp_path):
-    args = [
-        sys.executable,
-        "-m",
-        "specbias.cli",
-        "sweep",
-        "lucey-spectrum",
-        "--grid",
-        "width=[32,48]",
-        "--set",
-        'activations=["relu"]',
-        "--out",
-        str(tmp_path / "sw"),
-    ]
+    args = [sys.executable, "-m", "specbias.cli", "sweep", "lucey-spectrum", "--grid",
+            "width=[32,48]", "--set", "activations=[\"relu\"]", "--out", str(tmp_path / "sw")]
     loud = subprocess.run(args, capture_output=True, text=True)
     assert loud.returncode == 0, loud.stderr
     assert "2 points (2 run now" in loud.stdout
@@ -90,9 +75,8 @@ def test_demo_writes_index_with_links_and_thumbnails(runner, tmp_path):
     import re
 
     out = tmp_path / "demo"
-    r = runner.invoke(
-        cli, ["demo", "lucey-spectrum", "lucey-iterations", "--out", str(out), "--quiet"]
-    )
+    r = runner.invoke(cli, ["demo", "lucey-spectrum", "lucey-iterations", "--out", str(out),
+                            "--quiet"])
     assert r.exit_code == 0, r.output
     index = (out / "index.html").read_text()
     links = re.findall(r"href='([^']+)'", index)

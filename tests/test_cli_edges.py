@@ -21,13 +21,8 @@ class _Cfg(ExperimentConfig):
     columns: int = 3
 
 
-@register_experiment(
-    "_test-cli",
-    config=_Cfg,
-    description="test only",
-    reproduces="-",
-    presets={"quick": {}, "paper": {"value": 9.0}},
-)
+@register_experiment("_test-cli", config=_Cfg, description="test only", reproduces="-",
+                     presets={"quick": {}, "paper": {"value": 9.0}})
 def _exp(cfg, ctx):
     import matplotlib.pyplot as plt
     import pandas as pd
@@ -55,30 +50,19 @@ def _one_line(result):
     return lines[0]
 
 
-@pytest.mark.parametrize(
-    "args, needle",
-    [
-        (["run", "_test-cli", "--seed", str(2**64)], "'seed' parameter of run"),
-        (["run", "_test-cli", "--seed", "-1"], "'seed' parameter of run"),
-        (["run", "_test-cli", "--out", ""], "must not be empty"),
-        (
-            ["sweep", "_test-cli", "--grid", "value=[1,2]", "--seeds", ",", "--out", "s"],
-            "--seeds must be comma-separated integers",
-        ),
-        (
-            ["sweep", "_test-cli", "--grid", "value=[1,2]", "--seeds", "0,x", "--out", "s"],
-            "--seeds must be comma-separated integers",
-        ),
-        (
-            ["sweep", "_test-cli", "--grid", "value=[1,2]", "--seeds", str(2**64), "--out", "s"],
-            "'seed' parameter of sweep",
-        ),
-        (
-            ["sweep", "_test-cli", "--grid", "value=[1,2]", "--workers", "0", "--out", "s"],
-            "'workers' parameter",
-        ),
-    ],
-)
+@pytest.mark.parametrize("args, needle", [
+    (["run", "_test-cli", "--seed", str(2**64)], "'seed' parameter of run"),
+    (["run", "_test-cli", "--seed", "-1"], "'seed' parameter of run"),
+    (["run", "_test-cli", "--out", ""], "must not be empty"),
+    (["sweep", "_test-cli", "--grid", "value=[1,2]", "--seeds", ",", "--out", "s"],
+     "--seeds must be comma-separated integers"),
+    (["sweep", "_test-cli", "--grid", "value=[1,2]", "--seeds", "0,x", "--out", "s"],
+     "--seeds must be comma-separated integers"),
+    (["sweep", "_test-cli", "--grid", "value=[1,2]", "--seeds", str(2**64), "--out", "s"],
+     "'seed' parameter of sweep"),
+    (["sweep", "_test-cli", "--grid", "value=[1,2]", "--workers", "0", "--out", "s"],
+     "'workers' parameter"),
+])
 def test_bad_cli_input_is_one_line_exit_2(runner, tmp_path, monkeypatch, args, needle):
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(cli, args)
@@ -109,24 +93,20 @@ def test_sweep_out_on_a_read_only_directory(runner, tmp_path):
     try:
         # root writes through permission bits: use a read-only filesystem instead
         target = ro / "sw" if not os.access(ro, os.W_OK) else "/sys/specbias-sweep"
-        r = runner.invoke(cli, ["sweep", "_test-cli", "--grid", "value=[1]", "--out", str(target)])
+        r = runner.invoke(cli, ["sweep", "_test-cli", "--grid", "value=[1]", "--out",
+                                str(target)])
         assert r.exit_code == 2 and "not writable" in _one_line(r)
     finally:
         ro.chmod(0o700)
 
 
-@pytest.mark.parametrize(
-    "content, needle",
-    [
-        ("{}", "missing or malformed 'experiment'"),
-        ("[]", "expected a JSON object"),
-        (
-            '{"experiment": "x", "preset": "quick", "seed": 0, "status": "ok", "metrics": {}}',
-            "'timings'",
-        ),
-        ("not json", "not valid JSON"),
-    ],
-)
+@pytest.mark.parametrize("content, needle", [
+    ("{}", "missing or malformed 'experiment'"),
+    ("[]", "expected a JSON object"),
+    ('{"experiment": "x", "preset": "quick", "seed": 0, "status": "ok", "metrics": {}}',
+     "'timings'"),
+    ("not json", "not valid JSON"),
+])
 def test_show_refuses_incomplete_summaries(runner, tmp_path, content, needle):
     (tmp_path / "summary.json").write_text(content)
     r = runner.invoke(cli, ["show", str(tmp_path)])
@@ -135,9 +115,8 @@ def test_show_refuses_incomplete_summaries(runner, tmp_path, content, needle):
 
 def test_diverged_run_exits_1_and_its_report_says_so(runner, tmp_path):
     out = tmp_path / "d"
-    r = runner.invoke(
-        cli, ["run", "_test-cli", "--set", "diverge=true", "--out", str(out), "--quiet"]
-    )
+    r = runner.invoke(cli, ["run", "_test-cli", "--set", "diverge=true", "--out", str(out),
+                            "--quiet"])
     assert r.exit_code == 1, r.output
     assert "diverged" in r.output.strip().splitlines()[-1]
     summary = json.loads((out / "summary.json").read_text())

@@ -97,19 +97,14 @@ def test_random_planes_sit_at_their_baseline(K, d):
     # standard error of the difference: n fresh draws against the baseline's 100 draws
     assert abs(mean - base) < 4 * std * math.sqrt(1 / n + 1 / 100)
     assert abs(np.mean([v.normalized_auc for v in vals])) < 4 * std / (1 - base) * math.sqrt(
-        1 / n + 1 / 100
-    )
+        1 / n + 1 / 100)
     assert base > clustering_min_auc(K, d)  # random planes are not the most even configuration
 
 
 @pytest.mark.parametrize(("K", "d"), GRID)
 def test_more_clusters_score_lower(K, d):
-    means = [
-        np.mean(
-            [clustering_auc(tight_clusters(K, d, C, rng)).normalized_auc for rng in _seeds(K, d, C)]
-        )
-        for C in (1, 2, 3, 4)
-    ]
+    means = [np.mean([clustering_auc(tight_clusters(K, d, C, rng)).normalized_auc
+                      for rng in _seeds(K, d, C)]) for C in (1, 2, 3, 4)]
     assert means[0] == pytest.approx(1.0, abs=0.01)
     assert means[0] > means[1] > means[2] > means[3] > 0.3, means
 
@@ -215,17 +210,13 @@ def test_squared_baseline_tends_to_the_population_limit():
 def test_squared_rank_and_floor_attained_by_designs():
     rng = np.random.default_rng(8)
     for d in (2, 3, 4):
-        S = clustering_auc(
-            rng.standard_normal((50, d)), method="squared", baseline=False
-        ).similarity
+        S = clustering_auc(rng.standard_normal((50, d)), method="squared", baseline=False).similarity
         assert np.linalg.matrix_rank(S, tol=1e-9) == d * (d + 1) // 2
     # projective 2-designs reach the floor: 3 lines at 60 degrees in R^2, the 6 diagonals of
     # the icosahedron in R^3; orthogonal planes when K <= d
     ang = np.array([0, np.pi / 3, 2 * np.pi / 3])
     phi = (1 + math.sqrt(5)) / 2
-    ico = np.array(
-        [[0, 1, phi], [0, 1, -phi], [1, phi, 0], [1, -phi, 0], [phi, 0, 1], [phi, 0, -1]]
-    )
+    ico = np.array([[0, 1, phi], [0, 1, -phi], [1, phi, 0], [1, -phi, 0], [phi, 0, 1], [phi, 0, -1]])
     for Z in (np.c_[np.cos(ang), np.sin(ang)], ico, np.eye(5)[:4]):
         r = clustering_auc(Z, method="squared", baseline=False)
         assert r.auc == pytest.approx(clustering_min_auc(*Z.shape, "squared"), abs=1e-12)
@@ -234,8 +225,7 @@ def test_squared_rank_and_floor_attained_by_designs():
         for _ in range(20):
             Z = rng.standard_normal((K, d)) * rng.uniform(0.01, 1, d)  # anisotropic too
             assert clustering_auc(Z, method="squared", baseline=False).auc >= (
-                clustering_min_auc(K, d, "squared") - 1e-12
-            )
+                clustering_min_auc(K, d, "squared") - 1e-12)
 
 
 def test_squared_form_cannot_see_clusters_arranged_as_a_design():

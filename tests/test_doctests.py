@@ -9,8 +9,7 @@ import pytest
 import specbias
 
 MODULES = sorted(
-    m.name
-    for m in pkgutil.walk_packages(specbias.__path__, "specbias.")
+    m.name for m in pkgutil.walk_packages(specbias.__path__, "specbias.")
     if ".experiments" not in m.name and not m.name.endswith(".cli")
 )
 
@@ -18,7 +17,6 @@ MODULES = sorted(
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     mod = importlib.import_module(name)
-    res = doctest.testmod(
-        mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
-    )
+    res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+                          verbose=False)
     assert res.failed == 0, f"{res.failed} doctest(s) failed in {name}"

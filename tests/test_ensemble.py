@@ -23,17 +23,8 @@ def _data(n=40):
 
 
 def _mlps(n, width=16, depth=3, in_dim=1, out_dim=1, seed0=0):
-    return [
-        MLP(
-            in_dim,
-            width,
-            depth,
-            out_dim=out_dim,
-            generator=torch.Generator().manual_seed(seed0 + s),
-            dtype=D,
-        )
-        for s in range(n)
-    ]
+    return [MLP(in_dim, width, depth, out_dim=out_dim,
+                generator=torch.Generator().manual_seed(seed0 + s), dtype=D) for s in range(n)]
 
 
 def _assert_member_equal(ens_model, alone, i, rtol=1e-9):
@@ -96,13 +87,9 @@ class Odd(nn.Module):
 def test_other_modules(kind):
     X, y = _data()
     if kind == "sequential":
-
         def make(s):
             torch.manual_seed(s)
-            return nn.Sequential(
-                nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1), nn.Flatten(0)
-            ).double()
-
+            return nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1), nn.Flatten(0)).double()
         # Flatten is not element-wise: falls back to vmap
         nets = [make(s) for s in range(3)]
     else:
@@ -151,9 +138,8 @@ def test_validation_losses_per_member():
     Xv, yv = X[::3] + 0.01, y[::3]
     nets = _mlps(2)
     copies = [copy.deepcopy(m) for m in nets]
-    res = train_ensemble(
-        nets, (X, y), 20, lr=1e-2, record_every=5, validation={"val": (Xv, yv)}, progress=False
-    )
+    res = train_ensemble(nets, (X, y), 20, lr=1e-2, record_every=5,
+                         validation={"val": (Xv, yv)}, progress=False)
     assert res.loss_steps.tolist() == [0, 5, 10, 15, 20]
     for i, m in enumerate(copies):
         rec = LossRecorder(every=5, validation={"val": (Xv, yv)})
@@ -187,9 +173,8 @@ def test_member_losses_match_torch():
     for e in range(4):
         assert abs(per[e] - torch.nn.functional.mse_loss(pred[e], y)) < 1e-14
     Y = torch.randn(4, 7, dtype=D)
-    np.testing.assert_allclose(
-        member_losses(pred, Y).numpy(), ((pred - Y) ** 2).mean(1).numpy(), rtol=1e-14
-    )
+    np.testing.assert_allclose(member_losses(pred, Y).numpy(),
+                               ((pred - Y) ** 2).mean(1).numpy(), rtol=1e-14)
 
 
 def test_members_are_standalone_copies():
@@ -231,14 +216,14 @@ def test_structured_divergence_per_member():
     with torch.no_grad():
         for p in nets[2].parameters():
             p.mul_(30.0)
-    res = train_ensemble(nets, (X, y), 30, optimizer="sgd", lr=0.05, record_every=5, progress=False)
+    res = train_ensemble(nets, (X, y), 30, optimizer="sgd", lr=0.05, record_every=5,
+                         progress=False)
     assert res.diverged.tolist() == [False, False, True]
     at = int(res.diverged_at[2])
     assert res.diverged_at.tolist() == [-1, -1, at] and 0 <= at < 30
     assert res.divergence_reason[:2] == ["", ""] and "reference loss" in res.divergence_reason[2]
-    assert res.messages == [
-        f"member 2 diverged at step {at}: {res.divergence_reason[2]}; it is frozen from there on"
-    ]
+    assert res.messages == [f"member 2 diverged at step {at}: {res.divergence_reason[2]}; "
+                            "it is frozen from there on"]
     # losses are NaN from the first record after the divergence; the engine's own loss
     # recorder does not show up among the callbacks' records
     assert np.isnan(res.losses[res.loss_steps > at, 2]).all()

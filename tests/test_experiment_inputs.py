@@ -57,40 +57,30 @@ def test_memory_check_is_skipped_when_memory_is_unknown(monkeypatch):
     assert cfg.n_test == 1_000_000
 
 
-@pytest.mark.parametrize(
-    "name, overrides, field",
-    [
-        (
-            "radon-mnist",
-            {"record_every": 1, "epochs": 1000, "batches_per_epoch": 1000},
-            "record_every",
-        ),
-        ("radon-pinning", {"steps": 10**7, "record_every": 1, "replicates": 100}, "record_every"),
-        ("rahaman-frequencies", {"steps": 10**7, "every": 1}, "every"),
-        ("rahaman-mnist-noise", {"n_train": 60000}, "n_train"),
-        ("lucey-2d", {"rows": 128, "cols": 128}, "rows"),
-        ("radon-gd-vs-convex", {"hull_grid": 1000, "width": 20000}, "hull_grid"),
-    ],
-)
+@pytest.mark.parametrize("name, overrides, field", [
+    ("radon-mnist", {"record_every": 1, "epochs": 1000, "batches_per_epoch": 1000}, "record_every"),
+    ("radon-pinning", {"steps": 10**7, "record_every": 1, "replicates": 100}, "record_every"),
+    ("rahaman-frequencies", {"steps": 10**7, "every": 1}, "every"),
+    ("rahaman-mnist-noise", {"n_train": 60000}, "n_train"),
+    ("lucey-2d", {"rows": 128, "cols": 128}, "rows"),
+    ("radon-gd-vs-convex", {"hull_grid": 1000, "width": 20000}, "hull_grid"),
+])
 def test_records_and_arrays_beyond_memory_refused(small_machine, name, overrides, field):
     refused(name, f"The '{field}' parameter of {name} needs about .* GiB", **overrides)
 
 
-@pytest.mark.parametrize(
-    "name, field, value",
-    [
-        ("radon-targets", "n_test", 10**9),
-        ("radon-mnist", "batch_size", 10**9),
-        ("radon-mnist", "train_size", 10**9),
-        ("radon-mnist", "n_radii", 10**9),
-        ("radon-kernel-switch", "batches_per_epoch", 10**9),
-        ("radon-pinning", "steps", 10**9),
-        ("radon-gd-vs-convex", "max_steps", 10**9),
-        ("rahaman-frequencies", "steps", 10**9),
-        ("rahaman-mnist-noise", "n_train", 10**9),
-        ("rahaman-ablation", "widths", [10**6]),
-    ],
-)
+@pytest.mark.parametrize("name, field, value", [
+    ("radon-targets", "n_test", 10**9),
+    ("radon-mnist", "batch_size", 10**9),
+    ("radon-mnist", "train_size", 10**9),
+    ("radon-mnist", "n_radii", 10**9),
+    ("radon-kernel-switch", "batches_per_epoch", 10**9),
+    ("radon-pinning", "steps", 10**9),
+    ("radon-gd-vs-convex", "max_steps", 10**9),
+    ("rahaman-frequencies", "steps", 10**9),
+    ("rahaman-mnist-noise", "n_train", 10**9),
+    ("rahaman-ablation", "widths", [10**6]),
+])
 def test_sizes_have_upper_bounds(name, field, value):
     refused(name, field, **{field: value})
 
@@ -110,34 +100,24 @@ def test_presets_resolve_and_have_modest_estimates():
 # ------------------------------------------------------------------ B. cross-field checks
 
 
-@pytest.mark.parametrize(
-    "name, overrides, match",
-    [
-        (
-            "lucey-spectrum",
-            {"fit_start": 30},
-            "'fit_start' parameter of lucey-spectrum must be below",
-        ),
-        ("lucey-spectrum", {"fit_first": 300}, "'fit_first' parameter of lucey-spectrum"),
-        ("lucey-mask", {"steps": [1e300, 1e308]}, "'steps' parameter of lucey-mask"),
-        ("lucey-mask", {"steps": [0.5, 10.0]}, "'steps' parameter of lucey-mask"),
-        ("lucey-iterations", {"fit_stop": 300}, "fit_stop"),
-        ("lucey-components", {"narrow_width": 300}, "'narrow_width' parameter of lucey-components"),
-        ("lucey-reconstruction", {"ks": [4, 1000]}, "'ks' parameter of lucey-reconstruction"),
-        ("lucey-spline", {"stride": 100}, "'stride' parameter of lucey-spline"),
-        ("radon-gd-vs-convex", {"optimizer": "sgd"}, "'optimizer' parameter of radon-gd-vs-convex"),
-        (
-            "radon-kernel-switch",
-            {"epochs": 2, "switch_epoch": 2},
-            "'switch_epoch' parameter of radon-kernel-switch",
-        ),
-        ("radon-pinning", {"targets": [1.0]}, "'targets' parameter of radon-pinning"),
-        ("radon-targets", {"targets": ["spiral"]}, "'targets' parameter of radon-targets"),
-        ("rahaman-mnist-noise", {"classes": [3, 3]}, "'classes' parameter of rahaman-mnist-noise"),
-        ("rahaman-perturbation", {"deltas": [0.1, 0.01, 1.0]}, "'deltas' parameter"),
-        ("rahaman-manifold", {"frequencies": [10.0, 400.0]}, "Nyquist"),
-    ],
-)
+@pytest.mark.parametrize("name, overrides, match", [
+    ("lucey-spectrum", {"fit_start": 30}, "'fit_start' parameter of lucey-spectrum must be below"),
+    ("lucey-spectrum", {"fit_first": 300}, "'fit_first' parameter of lucey-spectrum"),
+    ("lucey-mask", {"steps": [1e300, 1e308]}, "'steps' parameter of lucey-mask"),
+    ("lucey-mask", {"steps": [0.5, 10.0]}, "'steps' parameter of lucey-mask"),
+    ("lucey-iterations", {"fit_stop": 300}, "fit_stop"),
+    ("lucey-components", {"narrow_width": 300}, "'narrow_width' parameter of lucey-components"),
+    ("lucey-reconstruction", {"ks": [4, 1000]}, "'ks' parameter of lucey-reconstruction"),
+    ("lucey-spline", {"stride": 100}, "'stride' parameter of lucey-spline"),
+    ("radon-gd-vs-convex", {"optimizer": "sgd"}, "'optimizer' parameter of radon-gd-vs-convex"),
+    ("radon-kernel-switch", {"epochs": 2, "switch_epoch": 2},
+     "'switch_epoch' parameter of radon-kernel-switch"),
+    ("radon-pinning", {"targets": [1.0]}, "'targets' parameter of radon-pinning"),
+    ("radon-targets", {"targets": ["spiral"]}, "'targets' parameter of radon-targets"),
+    ("rahaman-mnist-noise", {"classes": [3, 3]}, "'classes' parameter of rahaman-mnist-noise"),
+    ("rahaman-perturbation", {"deltas": [0.1, 0.01, 1.0]}, "'deltas' parameter"),
+    ("rahaman-manifold", {"frequencies": [10.0, 400.0]}, "Nyquist"),
+])
 def test_cross_field_checks_refuse_when_the_config_is_built(name, overrides, match):
     refused(name, match, **overrides)
 
@@ -149,22 +129,13 @@ def test_non_finite_values_refused():
 
 def _png_header(path, width, height):
     """A tiny PNG whose header promises width x height grey pixels (a decompression bomb)."""
-
     def chunk(tag, data):
-        return (
-            struct.pack(">I", len(data))
-            + tag
-            + data
-            + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-        )
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b""))
-        + chunk(b"IEND", b"")
-    )
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
     return path
 
 
@@ -178,12 +149,8 @@ def test_decompression_bomb_image_refused(tmp_path, side):
 def test_bomb_signal_refused_by_the_experiment(tmp_path):
     path = _png_header(tmp_path / "bomb.png", 100000, 100000)
     with pytest.raises(ParameterError, match="too large"):
-        run_experiment(
-            "lucey-reconstruction",
-            overrides={"signal": str(path)},
-            out=tmp_path / "out",
-            quiet_progress=True,
-        )
+        run_experiment("lucey-reconstruction", overrides={"signal": str(path)},
+                       out=tmp_path / "out", quiet_progress=True)
 
 
 def test_bad_npy_files_refused(tmp_path, monkeypatch):
@@ -203,16 +170,10 @@ def test_bad_npy_files_refused(tmp_path, monkeypatch):
 def test_long_signal_refused_before_the_fit(tmp_path, monkeypatch):
     np.save(tmp_path / "long.npy", np.sin(np.linspace(0.0, 50.0, 20000)))
     monkeypatch.setattr(registry, "available_memory", lambda: 40.0 * 1024**2)
-    with pytest.raises(
-        ParameterError,
-        match="'signal' parameter of lucey-reconstruction needs about .*a signal of 20000 samples",
-    ):
-        run_experiment(
-            "lucey-reconstruction",
-            overrides={"signal": str(tmp_path / "long.npy")},
-            out=tmp_path / "out",
-            quiet_progress=True,
-        )
+    with pytest.raises(ParameterError, match="'signal' parameter of lucey-reconstruction needs "
+                                             "about .*a signal of 20000 samples"):
+        run_experiment("lucey-reconstruction", overrides={"signal": str(tmp_path / "long.npy")},
+                       out=tmp_path / "out", quiet_progress=True)
 
 
 def test_npy_row_is_a_copy_not_a_mapped_view(tmp_path):
@@ -225,33 +186,22 @@ def test_npy_row_is_a_copy_not_a_mapped_view(tmp_path):
 # ------------------------------------------------------------------ C. silent acceptance
 
 
-@pytest.mark.parametrize(
-    "name",
-    sorted(
-        n for n, e in registry.all_experiments().items() if "activations" in e.config.model_fields
-    ),
-)
+@pytest.mark.parametrize("name", sorted(n for n, e in registry.all_experiments().items()
+                                        if "activations" in e.config.model_fields))
 def test_empty_activation_list_refused(name):
     refused(name, "activations", activations=[])
 
 
-FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
+FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+         "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
 def _idx_dir(path, *, n=6, side=28, x_dtype=np.uint8, labels=None):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (n, side, side)).astype(x_dtype)
-    arrays = {
-        "x_train": x,
-        "y_train": np.arange(n) % 10 if labels is None else labels,
-        "x_test": rng.integers(0, 256, (3, 28, 28)).astype(np.uint8),
-        "y_test": np.array([1, 2, 3]),
-    }
+    arrays = {"x_train": x, "y_train": np.arange(n) % 10 if labels is None else labels,
+              "x_test": rng.integers(0, 256, (3, 28, 28)).astype(np.uint8),
+              "y_test": np.array([1, 2, 3])}
     path.mkdir()
     for key, stem in FILES.items():
         write_idx(path / stem, np.asarray(arrays[key]))
@@ -309,9 +259,8 @@ def test_radon_pinning_learns_with_its_default_lr(tmp_path):
 
 @pytest.mark.parametrize("lr", [1e3, 1e6])
 def test_radon_pinning_that_learns_nothing_is_reported(tmp_path, lr):
-    s = run_experiment(
-        "radon-pinning", overrides={**PIN, "lr": lr}, out=tmp_path / "bad", quiet_progress=True
-    )
+    s = run_experiment("radon-pinning", overrides={**PIN, "lr": lr}, out=tmp_path / "bad",
+                       quiet_progress=True)
     assert s["status"] != "ok"
     flagged = {**s["failed"], **s["diverged"]}
     assert "replicate 0" in flagged

@@ -70,11 +70,8 @@ def _sibling_imports(path: Path) -> list[str]:
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
-                if (
-                    parts[:2] == ["specbias", "experiments"]
-                    and len(parts) > 2
-                    and parts[2] in MODULE_NAMES
-                ):
+                if parts[:2] == ["specbias", "experiments"] and len(parts) > 2 \
+                        and parts[2] in MODULE_NAMES:
                     found.append(parts[2])
     return found
 
@@ -86,26 +83,19 @@ def test_no_experiment_module_imports_another(path):
 
 def test_the_import_check_sees_sibling_imports(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text(
-        "from .radon_mnist import train_one\nfrom . import lucey_spectrum\n"
-        "from specbias.experiments.rahaman_frequencies import heatmap\n"
-        "import specbias.experiments.radon_targets\nfrom ._blocks import heatmap\n"
-        "from ..training import train\n"
-    )
-    assert _sibling_imports(bad) == [
-        "radon_mnist",
-        "lucey_spectrum",
-        "rahaman_frequencies",
-        "radon_targets",
-    ]
+    bad.write_text("from .radon_mnist import train_one\nfrom . import lucey_spectrum\n"
+                   "from specbias.experiments.rahaman_frequencies import heatmap\n"
+                   "import specbias.experiments.radon_targets\nfrom ._blocks import heatmap\n"
+                   "from ..training import train\n")
+    assert _sibling_imports(bad) == ["radon_mnist", "lucey_spectrum", "rahaman_frequencies",
+                                     "radon_targets"]
 
 
 def _run_function(tree: ast.Module) -> ast.FunctionDef:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and any(
-            isinstance(d, ast.Call) and getattr(d.func, "id", "") == "register_experiment"
-            for d in node.decorator_list
-        ):
+                isinstance(d, ast.Call) and getattr(d.func, "id", "") == "register_experiment"
+                for d in node.decorator_list):
             return node
     raise AssertionError("no function decorated with register_experiment")
 
@@ -118,9 +108,8 @@ def test_run_raises_no_parameter_error_and_parses_no_messages(path):
         if isinstance(node, ast.Raise) and node.exc is not None:
             target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
             name = getattr(target, "id", None) or getattr(target, "attr", None)
-            assert name not in ("ParameterError", "invalid"), (
+            assert name not in ("ParameterError", "invalid"), \
                 f"{path.stem}: run raises {name} (line {node.lineno}): check it in the config"
-            )
     for node in ast.walk(tree):  # divergence comes from structured results, not messages
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             assert node.value.strip() != "diverged", f"{path.stem}: line {node.lineno}"
@@ -200,16 +189,10 @@ CROSS_FIELD = [
     ("lucey-spline", {"row": 10**6}, "signal"),
     ("radon-gd-vs-convex", {"optimizer": "sgd"}, "optimizer"),
     ("radon-kernel-switch", {"epochs": 2, "switch_epoch": 2}, "switch_epoch"),
-    (
-        "radon-kernel-switch",
-        {"epochs": 1000, "batches_per_epoch": 10_000, "record_every": 10**6},
-        "batches_per_epoch",
-    ),
-    (
-        "radon-mnist",
-        {"epochs": 1000, "batches_per_epoch": 10_000, "record_every": 10**6},
-        "batches_per_epoch",
-    ),
+    ("radon-kernel-switch", {"epochs": 1000, "batches_per_epoch": 10_000, "record_every": 10**6},
+     "batches_per_epoch"),
+    ("radon-mnist", {"epochs": 1000, "batches_per_epoch": 10_000, "record_every": 10**6},
+     "batches_per_epoch"),
     ("radon-pinning", {"targets": [1.0]}, "targets"),
     ("radon-targets", {"targets": ["spiral"]}, "targets"),
     ("rahaman-ablation", {"depths": [], "widths": [], "clips": []}, "depths"),
@@ -243,67 +226,46 @@ def test_every_cross_field_validator_is_exercised():
 
 def test_field_types_check_defaults_under_overridden_fields():
     # frequencies keep their default; the smaller grid puts them above its Nyquist limit
-    with pytest.raises(
-        ParameterError,
-        match=r"'frequencies' parameter of rahaman-frequencies "
-        r"must lie in \(0, 16\)",
-    ):
+    with pytest.raises(ParameterError, match=r"'frequencies' parameter of rahaman-frequencies "
+                                             r"must lie in \(0, 16\)"):
         resolve_config("rahaman-frequencies", "quick", {"n_points": 32})
 
 
-@pytest.mark.parametrize(
-    "name",
-    sorted(
-        n
-        for n, e in EXPERIMENTS.items()
-        if {"activation", "activations"} & set(e.config.model_fields)
-    ),
-)
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPERIMENTS.items()
+                                        if {"activation", "activations"} & set(e.config.model_fields)))
 def test_unknown_activation_refused_when_the_config_is_built(name):
     fields = EXPERIMENTS[name].config.model_fields
     key = "activations" if "activations" in fields else "activation"
     value = ["relu", "rleu"] if key == "activations" else "rleu"
-    with pytest.raises(
-        ParameterError,
-        match=f"The '{key}' parameter of {name} must .*"
-        "Unknown activation 'rleu'. Did you mean 'relu'",
-    ):
+    with pytest.raises(ParameterError, match=f"The '{key}' parameter of {name} must .*"
+                                             "Unknown activation 'rleu'. Did you mean 'relu'"):
         resolve_config(name, "quick", {key: value})
 
 
 def test_constant_signal_needs_a_peak(tmp_path):
     path = tmp_path / "flat.npy"
     np.save(path, np.ones(300))
-    with pytest.raises(
-        ParameterError,
-        match="'peak' parameter of lucey-reconstruction must be given for a constant signal",
-    ):
+    with pytest.raises(ParameterError, match="'peak' parameter of lucey-reconstruction must be "
+                                             "given for a constant signal"):
         resolve_config("lucey-reconstruction", "quick", {"signal": str(path)})
-    assert (
-        resolve_config("lucey-reconstruction", "quick", {"signal": str(path), "peak": 1.0}).peak
-        == 1.0
-    )
+    assert resolve_config("lucey-reconstruction", "quick",
+                          {"signal": str(path), "peak": 1.0}).peak == 1.0
 
 
 def test_unreadable_signal_refused_when_the_config_is_built(tmp_path):
     (tmp_path / "empty.npy").write_bytes(b"")
     for name in ("lucey-reconstruction", "lucey-spline"):
-        with pytest.raises(
-            ParameterError, match=f"'signal' parameter of {name} cannot be used.*empty"
-        ):
+        with pytest.raises(ParameterError, match=f"'signal' parameter of {name} cannot be used"
+                                                 ".*empty"):
             resolve_config(name, "quick", {"signal": str(tmp_path / "empty.npy")})
-        with pytest.raises(
-            ParameterError, match=f"'signal' parameter of {name} must be None, one of"
-        ):
+        with pytest.raises(ParameterError, match=f"'signal' parameter of {name} must be None, "
+                                                 "one of"):
             resolve_config(name, "quick", {"signal": str(tmp_path / "missing.npy")})
 
 
 def test_mnist_directory_checked_when_the_config_is_built(tmp_path):
-    for name, key in (
-        ("radon-mnist", "data_path"),
-        ("radon-kernel-switch", "data_path"),
-        ("rahaman-mnist-noise", "mnist_path"),
-    ):
+    for name, key in (("radon-mnist", "data_path"), ("radon-kernel-switch", "data_path"),
+                      ("rahaman-mnist-noise", "mnist_path")):
         with pytest.raises(ParameterError, match=f"'{key}' parameter of {name} must be"):
             resolve_config(name, "quick", {key: str(tmp_path / "nowhere")})
         with pytest.raises(ParameterError, match="train-images-idx3-ubyte.*missing"):
@@ -324,57 +286,39 @@ class _FieldsConfig(ExperimentConfig):
     data: MnistDir = None
 
 
-@register_experiment("_test-fields", config=_FieldsConfig, description="test only", reproduces="-")
+@register_experiment("_test-fields", config=_FieldsConfig, description="test only",
+                     reproduces="-")
 def _fields_run(cfg: _FieldsConfig, ctx: RunContext) -> None:
     ctx.metric("n", cfg.n_points)
 
 
-@pytest.mark.parametrize(
-    "overrides, match",
-    [
-        (
-            {"frequencies": [1.0, 32.0]},
-            r"'frequencies' parameter of _test-fields must lie in \(0, 32\) "
-            r"\(the Nyquist limit of the grid of n_points = 64 points\). "
-            r"Got \[1.0, 32.0\] instead.",
-        ),
-        ({"frequencies": [0.0, 3.0]}, "'frequencies' parameter"),
-        ({"n_points": 8}, r"'frequencies' parameter of _test-fields must lie in \(0, 4\)"),
-        (
-            {"act": "tanhh"},
-            "'act' parameter of _test-fields must name an activation of the zoo "
-            r"\(Unknown activation 'tanhh'. Did you mean 'tanh'",
-        ),
-        (
-            {"acts": ["relu", "nope"]},
-            "'acts' parameter of _test-fields must hold activation names"
-            r".*Got \['relu', 'nope'\] instead.",
-        ),
-        ({"acts": ["power_relu(b=2)"]}, "'acts' parameter.*Bad parameters"),
-        (
-            {"specs": ["sinc(s=0)"]},
-            "'specs' parameter.*'s' in activation spec 'sinc\\(s=0\\)' must be positive",
-        ),
-        ({"specs": ["sinc(s=[1])"]}, "'specs' parameter"),
-        (
-            {"dtype": "float16"},
-            "'dtype' parameter of _test-fields is invalid: input should be 'float32' or 'float64'",
-        ),
-        ({"signal": "no-such-file.npy"}, "'signal' parameter of _test-fields must be None, one of"),
-        ({"data": "no-such-dir"}, "'data' parameter of _test-fields must be None"),
-    ],
-)
+@pytest.mark.parametrize("overrides, match", [
+    ({"frequencies": [1.0, 32.0]}, r"'frequencies' parameter of _test-fields must lie in \(0, 32\) "
+                                   r"\(the Nyquist limit of the grid of n_points = 64 points\). "
+                                   r"Got \[1.0, 32.0\] instead."),
+    ({"frequencies": [0.0, 3.0]}, "'frequencies' parameter"),
+    ({"n_points": 8}, r"'frequencies' parameter of _test-fields must lie in \(0, 4\)"),
+    ({"act": "tanhh"}, "'act' parameter of _test-fields must name an activation of the zoo "
+                       r"\(Unknown activation 'tanhh'. Did you mean 'tanh'"),
+    ({"acts": ["relu", "nope"]}, "'acts' parameter of _test-fields must hold activation names"
+                                 r".*Got \['relu', 'nope'\] instead."),
+    ({"acts": ["power_relu(b=2)"]}, "'acts' parameter.*Bad parameters"),
+    ({"specs": ["sinc(s=0)"]}, "'specs' parameter.*'s' in activation spec 'sinc\\(s=0\\)' must "
+                               "be positive"),
+    ({"specs": ["sinc(s=[1])"]}, "'specs' parameter"),
+    ({"dtype": "float16"}, "'dtype' parameter of _test-fields is invalid: input should be "
+                           "'float32' or 'float64'"),
+    ({"signal": "no-such-file.npy"}, "'signal' parameter of _test-fields must be None, one of"),
+    ({"data": "no-such-dir"}, "'data' parameter of _test-fields must be None"),
+])
 def test_field_types_refuse_with_the_field_name(overrides, match):
     with pytest.raises(ParameterError, match=match):
         resolve_config("_test-fields", "quick", overrides)
 
 
 def test_field_types_accept_the_zoo():
-    cfg = resolve_config(
-        "_test-fields",
-        "quick",
-        {"act": "Heaviside", "signal": "ascent", "specs": ["wavepacket(w0=3, s=2)"]},
-    )
+    cfg = resolve_config("_test-fields", "quick", {"act": "Heaviside", "signal": "ascent",
+                                                   "specs": ["wavepacket(w0=3, s=2)"]})
     assert cfg.act == "Heaviside" and cfg.specs == ["wavepacket(w0=3, s=2)"]
     act, s = parse_spec("wavepacket(w0=3, s=2)")
     assert act.params == {"w0": 3} and s == 2.0
@@ -402,35 +346,23 @@ def test_timer_records_the_wall_time_also_when_the_block_raises(ctx):
 
 
 def test_record_divergence_reads_structured_fields_not_messages(ctx):
-    res = SimpleNamespace(
-        diverged=np.array([False, True, True]),
-        diverged_at=np.array([-1, 7, 3]),
-        divergence_reason=["", "loss is nan (non-finite)", "loss is inf"],
-        messages=["garbled", "text"],
-    )
+    res = SimpleNamespace(diverged=np.array([False, True, True]),
+                          diverged_at=np.array([-1, 7, 3]),
+                          divergence_reason=["", "loss is nan (non-finite)", "loss is inf"],
+                          messages=["garbled", "text"])
     entries = ctx.record_divergence(res, prefix="depth 4 ")
     assert list(entries) == ["depth 4 member 2", "depth 4 member 1"]  # in the order they diverged
     assert entries["depth 4 member 1"].startswith("member 1 diverged at step 7: loss is nan")
     assert ctx.diverged == entries
     named = ctx.record_divergence(res, ["a", "b", "c"])
     assert list(named) == ["c", "b"]
-    single = SimpleNamespace(
-        diverged=True,
-        diverged_at=4,
-        divergence_reason="loss is nan",
-        message="diverged at step 4: loss is nan; training stopped",
-    )
+    single = SimpleNamespace(diverged=True, diverged_at=4, divergence_reason="loss is nan",
+                             message="diverged at step 4: loss is nan; training stopped")
     assert ctx.record_divergence(single, "fit") == {"fit": single.message}
     assert ctx.record_divergence(single) == {"run": single.message}
     assert ctx.record_divergence(SimpleNamespace(diverged=False, message="")) == {}
-    assert (
-        ctx.record_divergence(
-            SimpleNamespace(
-                diverged=np.zeros(3, bool), diverged_at=-np.ones(3), divergence_reason=[""] * 3
-            )
-        )
-        == {}
-    )
+    assert ctx.record_divergence(SimpleNamespace(diverged=np.zeros(3, bool), diverged_at=-np.ones(3),
+                                                 divergence_reason=[""] * 3)) == {}
 
 
 def test_record_divergence_keeps_the_labels_of_the_messages(ctx):
@@ -466,16 +398,11 @@ def test_the_worked_example_of_the_docs_runs(tmp_path):
         exec(compile(tests, "adding-an-experiment.md", "exec"), tns)
         tns["test_toy_two_sines_learns_the_low_frequency_first"](tmp_path)
         tns["test_toy_two_sines_refuses_frequencies_above_nyquist"]()
-        with pytest.raises(
-            ParameterError, match="'every' parameter of toy-two-sines must not exceed steps"
-        ):
+        with pytest.raises(ParameterError, match="'every' parameter of toy-two-sines must not "
+                                                 "exceed steps"):
             resolve_config("toy-two-sines", "quick", {"every": 1000})
-        s = run_experiment(
-            "toy-two-sines",
-            overrides={"steps": 5, "every": 1, "lr": 1e4},
-            out=tmp_path / "diverged",
-            quiet_progress=True,
-        )
+        s = run_experiment("toy-two-sines", overrides={"steps": 5, "every": 1, "lr": 1e4},
+                           out=tmp_path / "diverged", quiet_progress=True)
         assert s["status"] == "diverged" and sorted(s["diverged"]) == ["seed 0", "seed 1"]
     finally:
         del sys.modules[mod.__name__]

@@ -15,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.timeout(180)
 
-_DRIVER = textwrap.dedent("""
+_DRIVER = textwrap.dedent('''
     import os, time
     from pydantic import Field
     from specbias.experiments import ExperimentConfig, register_experiment
@@ -38,7 +38,7 @@ _DRIVER = textwrap.dedent("""
     if __name__ == "__main__":
         from specbias.cli import main
         main()
-""")
+''')
 
 
 @pytest.fixture
@@ -49,14 +49,9 @@ def driver(tmp_path, monkeypatch):
     env = {**os.environ, "SPECBIAS_TEST_PIDDIR": str(tmp_path / "pids")}
 
     def start(*args):
-        return subprocess.Popen(
-            [sys.executable, "driver.py", *args],
-            env=env,
-            text=True,
-            start_new_session=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        return subprocess.Popen([sys.executable, "driver.py", *args], env=env, text=True,
+                                start_new_session=True, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
 
     started = []
 
@@ -119,17 +114,8 @@ def test_sigterm_on_run_keeps_previous_result(driver, tmp_path):
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupting_a_parallel_sweep_exits_and_leaves_no_process(driver, tmp_path, how):
-    p = driver(
-        "sweep",
-        "_test-slow",
-        "--grid",
-        "seconds=[60,61,0.5]",
-        "--workers",
-        "2",
-        "--out",
-        "sw",
-        "--quiet",
-    )
+    p = driver("sweep", "_test-slow", "--grid", "seconds=[60,61,0.5]", "--workers", "2",
+               "--out", "sw", "--quiet")
     _wait_for_points(tmp_path / "pids", 2)
     t0 = time.monotonic()
     if how == "ctrl-c":  # the terminal sends SIGINT to the whole foreground group
@@ -147,17 +133,8 @@ def test_interrupting_a_parallel_sweep_exits_and_leaves_no_process(driver, tmp_p
 
 
 def test_killing_the_sweep_parent_ends_its_workers(driver, tmp_path):
-    p = driver(
-        "sweep",
-        "_test-slow",
-        "--grid",
-        "seconds=[60,61]",
-        "--workers",
-        "2",
-        "--out",
-        "sw",
-        "--quiet",
-    )
+    p = driver("sweep", "_test-slow", "--grid", "seconds=[60,61]", "--workers", "2",
+               "--out", "sw", "--quiet")
     workers = _wait_for_points(tmp_path / "pids", 2)
     p.kill()  # kill -9: no handler runs in the parent
     p.wait(timeout=30)
@@ -173,17 +150,8 @@ def test_killing_the_sweep_parent_ends_its_workers(driver, tmp_path):
 
 
 def test_a_killed_worker_fails_its_point_alone(driver, tmp_path):
-    p = driver(
-        "sweep",
-        "_test-slow",
-        "--grid",
-        "seconds=[60,0.5,0.6]",
-        "--workers",
-        "2",
-        "--out",
-        "sw",
-        "--quiet",
-    )
+    p = driver("sweep", "_test-slow", "--grid", "seconds=[60,0.5,0.6]", "--workers", "2",
+               "--out", "sw", "--quiet")
     workers = _wait_for_points(tmp_path / "pids", 2)
     os.kill(workers["60"], signal.SIGKILL)
     out, err = p.communicate(timeout=120)

@@ -27,10 +27,8 @@ def _relu_problem(seed, N, K):
     return radon_features(X, theta, gamma, "relu"), rng.uniform(-1, 1, N)
 
 
-@pytest.mark.parametrize(
-    "seed,N,K,mse",
-    [(0, 30, 60, 0.01), (1, 30, 60, 0.3), (2, 40, 40, 0.05), (3, 60, 30, 1.0), (4, 25, 80, None)],
-)
+@pytest.mark.parametrize("seed,N,K,mse", [(0, 30, 60, 0.01), (1, 30, 60, 0.3), (2, 40, 40, 0.05),
+                                          (3, 60, 30, 1.0), (4, 25, 80, None)])
 def test_kernel_fit_matches_cvxpy(seed, N, K, mse):
     Phi, y = _problem(seed, N, K)
     c = kernel_fit(Phi, y, mse)
@@ -51,13 +49,9 @@ def test_kernel_fit_matches_cvxpy_on_relu_features():
 def test_kernel_fit_pseudo_inverse_and_exact_interpolation():
     Phi, y = _problem(5, 20, 50)
     np.testing.assert_allclose(kernel_fit(Phi, y), np.linalg.pinv(Phi) @ y, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(
-        kernel_fit(Phi, y, 0.0), np.linalg.pinv(Phi) @ y, rtol=1e-10, atol=1e-12
-    )
+    np.testing.assert_allclose(kernel_fit(Phi, y, 0.0), np.linalg.pinv(Phi) @ y, rtol=1e-10, atol=1e-12)
     Phi, y = _problem(6, 50, 20)  # tall: least squares
-    np.testing.assert_allclose(
-        kernel_fit(Phi, y), np.linalg.lstsq(Phi, y, rcond=None)[0], rtol=1e-10
-    )
+    np.testing.assert_allclose(kernel_fit(Phi, y), np.linalg.lstsq(Phi, y, rcond=None)[0], rtol=1e-10)
 
 
 @pytest.mark.parametrize("method", ["auto", "gram", "svd"])
@@ -116,12 +110,8 @@ def test_kernel_fit_errors():
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    N=st.integers(2, 25),
-    K=st.integers(2, 40),
-    frac=st.floats(0.01, 0.9),
-    seed=st.integers(0, 10_000),
-)
+@given(N=st.integers(2, 25), K=st.integers(2, 40), frac=st.floats(0.01, 0.9),
+       seed=st.integers(0, 10_000))
 def test_kernel_fit_property_budget_met_and_paths_agree(N, K, frac, seed):
     Phi, y = _problem(seed, N, K)
     c_ls = kernel_fit(Phi, y)

@@ -108,30 +108,22 @@ def test_gradient_descent_refuses_unrepresentable_result(backend):
 # ------------------------------------------------------------------ oversized models
 
 
-@pytest.mark.parametrize(
-    "make, name, owner",
-    [
-        (lambda: ShallowNet(2, 10**15), "width", "ShallowNet"),
-        (lambda: ShallowNet(10**15, 2), "in_dim", "ShallowNet"),
-        (lambda: MLP(1, 10**9, 3), "width", "MLP"),
-        (lambda: MLP(1, 4, 10**12), "depth", "MLP"),
-        (lambda: shallow_net(2, 8, out_dim=10**16), "out_dim", "shallow_net"),
-    ],
-)
+@pytest.mark.parametrize("make, name, owner", [
+    (lambda: ShallowNet(2, 10**15), "width", "ShallowNet"),
+    (lambda: ShallowNet(10**15, 2), "in_dim", "ShallowNet"),
+    (lambda: MLP(1, 10**9, 3), "width", "MLP"),
+    (lambda: MLP(1, 4, 10**12), "depth", "MLP"),
+    (lambda: shallow_net(2, 8, out_dim=10**16), "out_dim", "shallow_net"),
+])
 def test_oversized_models_are_refused_up_front(make, name, owner):
-    with pytest.raises(
-        ParameterError, match=rf"The '{name}' parameter of {owner} is too large: .* GiB"
-    ):
+    with pytest.raises(ParameterError, match=rf"The '{name}' parameter of {owner} is too large: .* GiB"):
         make()
 
 
 def test_model_size_limit_follows_machine_memory(monkeypatch):
     monkeypatch.setattr(sb_nn, "_memory_bytes", lambda: 2**20)  # a 1 MiB machine
-    with pytest.raises(
-        ParameterError,
-        match=r"'width' parameter of ShallowNet.*about 0.0\d+ GiB, "
-        r"more than the 0.0009766 GiB",
-    ):
+    with pytest.raises(ParameterError, match=r"'width' parameter of ShallowNet.*about 0.0\d+ GiB, "
+                                             r"more than the 0.0009766 GiB"):
         ShallowNet(2, 100_000)
     assert ShallowNet(2, 1000).width == 1000  # 20 kB fits
     monkeypatch.setattr(sb_nn, "_memory_bytes", lambda: None)  # unknown: only absurd sizes refused
@@ -143,28 +135,18 @@ def test_model_size_limit_follows_machine_memory(monkeypatch):
 # ------------------------------------------------------------------ complex and string input
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        [1.0, 2j],
-        np.ones(3, dtype=np.complex64),
-        np.array([1 + 0j], dtype=object),
-        torch.ones(2, dtype=torch.complex64),
-        1 + 0j,
-    ],
-)
+@pytest.mark.parametrize("value", [
+    [1.0, 2j], np.ones(3, dtype=np.complex64), np.array([1 + 0j], dtype=object),
+    torch.ones(2, dtype=torch.complex64), 1 + 0j,
+])
 def test_check_array_refuses_complex(value):
     with pytest.raises(ParameterError, match="The 'x' parameter of f must be real. Got complex"):
         check_array(value, "x", owner="f")
 
 
-@pytest.mark.parametrize(
-    "value", ["10", ["1", "2"], np.array(["1.5"]), np.array(["1"], dtype=object), b"1"]
-)
+@pytest.mark.parametrize("value", ["10", ["1", "2"], np.array(["1.5"]), np.array(["1"], dtype=object), b"1"])
 def test_check_array_refuses_strings(value):
-    with pytest.raises(
-        ParameterError, match="The 'x' parameter of f must be array-like of numbers"
-    ):
+    with pytest.raises(ParameterError, match="The 'x' parameter of f must be array-like of numbers"):
         check_array(value, "x", owner="f")
 
 
@@ -178,54 +160,39 @@ def test_complex_input_is_refused_everywhere():
     with pytest.raises(ParameterError, match="'y' parameter of gradient_descent must be real"):
         gradient_descent(torch.tensor(A0), Y0 + 0j, 3, backend="torch")
     theta = torch.ones(3, 2, dtype=torch.complex64)
-    with pytest.raises(
-        ParameterError, match="'theta' parameter of ShallowNet.from_radon must be real"
-    ):
+    with pytest.raises(ParameterError, match="'theta' parameter of ShallowNet.from_radon must be real"):
         ShallowNet.from_radon([1.0] * 3, theta, [0.0] * 3, [1.0] * 3)
-    with pytest.raises(
-        ParameterError, match="'b' parameter of ShallowNet.from_standard must be real"
-    ):
+    with pytest.raises(ParameterError, match="'b' parameter of ShallowNet.from_standard must be real"):
         ShallowNet.from_standard([1.0] * 3, torch.ones(3, 2), np.zeros(3) + 1j)
     X = torch.linspace(0, 1, 8, dtype=torch.float64)[:, None]
-    with pytest.raises(
-        ParameterError, match="'data' parameter of train must be real. y is complex"
-    ):
+    with pytest.raises(ParameterError, match="'data' parameter of train must be real. y is complex"):
         train(MLP(1, 4, 1, dtype=torch.float64), (X, X[:, 0] + 1j), 2, progress=False)
-    with pytest.raises(
-        ParameterError, match="'activation' parameter of shallow_features must return real"
-    ):
+    with pytest.raises(ParameterError, match="'activation' parameter of shallow_features must return real"):
         shallow_features([0.0, 1.0], [0.5], lambda z: z + 1j)
-    with pytest.raises(
-        ParameterError, match="'activation' parameter of radon_features must return real"
-    ):
+    with pytest.raises(ParameterError, match="'activation' parameter of radon_features must return real"):
         radon_features(np.zeros((2, 2)), np.eye(2), [0.0, 0.0], lambda z: z * 1j)
-    with pytest.raises(
-        ParameterError, match="'act' parameter of numerical_fourier must return real"
-    ):
+    with pytest.raises(ParameterError, match="'act' parameter of numerical_fourier must return real"):
         numerical_fourier(lambda z: np.exp(1j * z), h=0.1, n=64)
 
 
-@pytest.mark.parametrize(
-    "call, name",
-    [
-        (lambda s: s.gd(Y0, "10"), "steps"),
-        (lambda s: s.gd(Y0, ["1", "2"]), "steps"),
-        (lambda s: s.gd(Y0, True), "steps"),
-        (lambda s: s.gd(Y0, 10, lr="0.01"), "lr"),
-        (lambda s: s.flow(Y0, "1.5"), "time"),
-        (lambda s: s.ridge(Y0, "0.1"), "lam"),
-        (lambda s: s.pca(Y0, "2"), "k"),
-        (lambda s: s.lstsq(Y0, rcond="0.1"), "rcond"),
-        (lambda s: s.steps_for("2"), "k"),
-        (lambda s: s.steps_for(2, mask_value="0.5"), "mask_value"),
-        (lambda s: s.mask("gd", steps="3"), "steps"),
-        (lambda s: s.solve(Y0, ["1"] * 5), "mask"),
-        (lambda s: gradient_descent(A0, Y0, "10"), "steps"),
-        (lambda s: gradient_descent(A0, Y0, 10, lr="0.1"), "lr"),
-        (lambda s: gd_mask([1.0], "3", 0.5), "steps"),
-        (lambda s: ridge_mask([1.0], "1"), "lam"),
-    ],
-)
+@pytest.mark.parametrize("call, name", [
+    (lambda s: s.gd(Y0, "10"), "steps"),
+    (lambda s: s.gd(Y0, ["1", "2"]), "steps"),
+    (lambda s: s.gd(Y0, True), "steps"),
+    (lambda s: s.gd(Y0, 10, lr="0.01"), "lr"),
+    (lambda s: s.flow(Y0, "1.5"), "time"),
+    (lambda s: s.ridge(Y0, "0.1"), "lam"),
+    (lambda s: s.pca(Y0, "2"), "k"),
+    (lambda s: s.lstsq(Y0, rcond="0.1"), "rcond"),
+    (lambda s: s.steps_for("2"), "k"),
+    (lambda s: s.steps_for(2, mask_value="0.5"), "mask_value"),
+    (lambda s: s.mask("gd", steps="3"), "steps"),
+    (lambda s: s.solve(Y0, ["1"] * 5), "mask"),
+    (lambda s: gradient_descent(A0, Y0, "10"), "steps"),
+    (lambda s: gradient_descent(A0, Y0, 10, lr="0.1"), "lr"),
+    (lambda s: gd_mask([1.0], "3", 0.5), "steps"),
+    (lambda s: ridge_mask([1.0], "1"), "lam"),
+])
 def test_numeric_parameters_refuse_strings(call, name):
     with pytest.raises(ParameterError, match=f"The '{name}' parameter"):
         call(SpectralSolver(A0))
@@ -265,9 +232,7 @@ def test_exploding_finite_loss_is_divergence():
     res = train(_mlp(), _data(), 100, lr=1e3, progress=False)
     assert res.diverged and res.steps_done < 10
     assert np.isfinite(res.final_loss) and res.final_loss > 1e6
-    assert (
-        "above 1e+06 times the reference loss" in res.message and "training stopped" in res.message
-    )
+    assert "above 1e+06 times the reference loss" in res.message and "training stopped" in res.message
     with pytest.raises(DivergenceError, match="above 1e\\+06 times"):
         train(_mlp(), _data(), 100, lr=1e3, progress=False, raise_on_divergence=True)
 
@@ -292,8 +257,5 @@ def test_ensemble_flags_the_exploding_member_only():
     assert res.diverged.tolist() == [False, True, False]
     assert len(res.messages) == 1 and res.messages[0].startswith("member 1 diverged at step")
     assert "above 1e+06 times the reference loss" in res.messages[0]
-    assert (
-        alone.diverged
-        and f"at step {res.messages[0].split('step ')[1].split(':')[0]}:" in alone.message
-    )
+    assert alone.diverged and f"at step {res.messages[0].split('step ')[1].split(':')[0]}:" in alone.message
     assert np.all(np.isfinite(res.losses[:, [0, 2]]))

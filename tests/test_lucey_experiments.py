@@ -10,14 +10,8 @@ from specbias.runner import run_experiment
 
 
 def run(name, tmp_path, seed=0, **overrides):
-    return run_experiment(
-        name,
-        preset="quick",
-        overrides=overrides,
-        out=tmp_path / name,
-        quiet_progress=True,
-        seed=seed,
-    )
+    return run_experiment(name, preset="quick", overrides=overrides, out=tmp_path / name,
+                          quiet_progress=True, seed=seed)
 
 
 def test_lucey_mask(tmp_path):
@@ -50,9 +44,8 @@ def test_lucey_reconstruction_strategies(tmp_path):
         assert m["max_drop_db"][st][act] < 0.5
     # the one that does not: little gain with k
     for st, act in [("a", "sinc"), ("a", "gaussian"), ("b", "tanh"), ("b", "relu")]:
-        assert gain[st][act] < 0.6 * min(
-            gain["a"]["tanh"], gain["a"]["relu"], gain["b"]["sinc"], gain["b"]["gaussian"]
-        ), (st, act)
+        assert gain[st][act] < 0.6 * min(gain["a"]["tanh"], gain["a"]["relu"],
+                                         gain["b"]["sinc"], gain["b"]["gaussian"]), (st, act)
     assert gain["b"]["relu"] == pytest.approx(0.0, abs=1e-6)  # ReLU is scale equivariant
     # training PSNR is at least the dense PSNR trend: more steps fit the samples better
     tr = np.array(m["psnr_train"]["a"]["relu"])
@@ -65,14 +58,8 @@ def test_lucey_reconstruction_on_a_user_signal(tmp_path):
     x = np.linspace(0, 1, 300)
     sig = np.sin(3 * np.pi * x) + 0.5 * np.sin(11 * np.pi * x)  # vanishes at both ends
     np.save(tmp_path / "sig.npy", sig)
-    s = run(
-        "lucey-reconstruction",
-        tmp_path,
-        signal=str(tmp_path / "sig.npy"),
-        samples=64,
-        ks=[4, 8, 16],
-        activations=["relu", "sinc"],
-    )
+    s = run("lucey-reconstruction", tmp_path, signal=str(tmp_path / "sig.npy"), samples=64,
+            ks=[4, 8, 16], activations=["relu", "sinc"])
     m = s["metrics"]
     assert m["signal"]["length"] == 300
     assert m["signal"]["peak"] == pytest.approx(np.ptp(sig))
@@ -110,14 +97,8 @@ def test_lucey_spline(tmp_path):
 
 
 def test_lucey_components(tmp_path):
-    s = run(
-        "lucey-components",
-        tmp_path,
-        samples=128,
-        narrow_width=16,
-        activations=["heaviside", "tanh", "relu", "sinc"],
-        shown=["heaviside", "tanh"],
-    )
+    s = run("lucey-components", tmp_path, samples=128, narrow_width=16,
+            activations=["heaviside", "tanh", "relu", "sinc"], shown=["heaviside", "tanh"])
     m = s["metrics"]
     assert m["dst_correlation"]["wide"]["heaviside"] > 0.99
     assert m["dst_variant"]["wide"]["heaviside"].startswith("DST-IV")
@@ -130,13 +111,8 @@ def test_lucey_components(tmp_path):
 
 def test_lucey_2d_and_determinism(tmp_path):
     a = run("lucey-2d", tmp_path, rows=12, cols=12, n_components=10)
-    b = run_experiment(
-        "lucey-2d",
-        preset="quick",
-        overrides={"rows": 12, "cols": 12, "n_components": 10},
-        out=tmp_path / "again",
-        quiet_progress=True,
-    )
+    b = run_experiment("lucey-2d", preset="quick", overrides={"rows": 12, "cols": 12,
+                       "n_components": 10}, out=tmp_path / "again", quiet_progress=True)
     assert a["metrics"] == b["metrics"]
     m = a["metrics"]
     assert m["anisotropy"]["rank1"] > 0.9

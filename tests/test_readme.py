@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_api_tour_runs():
     text = README.read_text()
-    tour = text[text.index("## A tour of the API") :]
+    tour = text[text.index("## A tour of the API"):]
     blocks = re.findall(r"```python\n(.*?)```", tour, flags=re.S)
     assert blocks, "README has no python block in its API tour"
     namespace: dict = {}

@@ -26,15 +26,8 @@ def _data(n=30, d=2, seed=0):
 
 
 def _net(par="radon", act="relu", width=12, seed=1, **kw):
-    return shallow_net(
-        2,
-        width,
-        act,
-        parameterization=par,
-        generator=torch.Generator().manual_seed(seed),
-        dtype=torch.float64,
-        **kw,
-    )
+    return shallow_net(2, width, act, parameterization=par,
+                       generator=torch.Generator().manual_seed(seed), dtype=torch.float64, **kw)
 
 
 @pytest.mark.parametrize("par", ["radon", "standard"])
@@ -51,9 +44,8 @@ def test_kernel_regime_is_gradient_descent_on_the_feature_matrix(par):
     yn = y.numpy()
     for _ in range(steps):
         c = c - lr * (2 / len(yn)) * A.T @ (A @ c - yn)
-    np.testing.assert_allclose(
-        net.output_parameters()[0].detach().numpy(), c, rtol=1e-10, atol=1e-12
-    )
+    np.testing.assert_allclose(net.output_parameters()[0].detach().numpy(), c, rtol=1e-10,
+                               atol=1e-12)
     for p, p0 in zip(net.zero_plane_parameters(), planes, strict=True):
         assert torch.equal(p.detach(), p0)
 
@@ -63,9 +55,8 @@ def test_switch_equals_adaptive_until_the_switch_then_freezes():
     a, s = _net(), _net()
     ra, rs = ZeroPlaneRecorder(), ZeroPlaneRecorder()
     train_regime(a, (X, y), 12, regime="adaptive", lr=0.1, callbacks=[ra], progress=False)
-    res = train_regime(
-        s, (X, y), 12, regime="switch", switch_step=5, lr=0.1, callbacks=[rs], progress=False
-    )
+    res = train_regime(s, (X, y), 12, regime="switch", switch_step=5, lr=0.1, callbacks=[rs],
+                       progress=False)
     assert res.records["kernel_switch"] == {"step": 5}
     za, zs = ra.record, rs.record
     for key in ("theta", "gamma", "s", "c"):
@@ -81,17 +72,9 @@ def test_switch_equals_adaptive_until_the_switch_then_freezes():
 def test_switch_with_momentum_stops_zero_planes_exactly():
     X, y = _data()
     net = _net()
-    res = train_regime(
-        net,
-        (X, y),
-        10,
-        regime="switch",
-        switch_step=3,
-        lr=0.05,
-        optimizer_kwargs={"momentum": 0.9},
-        callbacks=[ZeroPlaneRecorder()],
-        progress=False,
-    )
+    res = train_regime(net, (X, y), 10, regime="switch", switch_step=3, lr=0.05,
+                       optimizer_kwargs={"momentum": 0.9}, callbacks=[ZeroPlaneRecorder()],
+                       progress=False)
     z = res.records["zero_planes"]
     assert np.array_equal(z.gamma[3], z.gamma[-1])
 
@@ -161,16 +144,8 @@ def test_steps_per_epoch_matches_train_epochs():
     X, y = _data(n=23)
     net = _net()
     rec = ZeroPlaneRecorder()
-    train_regime(
-        net,
-        (X, y),
-        12,
-        lr=0.01,
-        batch_size=5,
-        callbacks=[rec],
-        progress=False,
-        generator=torch.Generator().manual_seed(0),
-    )
+    train_regime(net, (X, y), 12, lr=0.01, batch_size=5, callbacks=[rec], progress=False,
+                 generator=torch.Generator().manual_seed(0))
     spe = steps_per_epoch(23, 5)
     assert spe == 4
     np.testing.assert_array_equal(rec.record.epoch[1:], (np.arange(1, 13) - 1) // spe)
@@ -194,14 +169,8 @@ def test_classification_recorder_matches_manual_accuracy():
 def test_kernel_switch_at_zero_is_kernel_regime():
     X, y = _data()
     a, b = _net(), _net()
-    train(
-        a,
-        (X, y),
-        5,
-        optimizer=make_regime_optimizer(a, "adaptive", lr=0.1),
-        callbacks=[KernelSwitch(0)],
-        progress=False,
-    )
+    train(a, (X, y), 5, optimizer=make_regime_optimizer(a, "adaptive", lr=0.1),
+          callbacks=[KernelSwitch(0)], progress=False)
     train_regime(b, (X, y), 5, regime="kernel", lr=0.1, progress=False)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
@@ -215,12 +184,10 @@ def test_train_kernel_regime_lives_in_the_library():
     assert gdc.train_kernel_regime is train_kernel_regime
     assert gdc.single_threaded is single_threaded
     X, y = _data(40)
-    net = ShallowNet(
-        2, 32, c_init="zeros", generator=torch.Generator().manual_seed(0), dtype=torch.float64
-    )
-    res = train_kernel_regime(
-        net, X, y, optimizer="nesterov", lr=1.0, target_mse=1e-2, max_steps=400
-    )
+    net = ShallowNet(2, 32, c_init="zeros", generator=torch.Generator().manual_seed(0),
+                     dtype=torch.float64)
+    res = train_kernel_regime(net, X, y, optimizer="nesterov", lr=1.0, target_mse=1e-2,
+                              max_steps=400)
     assert isinstance(res, KernelRegimeResult) and isinstance(res, dict)
     assert sorted(res) == ["diverged", "mse", "reached", "seconds", "steps"]
     assert res["reached"] and not res["diverged"] and res["steps"] < 400
@@ -236,9 +203,8 @@ def test_train_kernel_regime_step_budget_and_divergence():
     X, y = _data(40)
 
     def fresh():
-        return ShallowNet(
-            2, 32, c_init="zeros", generator=torch.Generator().manual_seed(0), dtype=torch.float64
-        )
+        return ShallowNet(2, 32, c_init="zeros", generator=torch.Generator().manual_seed(0),
+                          dtype=torch.float64)
 
     net = fresh()
     res = train_kernel_regime(net, X, y, optimizer="gd", lr=1.0, target_mse=1e-12, max_steps=7)
@@ -246,8 +212,7 @@ def test_train_kernel_regime_step_budget_and_divergence():
     with torch.no_grad():
         assert float(torch.mean((net(X) - y) ** 2)) == pytest.approx(res["mse"], rel=1e-12)
     # gd at 2.5 / L explodes: caught by the rule of train (finite, 1e6 times the reference)
-    res = train_kernel_regime(
-        fresh(), X, y, optimizer="gd", lr=2.5, target_mse=1e-12, max_steps=500
-    )
+    res = train_kernel_regime(fresh(), X, y, optimizer="gd", lr=2.5, target_mse=1e-12,
+                              max_steps=500)
     assert res["diverged"] and not res["reached"] and res["steps"] == res.diverged_at < 500
     assert res.message.startswith(f"diverged at step {res.diverged_at}: loss is ")

@@ -121,9 +121,8 @@ def test_one_hidden_layer_closed_form():
     p = linear_pieces(seq, (-1, 1))
     order = np.argsort(roots)
     inside = [k for k in order if -1 < roots[k] < 1]
-    np.testing.assert_allclose(
-        p.jumps, [abs(W[k, 0].item()) * v[0, k].item() for k in inside], rtol=1e-10, atol=1e-12
-    )
+    np.testing.assert_allclose(p.jumps, [abs(W[k, 0].item()) * v[0, k].item() for k in inside],
+                               rtol=1e-10, atol=1e-12)
 
 
 def test_model_forms_agree():
@@ -165,9 +164,8 @@ def test_omega_zero_is_the_integral_and_shape_is_kept():
     assert abs(F[0, 0] - np.trapezoid(f, z)) < 1e-8
     # conjugate symmetry of a real function's transform
     w = np.array([1.0, 5.0, 40.0])
-    np.testing.assert_allclose(
-        relu_net_fourier(net, -w, (0, 1)), np.conj(relu_net_fourier(net, w, (0, 1))), rtol=1e-12
-    )
+    np.testing.assert_allclose(relu_net_fourier(net, -w, (0, 1)),
+                               np.conj(relu_net_fourier(net, w, (0, 1))), rtol=1e-12)
 
 
 def test_grid_spectrum_tends_to_exact_transform():
@@ -208,10 +206,8 @@ def test_bad_inputs():
     with pytest.raises(ParameterError, match="single output"):
         breakpoints(MLP(1, 4, 2, out_dim=2), (0, 1))
     with pytest.raises(ParameterError, match="Tanh"):
-        breakpoints(
-            torch.nn.Sequential(torch.nn.Linear(1, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)),
-            (0, 1),
-        )
+        breakpoints(torch.nn.Sequential(torch.nn.Linear(1, 3), torch.nn.Tanh(),
+                                        torch.nn.Linear(3, 1)), (0, 1))
     with pytest.raises(ParameterError, match="omega"):
         relu_net_fourier(_net(1), [np.nan], (0, 1))
     with pytest.raises(ParameterError, match="kinks_only"):

@@ -9,12 +9,7 @@ from specbias.runner import load_summary, parse_overrides, resolve_config, run_e
 
 def test_parse_overrides_json_and_strings():
     assert parse_overrides(["a=3", "b=[1, 2]", "c=relu", "d=true", "e=1.5"]) == {
-        "a": 3,
-        "b": [1, 2],
-        "c": "relu",
-        "d": True,
-        "e": 1.5,
-    }
+        "a": 3, "b": [1, 2], "c": "relu", "d": True, "e": 1.5}
     with pytest.raises(ParameterError, match="key=value"):
         parse_overrides(["novalue"])
 
@@ -55,9 +50,7 @@ def test_lucey_spectrum_decay_exponents_and_outputs(tmp_path):
     assert {"numpy", "torch", "specbias"} <= set(on_disk["versions"])
     assert on_disk["timings"]["wall_s"] > 0
     assert sorted(f["file"] for f in on_disk["figures"]) == [
-        "spectrum_monotonic.png",
-        "spectrum_non_monotonic.png",
-    ]
+        "spectrum_monotonic.png", "spectrum_non_monotonic.png"]
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "decay_exponent.relu" in html
     assert (out / "singular_values.parquet").is_file()
@@ -65,12 +58,10 @@ def test_lucey_spectrum_decay_exponents_and_outputs(tmp_path):
 
 
 def test_same_seed_same_metrics(tmp_path):
-    a = run_experiment(
-        "lucey-spectrum", overrides={"width": 64}, out=tmp_path / "a", quiet_progress=True
-    )
-    b = run_experiment(
-        "lucey-spectrum", overrides={"width": 64}, out=tmp_path / "b", quiet_progress=True
-    )
+    a = run_experiment("lucey-spectrum", overrides={"width": 64}, out=tmp_path / "a",
+                       quiet_progress=True)
+    b = run_experiment("lucey-spectrum", overrides={"width": 64}, out=tmp_path / "b",
+                       quiet_progress=True)
     assert a["metrics"] == b["metrics"]
 
 

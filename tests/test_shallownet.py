@@ -35,16 +35,11 @@ def test_shallownet_parameterizations_give_identical_outputs(act):
     torch.testing.assert_close(std(x), ref, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(back(x), ref, rtol=1e-12, atol=1e-12)
     p = radon.standard_parameters()
-    torch.testing.assert_close(
-        ShallowNet.from_standard(p["v"], p["w"], p["b"], act)(x), ref, rtol=1e-12, atol=1e-12
-    )
+    torch.testing.assert_close(ShallowNet.from_standard(p["v"], p["w"], p["b"], act)(x), ref,
+                               rtol=1e-12, atol=1e-12)
     r = std.radon_parameters()
-    torch.testing.assert_close(
-        ShallowNet.from_radon(r["c"], r["theta"], r["gamma"], r["s"], act)(x),
-        ref,
-        rtol=1e-12,
-        atol=1e-12,
-    )
+    torch.testing.assert_close(ShallowNet.from_radon(r["c"], r["theta"], r["gamma"], r["s"], act)(x),
+                               ref, rtol=1e-12, atol=1e-12)
 
 
 def test_shallownet_conversion_formulas():
@@ -63,9 +58,8 @@ def test_shallownet_features_match_numpy_radon_features():
     net = _net("power_relu(a=3.5)", "radon", seed=4, d=2)
     x = torch.rand(30, 2, generator=torch.Generator().manual_seed(2), dtype=torch.float64) * 2 - 1
     r = net.radon_parameters()
-    ref = radon_features(
-        x.numpy(), r["theta"].numpy(), r["gamma"].numpy(), "power_relu(a=3.5)", scale=r["s"].numpy()
-    )
+    ref = radon_features(x.numpy(), r["theta"].numpy(), r["gamma"].numpy(), "power_relu(a=3.5)",
+                         scale=r["s"].numpy())
     np.testing.assert_allclose(net.features(x).detach().numpy(), ref, rtol=1e-12)
 
 
@@ -125,19 +119,10 @@ def test_shallownet_cached_feature_training_equals_network_training(optimizer):
     y = torch.as_tensor(rng.uniform(-1, 1, 40))
     cs = []
     for cache in (True, False):
-        net = kernel_net(
-            activation("relu"), 1.0, 64, math.sqrt(2), torch.Generator().manual_seed(0)
-        )
-        res = train_kernel_regime(
-            net,
-            X,
-            y,
-            optimizer=optimizer,
-            lr=0.5 if optimizer != "adam" else 1e-2,
-            target_mse=0.0,
-            max_steps=30,
-            cache_features=cache,
-        )
+        net = kernel_net(activation("relu"), 1.0, 64, math.sqrt(2),
+                         torch.Generator().manual_seed(0))
+        res = train_kernel_regime(net, X, y, optimizer=optimizer, lr=0.5 if optimizer != "adam" else 1e-2,
+                                  target_mse=0.0, max_steps=30, cache_features=cache)
         assert res["steps"] == 30 and not res["diverged"]
         cs.append(net.c.detach().clone())
     torch.testing.assert_close(cs[0], cs[1], rtol=1e-10, atol=1e-12)

@@ -18,17 +18,7 @@ from specbias import (
 )
 from specbias.shrinkage import flow_mask, gd_mask, lstsq_mask, pca_mask, ridge_mask
 
-LUCEY = [
-    "heaviside",
-    "tanh",
-    "relu",
-    "relu2",
-    "power_relu(a=1.5)",
-    "gelu",
-    "silu",
-    "sinc",
-    "gaussian",
-]
+LUCEY = ["heaviside", "tanh", "relu", "relu2", "power_relu(a=1.5)", "gelu", "silu", "sinc", "gaussian"]
 
 
 def features(act, N=48, K=48):
@@ -83,9 +73,8 @@ def test_torch_backend_matches_numpy():
     A = features("gelu", 32, 24)
     y = rng.standard_normal(32)
     w_np = gradient_descent(A, y, 300)
-    w_t, path = gradient_descent(
-        torch.from_numpy(A), torch.from_numpy(y), 300, trajectory=True, record_every=100
-    )
+    w_t, path = gradient_descent(torch.from_numpy(A), torch.from_numpy(y), 300, trajectory=True,
+                                 record_every=100)
     assert isinstance(w_t, torch.Tensor) and w_t.dtype == torch.float64
     assert path.shape == (4, 24)
     assert rel(w_t.numpy(), w_np) < 1e-12
@@ -199,9 +188,8 @@ def test_rounding_lr_sigma_sq_just_above_one_gives_no_nan():
     assert np.isfinite(s.steps_for(1, lr=lr))
 
 
-@pytest.mark.parametrize(
-    "T, sigma", [(1e12, 1e-9), (1e12, 1e-6), (1e6, 1e-12), (3.7, 0.5), (1e12, 1e-3)]
-)
+@pytest.mark.parametrize("T, sigma", [(1e12, 1e-9), (1e12, 1e-6), (1e6, 1e-12), (3.7, 0.5),
+                                      (1e12, 1e-3)])
 def test_mask_matches_high_precision_for_huge_T_and_tiny_sigma(T, sigma):
     lr = 1.0
     with mpmath.workdps(60):
@@ -291,13 +279,8 @@ def test_standalone_masks():
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    N=st.integers(2, 12),
-    K=st.integers(2, 12),
-    T=st.integers(0, 60),
-    frac=st.floats(0.05, 1.95),
-    seed=st.integers(0, 2**16),
-)
+@given(N=st.integers(2, 12), K=st.integers(2, 12), T=st.integers(0, 60),
+       frac=st.floats(0.05, 1.95), seed=st.integers(0, 2**16))
 def test_property_closed_form_equals_iteration(N, K, T, frac, seed):
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((N, K))

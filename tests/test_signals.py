@@ -81,10 +81,8 @@ def test_dst_matrix_is_scipys_transform_and_orthonormal():
         assert np.allclose(D @ D.T, np.eye(13))
     n = 9  # type 1 rows are sampled sines
     i = np.arange(n)
-    assert np.allclose(
-        np.abs(dst_matrix(n, 1)[2]),
-        np.abs(np.sin(np.pi * 3 * (i + 1) / (n + 1))) * np.sqrt(2 / (n + 1)),
-    )
+    assert np.allclose(np.abs(dst_matrix(n, 1)[2]), np.abs(np.sin(np.pi * 3 * (i + 1) / (n + 1)))
+                       * np.sqrt(2 / (n + 1)))
 
 
 def test_dst_fit_recovers_sine_sums_and_is_a_projection():

@@ -22,7 +22,7 @@ def test_spectra_difference_order_does_not_change_a_decaying_transform():
     w2, F2 = numerical_fourier(act, h=1e-2, n=2**14, order=2, delta=0.5, band=(0.5, 4.0))
     np.testing.assert_array_equal(w0, w2)
     np.testing.assert_allclose(F2, F0, rtol=1e-9)
-    np.testing.assert_allclose(F0, np.sqrt(2 * np.pi) * np.exp(-(w0**2) / 2), rtol=1e-10)
+    np.testing.assert_allclose(F0, np.sqrt(2 * np.pi) * np.exp(-w0**2 / 2), rtol=1e-10)
 
 
 def test_spectra_numerical_fourier_errors():

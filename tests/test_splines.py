@@ -92,9 +92,8 @@ def test_qr_and_banded_solves_agree_when_well_conditioned():
         b = smoothing_spline(grid, idx, y, 1e-4, p, method="banded")
         assert np.allclose(a, b, atol=1e-8)
     Y = np.c_[y, 2 * y]
-    assert np.allclose(
-        smoothing_spline(grid, idx, Y, 1e-4, 2)[:, 1], 2 * smoothing_spline(grid, idx, y, 1e-4, 2)
-    )
+    assert np.allclose(smoothing_spline(grid, idx, Y, 1e-4, 2)[:, 1],
+                       2 * smoothing_spline(grid, idx, y, 1e-4, 2))
 
 
 def test_spline_errors():

@@ -18,13 +18,8 @@ def test_parse_grid():
 
 def test_sweep_runs_collects_and_resumes(tmp_path):
     grid = {"width": [16, 32]}
-    df = run_sweep(
-        "lucey-spectrum",
-        grid,
-        seeds=[0],
-        out=tmp_path,
-        fixed={"activations": ["relu", "heaviside"], "fit_first": 10},
-    )
+    df = run_sweep("lucey-spectrum", grid, seeds=[0], out=tmp_path,
+                   fixed={"activations": ["relu", "heaviside"], "fit_first": 10})
     assert df.attrs["ran"] == 2 and len(df) == 2
     assert set(df["param.width"]) == {16, 32}
     assert "metric.decay_exponent.relu" in df.columns
@@ -33,23 +28,13 @@ def test_sweep_runs_collects_and_resumes(tmp_path):
     import shutil
 
     shutil.rmtree(tmp_path / point_id({"width": 32}, 0))
-    df2 = run_sweep(
-        "lucey-spectrum",
-        grid,
-        seeds=[0],
-        out=tmp_path,
-        fixed={"activations": ["relu", "heaviside"], "fit_first": 10},
-    )
+    df2 = run_sweep("lucey-spectrum", grid, seeds=[0], out=tmp_path,
+                    fixed={"activations": ["relu", "heaviside"], "fit_first": 10})
     assert df2.attrs["ran"] == 1
     pd.testing.assert_frame_equal(df.drop(columns=[]), df2)
     # a changed fixed value is a different config: everything reruns
-    df3 = run_sweep(
-        "lucey-spectrum",
-        grid,
-        seeds=[0],
-        out=tmp_path,
-        fixed={"activations": ["relu"], "fit_first": 10},
-    )
+    df3 = run_sweep("lucey-spectrum", grid, seeds=[0], out=tmp_path,
+                    fixed={"activations": ["relu"], "fit_first": 10})
     assert df3.attrs["ran"] == 2
 
 

@@ -81,9 +81,7 @@ def test_radial_wave_depends_only_on_the_norm():
     x = rng.normal(size=(20, 5))
     Q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
     np.testing.assert_allclose(radial_wave(x @ Q, 3.0, 0.7), radial_wave(x, 3.0, 0.7), atol=1e-12)
-    np.testing.assert_allclose(
-        radial_wave(x, 3.0, 0.7), 0.7 * np.sin(3 * np.linalg.norm(x, axis=1))
-    )
+    np.testing.assert_allclose(radial_wave(x, 3.0, 0.7), 0.7 * np.sin(3 * np.linalg.norm(x, axis=1)))
 
 
 def test_square_wave_thresholds_the_single_mode():

@@ -43,19 +43,13 @@ def test_divergence_is_detected_and_records_kept():
     torch.manual_seed(0)
     model = ShallowNet(1, 16, "relu", scale=5.0)
     rec = LossRecorder(every=1)
-    res = train(model, _data(), steps=500, optimizer="sgd", lr=1e3, callbacks=[rec], progress=False)
+    res = train(model, _data(), steps=500, optimizer="sgd", lr=1e3, callbacks=[rec],
+                progress=False)
     assert res.diverged and "non-finite" in res.message
     assert res.steps_done < 500 and len(rec.record["loss"]) == res.steps_done + 1
     with pytest.raises(DivergenceError):
-        train(
-            ShallowNet(1, 16, "relu", scale=5.0),
-            _data(),
-            steps=500,
-            optimizer="sgd",
-            lr=1e3,
-            progress=False,
-            raise_on_divergence=True,
-        )
+        train(ShallowNet(1, 16, "relu", scale=5.0), _data(), steps=500, optimizer="sgd", lr=1e3,
+              progress=False, raise_on_divergence=True)
 
 
 def test_minibatches_are_reproducible():
@@ -81,7 +75,6 @@ def test_bad_inputs():
 
 # ----------------------------------------------------------------------------- one engine
 
-
 class _Hooks(Callback):
     """Remembers which hooks ran, with the step and divergence flag the engine passed."""
 
@@ -102,41 +95,23 @@ def _exploding_runs(hooks):
     X, y = _data()
     X = X.double()
     y = y.double()
-    single = train(
-        ShallowNet(
-            1,
-            16,
-            "relu",
-            scale=5.0,
-            dtype=torch.float64,
-            generator=torch.Generator().manual_seed(0),
-        ),
-        (X, y),
-        200,
-        optimizer="sgd",
-        lr=1e3,
-        callbacks=[hooks[0]],
-        progress=False,
-    )
-    nets = [
-        MLP(1, 16, 2, generator=torch.Generator().manual_seed(s), dtype=torch.float64)
-        for s in range(3)
-    ]
+    single = train(ShallowNet(1, 16, "relu", scale=5.0, dtype=torch.float64,
+                              generator=torch.Generator().manual_seed(0)),
+                   (X, y), 200, optimizer="sgd", lr=1e3, callbacks=[hooks[0]], progress=False)
+    nets = [MLP(1, 16, 2, generator=torch.Generator().manual_seed(s), dtype=torch.float64)
+            for s in range(3)]
     with torch.no_grad():  # member 1 explodes under plain SGD
         for p in nets[1].parameters():
             p.mul_(30.0)
-    ens = train_ensemble(
-        nets, (X, y), 40, optimizer="sgd", lr=0.05, callbacks=[hooks[1]], progress=False
-    )
+    ens = train_ensemble(nets, (X, y), 40, optimizer="sgd", lr=0.05, callbacks=[hooks[1]],
+                         progress=False)
     rng = np.random.default_rng(0)
     Xk = torch.as_tensor(rng.uniform(-1, 1, (60, 2)))
     yk = torch.as_tensor(rng.uniform(-1, 1, 60))
-    net = ShallowNet(
-        2, 40, c_init="zeros", generator=torch.Generator().manual_seed(5), dtype=torch.float64
-    )
-    kern = train_kernel_regime(
-        net, Xk, yk, optimizer="gd", lr=2.5, target_mse=1e-6, max_steps=300, callbacks=[hooks[2]]
-    )
+    net = ShallowNet(2, 40, c_init="zeros", generator=torch.Generator().manual_seed(5),
+                     dtype=torch.float64)
+    kern = train_kernel_regime(net, Xk, yk, optimizer="gd", lr=2.5, target_mse=1e-6,
+                               max_steps=300, callbacks=[hooks[2]])
     return single, ens, kern
 
 
@@ -167,9 +142,8 @@ def test_the_three_trainers_share_the_engine(monkeypatch):
     assert ens.diverged.tolist() == [False, True, False]
     assert ens.diverged_at.tolist()[0::2] == [-1, -1] and ens.diverged_at[1] >= 0
     assert ens.divergence_reason[0] == "" and ens.divergence_reason[1].startswith("loss is ")
-    assert ens.messages == [
-        divergence_message(int(ens.diverged_at[1]), ens.divergence_reason[1], member=1)
-    ]
+    assert ens.messages == [divergence_message(int(ens.diverged_at[1]),
+                                               ens.divergence_reason[1], member=1)]
     # the same hooks, also after divergence, with the divergence flag in the state
     for h, res in zip(hooks, (single, ens, kern), strict=True):
         rec = h.record
@@ -222,15 +196,8 @@ def test_run_loop_stop_at_evaluate_last_and_hooks():
 
     hook, cb = _Hooks(), LossRecorder()
     state = TrainState(None, opt, 0, None)
-    run = run_loop(
-        state,
-        10,
-        step,
-        lambda: (float(w**2), None),
-        callbacks=[cb],
-        hooks=[hook],
-        stop_at=lambda v: v < 1.0,
-    )
+    run = run_loop(state, 10, step, lambda: (float(w**2), None), callbacks=[cb], hooks=[hook],
+                   stop_at=lambda v: v < 1.0)
     # w halves each step: losses 16, 4, 1, 0.25 -> stops before the update of step 3
     assert run.stopped == "target" and state.step == 3 and state.loss == 0.25
     assert list(run.records) == ["loss"] and cb.record["loss"] == [16.0, 16.0, 4.0, 1.0]

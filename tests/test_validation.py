@@ -47,10 +47,7 @@ def test_check_pair():
 
     assert check_pair([1, 2], "r", owner="f") == (1.0, 2.0)
     assert check_pair((2, 2), "r", owner="f") == (2.0, 2.0)
-    with pytest.raises(
-        ParameterError,
-        match=r"'r' parameter of f must be a pair \(lo, hi\) of finite floats with lo < hi",
-    ):
+    with pytest.raises(ParameterError, match=r"'r' parameter of f must be a pair \(lo, hi\) of finite floats with lo < hi"):
         check_pair((2, 2), "r", owner="f", increasing=True)
     with pytest.raises(ParameterError, match="both > 0"):
         check_pair((0, 1), "r", owner="f", min_val=0, strict_min=True)

@@ -60,11 +60,8 @@ def test_w2_equals_brute_force_over_permutations(metric, seed):
     assert sorted(perm.tolist()) == list(range(K))
     # zero_plane_motion over a 3-record stack gives the same per-interval values
     tc, gc = _planes(rng, K, d)
-    rec = {
-        "theta": np.stack([ta, tb, tc]),
-        "gamma": np.stack([ga, gb, gc]),
-        "step": np.array([0, 4, 10]),
-    }
+    rec = {"theta": np.stack([ta, tb, tc]), "gamma": np.stack([ga, gb, gc]),
+           "step": np.array([0, 4, 10])}
     m = zero_plane_motion(rec, metric=metric)
     assert m.w2[0] == pytest.approx(_brute_w2(ta, ga, tb, gb, metric), rel=1e-12)
     assert m.w2[1] == pytest.approx(_brute_w2(tb, gb, tc, gc, metric), rel=1e-12)
@@ -78,10 +75,8 @@ def test_w2_is_a_metric_and_ignores_order():
     (ta, ga), (tb, gb), (tc, gc) = sets
     p = rng.permutation(7)
     assert w2_distance(ta, ga, ta[p], ga[p])[0] == 0.0  # exact zero for a relabelling
-    ab, bc, ac = (
-        w2_distance(*x, *y)[0]
-        for x, y in [(sets[0], sets[1]), (sets[1], sets[2]), (sets[0], sets[2])]
-    )
+    ab, bc, ac = (w2_distance(*x, *y)[0] for x, y in [(sets[0], sets[1]), (sets[1], sets[2]),
+                                                       (sets[0], sets[2])])
     assert ac <= ab + bc + 1e-12
     assert w2_distance(tb, gb, ta, ga)[0] == pytest.approx(ab, rel=1e-12)
     # crossing planes: swapping two units between records is no motion, and is counted
@@ -98,12 +93,8 @@ def test_geodesic_at_least_chordal():
 
 
 def test_motion_share():
-    m = ZeroPlaneMotion(
-        step=np.array([5, 10, 15, 20]),
-        span=np.full(4, 5),
-        w2=np.array([4.0, 2.0, 1.0, 1.0]),
-        reordered=np.zeros(4, int),
-    )
+    m = ZeroPlaneMotion(step=np.array([5, 10, 15, 20]), span=np.full(4, 5),
+                        w2=np.array([4.0, 2.0, 1.0, 1.0]), reordered=np.zeros(4, int))
     assert motion_share(m, 10) == pytest.approx(0.75)
     assert motion_share(m, 100) == pytest.approx(1.0)
     zero = ZeroPlaneMotion(m.step, m.span, np.zeros(4), m.reordered)
@@ -144,9 +135,7 @@ def test_clustering_auc_planted_clusters_near_one_random_planes_near_minimum():
     base = clustering_baseline(K, d, draws=3, rng=1)
     assert abs(base - rnd.auc) < 0.02
     assert abs(rnd.baseline - rnd.auc) < 4 * rnd.baseline_std  # the result's own baseline
-    assert (
-        abs(rnd.normalized_auc) < 0.05 and clustering_auc(Z[:, :-1], Z[:, -1]).normalized_auc > 0.9
-    )
+    assert abs(rnd.normalized_auc) < 0.05 and clustering_auc(Z[:, :-1], Z[:, -1]).normalized_auc > 0.9
     # invariance: the scale of each row and the sign of a row do not matter
     sc = rng.uniform(0.1, 10, K) * rng.choice([-1, 1], K)
     again = clustering_auc(Zr[:, :-1] * sc[:, None], Zr[:, -1] * sc).auc
@@ -234,9 +223,8 @@ class _Snapshots(Callback):
 @pytest.mark.parametrize("parameterization", ["radon", "standard"])
 def test_recorder_matches_reference_snapshots(parameterization):
     g = torch.Generator().manual_seed(0)
-    net = shallow_net(
-        3, 6, "relu", out_dim=2, parameterization=parameterization, generator=g, dtype=torch.float64
-    )
+    net = shallow_net(3, 6, "relu", out_dim=2, parameterization=parameterization, generator=g,
+                      dtype=torch.float64)
     X = torch.randn(40, 3, generator=g, dtype=torch.float64)
     y = torch.randn(40, 2, generator=g, dtype=torch.float64)
     rec, ref = ZeroPlaneRecorder(every=3, chunk=2), _Snapshots()
@@ -261,25 +249,12 @@ def test_recorder_epochs_and_rejects_other_models():
     net = ShallowNet(2, 3, generator=torch.Generator().manual_seed(0))
     X, y = torch.randn(10, 2), torch.randn(10)
     rec = ZeroPlaneRecorder()
-    train(
-        net,
-        (X, y),
-        6,
-        batch_size=5,
-        lr=1e-2,
-        callbacks=[rec],
-        progress=False,
-        generator=torch.Generator().manual_seed(1),
-    )
+    train(net, (X, y), 6, batch_size=5, lr=1e-2, callbacks=[rec], progress=False,
+          generator=torch.Generator().manual_seed(1))
     assert rec.record.epoch.tolist() == [0, 0, 0, 1, 1, 2, 2]
     with pytest.raises(ParameterError, match="ShallowNet"):
-        train(
-            torch.nn.Linear(2, 1),
-            (X, y[:, None]),
-            1,
-            callbacks=[ZeroPlaneRecorder()],
-            progress=False,
-        )
+        train(torch.nn.Linear(2, 1), (X, y[:, None]), 1, callbacks=[ZeroPlaneRecorder()],
+              progress=False)
 
 
 # ----------------------------------------------------------------------------- radial magnitude
@@ -316,9 +291,8 @@ def test_radial_magnitude_antiparallel_cancellation():
     th = np.array([[0.6, 0.8], [-0.6, -0.8]])
     g = np.array([0.2, -0.2])
     r = np.array([0.5, 1.0, 3.0])
-    M = network_radial_magnitude(
-        th, g, np.ones(2), np.array([1.0, -1.0]), "relu", r, parallel_tol=1e-9
-    )
+    M = network_radial_magnitude(th, g, np.ones(2), np.array([1.0, -1.0]), "relu", r,
+                                 parallel_tol=1e-9)
     np.testing.assert_allclose(M, 0.0, atol=1e-12)
     single = network_radial_magnitude(th, g, np.ones(2), np.array([1.0, -1.0]), "relu", r)
     np.testing.assert_allclose(single, 4 / r**2, rtol=1e-12)
@@ -355,17 +329,13 @@ def test_recorder_generic_modules_and_lazy_conversion():
         np.testing.assert_allclose(ra.record[key], rb.record[key], atol=1e-12)
     for i in range(len(ra.record)):  # at(i) agrees with the full arrays
         np.testing.assert_allclose(ra.record.at(i)["theta"], ra.record.theta[i], atol=0)
-    np.testing.assert_allclose(
-        zero_plane_motion(ra.record).w2, zero_plane_motion(rb).w2, atol=1e-12
-    )
+    np.testing.assert_allclose(zero_plane_motion(ra.record).w2, zero_plane_motion(rb).w2,
+                               atol=1e-12)
 
 
 def test_motion_rejects_non_finite_records():
-    rec = ZeroPlaneRecord.from_arrays(
-        np.ones((2, 3, 2)) / np.sqrt(2),
-        np.array([[0.0, 1.0, 2.0], [0.0, np.nan, 2.0]]),
-        np.ones((2, 3)),
-        np.ones((2, 3)),
-    )
+    rec = ZeroPlaneRecord.from_arrays(np.ones((2, 3, 2)) / np.sqrt(2),
+                                      np.array([[0.0, 1.0, 2.0], [0.0, np.nan, 2.0]]),
+                                      np.ones((2, 3)), np.ones((2, 3)))
     with pytest.raises(ParameterError, match="not finite"):
         zero_plane_motion(rec)

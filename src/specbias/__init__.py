@@ -60,28 +60,9 @@ _EXPORTS = {
 }
 
 _SUBMODULES = {
-    "activations",
-    "features",
-    "shrinkage",
-    "kernel",
-    "spectra",
-    "relu_fourier",
-    "nn",
-    "training",
-    "callbacks",
-    "ensemble",
-    "zeroplanes",
-    "data",
-    "targets",
-    "experiments",
-    "runner",
-    "report",
-    "sweep",
-    "io",
-    "progress",
-    "signals",
-    "splines",
-    "regimes",
+    "activations", "features", "shrinkage", "kernel", "spectra", "relu_fourier", "nn", "training",
+    "callbacks", "ensemble", "zeroplanes", "data", "targets", "experiments", "runner", "report",
+    "sweep", "io", "progress", "signals", "splines", "regimes",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -103,7 +103,6 @@ def reject_kind(value: Any, name: str, *, owner: str | None = None) -> np.ndarra
     :class:`ParameterError` naming ``name``. Anything else passes (the caller converts it); a
     list or tuple converted on the way is returned (else None) so that it is converted once.
     """
-
     def complex_error(kind: str) -> ParameterError:
         return ParameterError(
             f"The '{name}' parameter{_owner(owner)} must be real. Got complex values ({kind}) "
@@ -222,15 +221,8 @@ def check_choice(value: Any, name: str, choices, *, owner: str | None = None) ->
     return value
 
 
-def check_pair(
-    value: Any,
-    name: str,
-    *,
-    owner: str | None = None,
-    min_val: float | None = None,
-    strict_min: bool = False,
-    increasing: bool = False,
-) -> tuple[float, float]:
+def check_pair(value: Any, name: str, *, owner: str | None = None, min_val: float | None = None,
+               strict_min: bool = False, increasing: bool = False) -> tuple[float, float]:
     """Check that ``value`` is a pair ``(lo, hi)`` of finite floats with ``lo <= hi`` (``lo < hi``
     when ``increasing``), both ``>= min_val`` (``> min_val`` when ``strict_min``).
 
@@ -239,8 +231,7 @@ def check_pair(
     """
     want = "" if min_val is None else f" {'>' if strict_min else '>='} {min_val:g}"
     rule = f"(lo, hi) of finite floats with lo {'<' if increasing else '<='} hi" + (
-        f", both{want}" if want else ""
-    )
+        f", both{want}" if want else "")
     message = f"The '{name}' parameter{_owner(owner)} must be a pair {rule}. Got {value!r} instead."
     try:
         lo, hi = (float(v) for v in value)

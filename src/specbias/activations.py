@@ -106,9 +106,7 @@ class Activation:
         try:
             w = np.asarray(omega, dtype=np.float64)
         except (TypeError, ValueError):
-            check_array(
-                omega, "omega", owner=f"{self!r}.fourier", finite=False, min_size=0
-            )  # raises
+            check_array(omega, "omega", owner=f"{self!r}.fourier", finite=False, min_size=0)  # raises
             raise
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.asarray(self.fourier_fn(w), dtype=np.complex128)
@@ -173,9 +171,7 @@ def _parse_spec(spec: str) -> tuple[str, dict]:
         try:
             params[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError) as exc:
-            raise ParameterError(
-                f"Bad value {raw!r} for {key!r} in activation spec {spec!r}."
-            ) from exc
+            raise ParameterError(f"Bad value {raw!r} for {key!r} in activation spec {spec!r}.") from exc
     return name, params
 
 
@@ -300,9 +296,7 @@ def _power_relu(a: float = 2.0) -> Activation:
     return Activation(
         "power_relu",
         lambda z: np.maximum(z, 0.0) ** a,
-        (lambda z: torch.relu(z) ** a)
-        if a >= 1
-        else (lambda z: _safe_where_pos(z, lambda t: t**a, torch)),
+        (lambda z: torch.relu(z) ** a) if a >= 1 else (lambda z: _safe_where_pos(z, lambda t: t**a, torch)),
         _power_relu_fourier(a),
         monotonic=True,
         homogeneity=a,
@@ -406,8 +400,6 @@ def _gaussian() -> Activation:
         penalty_formula="e^{w^2} / (2 pi)",
         family="bump",
     )
-
-
 # ----------------------------------------------------------------------------- helpers
 
 
@@ -569,13 +561,8 @@ def _polylog_poly(n: int) -> np.ndarray:
     bern = sp.bernoulli(n)
     coef = np.zeros(n + 1)  # coef[p] multiplies z^p
     for j in range(0, n + 1, 2):
-        val = (
-            (-1) ** (j // 2)
-            * (2 * math.pi) ** j
-            * (2.0 ** (1 - j) - 1.0)
-            * bern[j]
-            / (math.factorial(j) * math.factorial(n - j))
-        )
+        val = ((-1) ** (j // 2) * (2 * math.pi) ** j * (2.0 ** (1 - j) - 1.0) * bern[j]
+               / (math.factorial(j) * math.factorial(n - j)))
         coef[n - j] = val
     return coef[::-1]
 
@@ -678,9 +665,8 @@ def _half_exp() -> Activation:
     return Activation(
         "half_exp",
         lambda z: np.where(z >= 0, np.exp(-np.maximum(z, 0.0)), 0.0),
-        _tp(
-            lambda z: torch.where(z >= 0, torch.exp(-torch.clamp(z, min=0.0)), torch.zeros_like(z))
-        ),
+        _tp(lambda z: torch.where(z >= 0, torch.exp(-torch.clamp(z, min=0.0)),
+                                  torch.zeros_like(z))),
         lambda w: 1.0 / (1.0 + 1j * w),
         monotonic=False,
         formula="H(z) e^{-z}",
@@ -734,17 +720,8 @@ def _gfunction_fn(p, xp):
     w, a, zmax = _gfun_rule(p)
     # beyond zmax: the asymptotic series act_p(z) ~ -(1/pi) sum_k (-1)^k / k! Gamma(k p + 1)
     # sin(k pi p / 2) |z|^(-k p - 1) (zero for even integer p, whose act_p decays faster)
-    tail = [
-        (
-            -((-1) ** k)
-            / math.factorial(k)
-            * math.gamma(k * p + 1)
-            * math.sin(k * math.pi * p / 2)
-            / math.pi,
-            -k * p - 1.0,
-        )
-        for k in (1, 2, 3)
-    ]
+    tail = [(-(-1) ** k / math.factorial(k) * math.gamma(k * p + 1) * math.sin(k * math.pi * p / 2)
+             / math.pi, -k * p - 1.0) for k in (1, 2, 3)]
 
     def asym(z, lib):
         az = lib.abs(z) if lib is np else torch.abs(z)
@@ -755,9 +732,9 @@ def _gfunction_fn(p, xp):
         out = np.zeros_like(z, dtype=np.float64)
         flat, res = z.reshape(-1), out.reshape(-1)
         for i in range(0, flat.size, 8192):
-            zz = flat[i : i + 8192]
+            zz = flat[i:i + 8192]
             vals = np.cos(zz[:, None] * w[None, :]) @ a
-            res[i : i + 8192] = np.where(np.abs(zz) <= zmax, vals, asym(zz, np))
+            res[i:i + 8192] = np.where(np.abs(zz) <= zmax, vals, asym(zz, np))
         return out
 
     def fn_t(z):
@@ -830,11 +807,8 @@ def _rectangle() -> Activation:
     return Activation(
         "rectangle",
         lambda z: np.where(np.abs(z) < 0.5, 1.0, np.where(np.abs(z) == 0.5, 0.5, 0.0)),
-        _tp(
-            lambda z: torch.where(
-                torch.abs(z) < 0.5, 1.0, torch.where(torch.abs(z) == 0.5, 0.5, 0.0)
-            ).to(z.dtype)
-        ),
+        _tp(lambda z: torch.where(torch.abs(z) < 0.5, 1.0,
+                                  torch.where(torch.abs(z) == 0.5, 0.5, 0.0)).to(z.dtype)),
         lambda w: _sinc_half(w) + 0j,
         monotonic=False,
         formula="1 if |z| < 1/2 else 0",
@@ -915,10 +889,8 @@ def _user_values(fn, arg: np.ndarray, name: str, owner: str, dtype) -> np.ndarra
     """``fn(arg)`` as an array of ``dtype`` broadcastable to ``arg.shape``; a
     :class:`ParameterError` naming the parameter ``name`` (the callable) otherwise."""
     out = fn(arg)
-    msg = (
-        f"The '{name}' parameter of {owner} must be a callable returning numbers of the shape "
-        f"of its argument {arg.shape}. Got {{}} instead."
-    )
+    msg = (f"The '{name}' parameter of {owner} must be a callable returning numbers of the shape "
+           f"of its argument {arg.shape}. Got {{}} instead.")
     try:
         val = np.asarray(out, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -930,15 +902,10 @@ def _user_values(fn, arg: np.ndarray, name: str, owner: str, dtype) -> np.ndarra
     return val
 
 
-def design_activation(
-    penalty_fn: Callable[[np.ndarray], np.ndarray],
-    *,
-    dim: int = 1,
-    phase: str | Callable[[np.ndarray], np.ndarray] = "even",
-    half_width: float = 50.0,
-    n: int = 2**14,
-    name: str = "designed",
-) -> Activation:
+def design_activation(penalty_fn: Callable[[np.ndarray], np.ndarray], *, dim: int = 1,
+                      phase: str | Callable[[np.ndarray], np.ndarray] = "even",
+                      half_width: float = 50.0, n: int = 2**14, name: str = "designed"
+                      ) -> Activation:
     """Design an activation with a prescribed spectral penalty by inverting Eq. 10.
 
     Given a penalty factor ``Q(omega)`` the activation ``act = F^{-1}[ phase(omega) /
@@ -985,9 +952,8 @@ def design_activation(
                 f"The 'phase' parameter of {owner} must be one of ['even', 'odd'] or a callable. "
                 f"Got {phase!r} instead."
             )
-        phase_fn = (
-            (lambda w: np.ones_like(w) + 0j) if phase == "even" else (lambda w: -1j * np.sign(w))
-        )
+        phase_fn = (lambda w: np.ones_like(w) + 0j) if phase == "even" else (
+            lambda w: -1j * np.sign(w))
     elif callable(phase):
         phase_fn = phase
     else:
@@ -1003,9 +969,7 @@ def design_activation(
                 aw = np.where(w == 0, 1e-9, np.abs(w))
                 q = _user_values(penalty_fn, aw, "penalty_fn", owner, np.float64) / aw ** (dim - 1)
             else:
-                q = _user_values(
-                    penalty_fn, np.abs(w), "penalty_fn", owner, np.float64
-                ) * np.ones_like(w)
+                q = _user_values(penalty_fn, np.abs(w), "penalty_fn", owner, np.float64) * np.ones_like(w)
             amp = 1.0 / np.sqrt(q)
             out = amp * _user_values(phase_fn, w, "phase", owner, np.complex128)
         return np.where(np.isfinite(out) & (q > 0), out, 0.0)
@@ -1015,9 +979,7 @@ def design_activation(
     w = 2 * np.pi * np.fft.fftfreq(n, d=h)
     F = transform(w)
     if not np.any(F != 0):
-        raise ParameterError(
-            f"The penalty given to {owner} is infinite or invalid on the whole grid."
-        )
+        raise ParameterError(f"The penalty given to {owner} is infinite or invalid on the whole grid.")
     vals = np.fft.ifft(F * np.exp(1j * w * z[0])).real / h
     monotonic = bool(np.all(np.diff(vals) >= -1e-12 * np.max(np.abs(vals))))
 

@@ -40,14 +40,8 @@ from ._validation import ParameterError, check_array, check_choice, check_pair, 
 from .training import Callback, SpectralNormRecorder, TrainState, _is_ensemble
 from .zeroplanes import ZeroPlaneRecord
 
-__all__ = [
-    "SpectrumTracker",
-    "SpectralNormRecorder",
-    "WeightClip",
-    "discrete_spectrum",
-    "first_reach",
-    "clip_parameters",
-]
+__all__ = ["SpectrumTracker", "SpectralNormRecorder", "WeightClip", "discrete_spectrum",
+           "first_reach", "clip_parameters"]
 
 
 def discrete_spectrum(values, coords, frequencies) -> np.ndarray:
@@ -129,26 +123,13 @@ class SpectrumTracker(Callback):
 
     name = "spectrum"
 
-    def __init__(
-        self,
-        grid,
-        frequencies=None,
-        every: int = 100,
-        *,
-        coords=None,
-        amplitudes=None,
-        method: str = "dft",
-        interval=(0.0, 1.0),
-        basis=None,
-        absolute: bool = True,
-        name: str | None = None,
-    ):
+    def __init__(self, grid, frequencies=None, every: int = 100, *, coords=None,
+                 amplitudes=None, method: str = "dft", interval=(0.0, 1.0), basis=None,
+                 absolute: bool = True, name: str | None = None):
         super().__init__(every, name)
         owner = "SpectrumTracker"
         if not isinstance(absolute, bool):
-            raise ParameterError(
-                f"The 'absolute' parameter of {owner} must be a bool. Got {absolute!r}."
-            )
+            raise ParameterError(f"The 'absolute' parameter of {owner} must be a bool. Got {absolute!r}.")
         self.absolute = absolute
         check_choice(method, "method", ["dft", "exact"], owner=owner)
         if method == "exact" and not absolute:
@@ -161,9 +142,7 @@ class SpectrumTracker(Callback):
                 f"Got shape {tuple(grid.shape)} instead."
             )
         if grid.is_floating_point() and not bool(torch.isfinite(grid).all()):
-            raise ParameterError(
-                f"The 'grid' parameter of {owner} must be finite. Got NaN or infinite values."
-            )
+            raise ParameterError(f"The 'grid' parameter of {owner} must be finite. Got NaN or infinite values.")
         a, b = check_pair(interval, "interval", owner=owner, increasing=True)
         self.grid, self.method, self.interval = grid, method, (a, b)
         n = grid.shape[-2] if grid.ndim >= 2 else grid.shape[0]
@@ -219,9 +198,8 @@ class SpectrumTracker(Callback):
             a, b = self.interval
             nets = model.members() if _is_ensemble(model) else [model]
             w = 2 * math.pi * self.frequencies
-            spec = np.stack(
-                [2 * np.abs(relu_net_fourier(m, w, self.interval)) / (b - a) for m in nets]
-            )
+            spec = np.stack([2 * np.abs(relu_net_fourier(m, w, self.interval)) / (b - a)
+                             for m in nets])
             spec = spec if _is_ensemble(model) else spec[0]
         else:
             with torch.no_grad():
@@ -387,9 +365,7 @@ class ZeroPlaneRecorder(Callback):
             tensors = self._tensors
         slot = self._n % self.chunk
         if slot == 0:  # new block
-            self._buffers.append(
-                [torch.empty((self.chunk, *t.shape), dtype=t.dtype) for t in tensors]
-            )
+            self._buffers.append([torch.empty((self.chunk, *t.shape), dtype=t.dtype) for t in tensors])
         for buf, t in zip(self._buffers[-1], tensors, strict=True):
             buf[slot].copy_(t.detach())  # plain buffers: no autograd involved
         self._n += 1
@@ -409,12 +385,8 @@ class ZeroPlaneRecorder(Callback):
     def on_train_end(self, state: TrainState) -> None:
         if not self._buffers:  # on_train_begin never ran (or this run is already finished)
             return
-        if (
-            self._n
-            and (not self._steps or self._steps[-1] != state.step)
-            and state.step % self.every != 0
-            and math.isfinite(state.loss)
-        ):
+        if self._n and (not self._steps or self._steps[-1] != state.step) and \
+                state.step % self.every != 0 and math.isfinite(state.loss):
             self._snapshot(state)  # always keep the final state
         self.record = self._finish()
 
@@ -429,11 +401,8 @@ class ZeroPlaneRecorder(Callback):
                 parts = torch.cat([blk[j] for blk in self._buffers], dim=0)[:n]
             arrays.append(parts.numpy())
         self._buffers = []
-        names = {
-            "radon": ("theta_raw", "gamma", "s", "c"),
-            "standard": ("w", "b", "v"),
-            "generic": ("theta", "gamma", "s", "c"),
-        }[self._mode]
+        names = {"radon": ("theta_raw", "gamma", "s", "c"), "standard": ("w", "b", "v"),
+                 "generic": ("theta", "gamma", "s", "c")}[self._mode]
         mode = "planes" if self._mode == "generic" else self._mode
         raw = dict(zip(names, arrays, strict=True))
         if mode == "planes":

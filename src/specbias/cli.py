@@ -67,15 +67,9 @@ def _config_help(name: str) -> str:
     from .experiments import get
 
     exp = get(name)
-    lines = [
-        f"{exp.name}: {exp.description}",
-        f"reproduces: {exp.reproduces}",
-        "",
-        f"usage: specbias run {exp.name} [--preset {'|'.join(exp.preset_names())}] "
-        "[--set KEY=VALUE ...] [--seed N] [--out DIR]",
-        "",
-        "config keys (default = quick preset):",
-    ]
+    lines = [f"{exp.name}: {exp.description}", f"reproduces: {exp.reproduces}", "",
+             f"usage: specbias run {exp.name} [--preset {'|'.join(exp.preset_names())}] "
+             "[--set KEY=VALUE ...] [--seed N] [--out DIR]", "", "config keys (default = quick preset):"]
     quick = exp.presets.get("quick", {})
     rows = []
     for key, field in exp.config.model_fields.items():
@@ -124,28 +118,14 @@ def list_cmd(name, markdown):
 @cli.command("run", context_settings={"help_option_names": []})
 @click.argument("name", required=False)
 @click.option("--preset", default="quick", show_default=True, help="quick or paper")
-@click.option(
-    "--out",
-    "out",
-    default=None,
-    help="output directory (default out/NAME); must be new, empty, or a previous result",
-)
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="override a config value (JSON values accepted); repeatable",
-)
+@click.option("--out", "out", default=None, help="output directory (default out/NAME); must be "
+              "new, empty, or a previous result")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="override a config value (JSON values accepted); repeatable")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quiet", is_flag=True, help="no progress bars")
-@click.option(
-    "-h",
-    "--help",
-    "show_help",
-    is_flag=True,
-    help="this help; with NAME, the experiment's config keys",
-)
+@click.option("-h", "--help", "show_help", is_flag=True,
+              help="this help; with NAME, the experiment's config keys")
 @_guarded
 def run_cmd(name, preset, out, sets, seed, quiet, show_help):
     """Run experiment NAME and write summary.json, tables, figures and report.html.
@@ -161,30 +141,23 @@ def run_cmd(name, preset, out, sets, seed, quiet, show_help):
 
     dest = out if out is not None else str(Path("out") / name)
     try:
-        summary = run_experiment(
-            name, preset=preset, overrides=list(sets), seed=seed, out=out, quiet_progress=quiet
-        )
+        summary = run_experiment(name, preset=preset, overrides=list(sets), seed=seed, out=out,
+                                 quiet_progress=quiet)
     except KeyboardInterrupt:
-        _fail(
-            f"interrupted; nothing was written to {dest!r} (a previous result there is unchanged)",
-            code=EXIT_INTERRUPTED,
-        )
+        _fail(f"interrupted; nothing was written to {dest!r} (a previous result there is "
+              "unchanged)", code=EXIT_INTERRUPTED)
     _print_summary(summary)
     click.echo(f"report: {Path(summary['out']) / 'report.html'}")
     if summary["status"] == "diverged":
-        _fail(
-            f"{name} diverged ({', '.join(summary['diverged'])}); the results written say where",
-            code=EXIT_FAILED,
-        )
+        _fail(f"{name} diverged ({', '.join(summary['diverged'])}); the results written say "
+              "where", code=EXIT_FAILED)
 
 
 def _print_summary(summary):
     from .report import flatten
 
-    click.echo(
-        f"{summary['experiment']} ({summary['preset']}, seed {summary['seed']}): "
-        f"{summary['status']} in {summary['timings']['wall_s']:.1f} s"
-    )
+    click.echo(f"{summary['experiment']} ({summary['preset']}, seed {summary['seed']}): "
+               f"{summary['status']} in {summary['timings']['wall_s']:.1f} s")
     for k, v in (summary.get("diverged") or {}).items():
         click.echo(f"  diverged: {k}: {v}")
     for k, v in (summary.get("failed") or {}).items():
@@ -221,35 +194,26 @@ def demo_cmd(names, out, quiet):
     from .demo import DemoInterrupted, run_demo
 
     try:
-        result = run_demo(
-            list(names), out=out, quiet=quiet, echo=click.echo, print_summary=_print_summary
-        )
+        result = run_demo(list(names), out=out, quiet=quiet, echo=click.echo,
+                          print_summary=_print_summary)
     except DemoInterrupted as exc:
-        _fail(
-            f"interrupted; {exc}; rerun the same command to finish the rest", code=EXIT_INTERRUPTED
-        )
+        _fail(f"interrupted; {exc}; rerun the same command to finish the rest",
+              code=EXIT_INTERRUPTED)
     for s in result.runs:
         click.echo(f"report: {Path(s['out']) / 'report.html'}")
     click.echo(f"index:  {result.index}")
     bad = [f"{n} ({msg})" for n, msg in result.errors.items()]
     bad += [f"{s['experiment']} ({s['status']})" for s in result.runs if s["status"] == "diverged"]
     if bad:
-        _fail(
-            f"{len(bad)} of {len(result.names)} demo runs did not finish cleanly: {'; '.join(bad)}",
-            code=EXIT_FAILED,
-        )
+        _fail(f"{len(bad)} of {len(result.names)} demo runs did not finish cleanly: "
+              f"{'; '.join(bad)}", code=EXIT_FAILED)
 
 
 # ----------------------------------------------------------------------------- sweep
 @cli.command("sweep")
 @click.argument("name")
-@click.option(
-    "--grid",
-    "grid",
-    multiple=True,
-    metavar="KEY=[V1,V2,...]",
-    help="a swept config value (JSON list); repeatable",
-)
+@click.option("--grid", "grid", multiple=True, metavar="KEY=[V1,V2,...]",
+              help="a swept config value (JSON list); repeatable")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="fixed override")
 @click.option("--seeds", default="0", show_default=True, help="comma-separated seeds")
 @click.option("--preset", default="quick", show_default=True)
@@ -270,29 +234,17 @@ def sweep_cmd(name, grid, sets, seeds, preset, out, workers, quiet):
         _fail(f"--seeds must be comma-separated integers, e.g. 0,1,2. Got {seeds!r}.")
     try:
         with quiet_progress(quiet):
-            df = run_sweep(
-                name,
-                parse_grid(list(grid)),
-                preset=preset,
-                seeds=seed_list,
-                out=out,
-                fixed=parse_overrides(list(sets)),
-                workers=workers,
-            )
+            df = run_sweep(name, parse_grid(list(grid)), preset=preset, seeds=seed_list, out=out,
+                           fixed=parse_overrides(list(sets)), workers=workers)
     except SweepInterrupted as exc:
         _fail(f"interrupted; {exc}; rerun the same command to resume", code=EXIT_INTERRUPTED)
-    click.echo(
-        f"{len(df)} points ({df.attrs.get('ran', 0)} run now, the rest resumed) -> "
-        f"{Path(out) / 'sweep.parquet'}"
-    )
+    click.echo(f"{len(df)} points ({df.attrs.get('ran', 0)} run now, the rest resumed) -> "
+               f"{Path(out) / 'sweep.parquet'}")
     errors = df.attrs.get("errors", {})
     if errors:
         first, msg = next(iter(errors.items()))
-        _fail(
-            f"{len(errors)} of {len(df)} points failed (rows with status 'error'; tracebacks "
-            f"in {Path(out) / '<point>.error.txt'}); first: {first}: {msg}",
-            code=EXIT_FAILED,
-        )
+        _fail(f"{len(errors)} of {len(df)} points failed (rows with status 'error'; tracebacks "
+              f"in {Path(out) / '<point>.error.txt'}); first: {first}: {msg}", code=EXIT_FAILED)
 
 
 def main():  # pragma: no cover - thin wrapper

@@ -48,10 +48,8 @@ def check_demo_dir(out: str | os.PathLike) -> Path:
             except (OSError, UnicodeDecodeError):
                 ours = False
         if not ours:
-            raise ParameterError(
-                f"--out {os.fspath(out)!r} is not empty and holds no specbias "
-                "demo; choose a new or empty directory."
-            )
+            raise ParameterError(f"--out {os.fspath(out)!r} is not empty and holds no specbias "
+                                 "demo; choose a new or empty directory.")
     ensure_writable(path, out)
     return path
 
@@ -73,14 +71,9 @@ def _finished(directory: Path, name: str) -> dict[str, Any] | None:
     return s
 
 
-def run_demo(
-    names: list[str],
-    *,
-    out: str | os.PathLike = "out/demo",
-    quiet: bool = False,
-    echo: Callable[[str], None] = print,
-    print_summary: Callable[[dict], None] | None = None,
-) -> DemoResult:
+def run_demo(names: list[str], *, out: str | os.PathLike = "out/demo", quiet: bool = False,
+             echo: Callable[[str], None] = print,
+             print_summary: Callable[[dict], None] | None = None) -> DemoResult:
     """Run ``names`` (default: every experiment registered with ``demo=True``) into ``out``."""
     from .experiments import all_experiments, get
 
@@ -92,17 +85,10 @@ def run_demo(
     result = DemoResult(names=names, index=Path(out) / "index.html")
 
     def write_index(pending: list[str]):
-        atomic_write_text(
-            root / "index.html", render_index(result.runs, errors=result.errors, pending=pending)
-        )
-        atomic_write_json(
-            root / MANIFEST,
-            {
-                "runs": [s["experiment"] for s in result.runs],
-                "errors": result.errors,
-                "pending": pending,
-            },
-        )
+        atomic_write_text(root / "index.html", render_index(result.runs, errors=result.errors,
+                                                            pending=pending))
+        atomic_write_json(root / MANIFEST, {"runs": [s["experiment"] for s in result.runs],
+                                            "errors": result.errors, "pending": pending})
 
     for i, n in enumerate(names):
         echo(f"== {n}")
@@ -116,16 +102,15 @@ def run_demo(
                 write_index(names[i:])
                 raise DemoInterrupted(
                     f"{len(result.runs)} of {len(names)} runs finished and kept in "
-                    f"{str(out)!r} (index.html lists them)"
-                ) from None
+                    f"{str(out)!r} (index.html lists them)") from None
             except SpecbiasError as exc:
                 result.errors[n] = str(exc)
                 echo(f"   error: {exc}")
-                write_index(names[i + 1 :])
+                write_index(names[i + 1:])
                 continue
         s["out"] = str(Path(out) / n)
         if print_summary is not None:
             print_summary(s)
         result.runs.append(s)
-        write_index(names[i + 1 :])
+        write_index(names[i + 1:])
     return result

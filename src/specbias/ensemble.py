@@ -52,17 +52,8 @@ from .training import (
 
 __all__ = ["EnsembleModel", "EnsembleResult", "train_ensemble", "member_losses"]
 
-_ELEMENTWISE = (
-    nn.ReLU,
-    nn.LeakyReLU,
-    nn.Tanh,
-    nn.Sigmoid,
-    nn.GELU,
-    nn.SiLU,
-    nn.ELU,
-    nn.Softplus,
-    nn.Identity,
-)
+_ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.ELU,
+                nn.Softplus, nn.Identity)
 
 
 def _bmm_ok(model: nn.Module) -> bool:
@@ -118,17 +109,14 @@ class EnsembleModel(nn.Module):
         models = list(models)
         first = models[0]
         if not all(isinstance(m, nn.Module) for m in models):
-            raise ParameterError(
-                "The 'models' parameter of EnsembleModel must hold nn.Modules only."
-            )
+            raise ParameterError("The 'models' parameter of EnsembleModel must hold nn.Modules only.")
         shapes = [(n, tuple(p.shape), p.dtype) for n, p in first.named_parameters()]
         if not shapes:
             raise ParameterError("The models given to EnsembleModel have no parameters.")
         for i, m in enumerate(models[1:], 1):
-            if (
-                type(m) is not type(first)
-                or [(n, tuple(p.shape), p.dtype) for n, p in m.named_parameters()] != shapes
-            ):
+            if type(m) is not type(first) or [
+                (n, tuple(p.shape), p.dtype) for n, p in m.named_parameters()
+            ] != shapes:
                 raise ParameterError(
                     "The 'models' parameter of EnsembleModel must hold copies of one architecture. "
                     f"Model {i} differs from model 0 in class, parameter names, shapes or dtypes."
@@ -138,11 +126,8 @@ class EnsembleModel(nn.Module):
                 "The 'method' parameter of EnsembleModel can be 'bmm' only for an MLP or an "
                 f"nn.Sequential of Linear and element-wise activation layers. Got {type(first).__name__}."
             )
-        self.method = (
-            "bmm"
-            if method == "auto" and _bmm_ok(first)
-            else ("vmap" if method == "auto" else method)
-        )
+        self.method = "bmm" if method == "auto" and _bmm_ok(first) else (
+            "vmap" if method == "auto" else method)
         self.ensemble_size = len(models)
         params, buffers = torch.func.stack_module_state(models)
         # an unregistered template for functional_call (vmap) and unstacking
@@ -176,14 +161,8 @@ class EnsembleModel(nn.Module):
 
     def member(self, index: int) -> nn.Module:
         """A standalone copy of member ``index`` (detached parameters)."""
-        index = check_scalar(
-            index,
-            "index",
-            kind=int,
-            owner="EnsembleModel.member",
-            min_val=0,
-            max_val=self.ensemble_size - 1,
-        )
+        index = check_scalar(index, "index", kind=int, owner="EnsembleModel.member", min_val=0,
+                             max_val=self.ensemble_size - 1)
         out = copy.deepcopy(self._template)
         with torch.no_grad():
             for name, p in self._holder.named_parameters():
@@ -221,9 +200,7 @@ class EnsembleModel(nn.Module):
             def one(p, b, x):
                 return torch.func.functional_call(self._template, (p, b), (x,))
 
-            return torch.func.vmap(one, in_dims=(0, 0, 0 if per_member else None))(
-                params, buffers, X
-            )
+            return torch.func.vmap(one, in_dims=(0, 0, 0 if per_member else None))(params, buffers, X)
         return self._forward_bmm(X, per_member)
 
     def _forward_bmm(self, X, per_member):
@@ -261,10 +238,8 @@ class EnsembleModel(nn.Module):
                     f"Sequential ensemble expects inputs of shape (N, {d}) or (E, N, {d}). "
                     f"Got {tuple(X.shape)}."
                 )
-            ops = [
-                getattr(self, name) if isinstance(m, nn.Linear) else m
-                for name, m in t.named_children()
-            ]
+            ops = [getattr(self, name) if isinstance(m, nn.Linear) else m
+                   for name, m in t.named_children()]
         # activations are kept as (E, width, N): h^T <- W h^T + b, so that the weight gradients
         # come out of the batched products in the weights' own (E, out, in) layout
         hT = X.mT if per_member else X.mT.unsqueeze(0).expand(E, *X.mT.shape)
@@ -287,9 +262,7 @@ class EnsembleModel(nn.Module):
         return hT.mT
 
 
-def member_losses(
-    pred: torch.Tensor, y: torch.Tensor, loss: str | Callable = "mse"
-) -> torch.Tensor:
+def member_losses(pred: torch.Tensor, y: torch.Tensor, loss: str | Callable = "mse") -> torch.Tensor:
     """Per-member mean losses ``(E,)`` of ensemble predictions ``pred`` of shape ``(E, ...)``.
 
     ``y`` is shared (the shape one member's target has) or per member (leading axis ``E``).
@@ -312,19 +285,14 @@ def member_losses(
     if callable(loss) and not isinstance(loss, str):
         out = loss(pred, y)
         if not isinstance(out, torch.Tensor) or out.shape != (E,):
-            raise ParameterError(
-                f"A callable 'loss' must return per-member losses of shape ({E},)."
-            )
+            raise ParameterError(f"A callable 'loss' must return per-member losses of shape ({E},).")
         return out
     check_choice(loss, "loss", ["mse", "bce_logits", "cross_entropy"], owner="train_ensemble")
     F = torch.nn.functional
     if loss == "cross_entropy":
         C = pred.shape[-1]
-        if (
-            pred.ndim < 2
-            or y.is_floating_point()
-            or tuple(y.shape) not in (tuple(pred.shape[:-1]), tuple(pred.shape[1:-1]))
-        ):
+        if pred.ndim < 2 or y.is_floating_point() or tuple(y.shape) not in (
+                tuple(pred.shape[:-1]), tuple(pred.shape[1:-1])):
             raise ParameterError(
                 f"The 'y' parameter of member_losses must hold integer class labels of shape "
                 f"{tuple(pred.shape[1:-1])} (shared) or {tuple(pred.shape[:-1])} (per member) for "
@@ -447,18 +415,12 @@ def train_ensemble(
     ((6, 2), False)
     """
     steps = check_scalar(steps, "steps", kind=int, owner="train_ensemble", min_val=0)
-    record_every = check_scalar(
-        record_every, "record_every", kind=int, owner="train_ensemble", min_val=1
-    )
+    record_every = check_scalar(record_every, "record_every", kind=int, owner="train_ensemble",
+                                min_val=1)
     lr = check_scalar(lr, "lr", owner="train_ensemble", min_val=0.0, include_min=False)
-    if not (
-        isinstance(data, tuple | list)
-        and len(data) == 2
-        and all(isinstance(t, torch.Tensor) for t in data)
-    ):
-        raise ParameterError(
-            "The 'data' parameter of train_ensemble must be a pair (X, y) of tensors."
-        )
+    if not (isinstance(data, tuple | list) and len(data) == 2
+            and all(isinstance(t, torch.Tensor) for t in data)):
+        raise ParameterError("The 'data' parameter of train_ensemble must be a pair (X, y) of tensors.")
     _check_data(data[0], data[1], "train_ensemble")
     callbacks = _check_callbacks(callbacks, "train_ensemble")
     if isinstance(models, EnsembleModel):
@@ -483,9 +445,8 @@ def train_ensemble(
             # one pass over each stacked tensor instead of one per arithmetic step: the stacked
             # tensors are E times larger than a member's and would fall out of cache
             kwargs.setdefault("fused", True)
-        opt = make_optimizer(
-            [p for p in ens.parameters() if p.requires_grad], optimizer, lr, **kwargs
-        )
+        opt = make_optimizer([p for p in ens.parameters() if p.requires_grad], optimizer, lr,
+                             **kwargs)
 
     def initial():
         try:
@@ -533,29 +494,20 @@ def train_ensemble(
 
     rec = _LossRecord(record_every, validation, ens, loss)
     state = TrainState(model=ens, optimizer=opt, step=0, loss=None)
-    run = run_loop(
-        state, steps, step, initial, callbacks=callbacks, hooks=[rec], progress=progress, desc=desc
-    )
+    run = run_loop(state, steps, step, initial, callbacks=callbacks, hooks=[rec],
+                   progress=progress, desc=desc)
     final = np.asarray(state.loss, dtype=np.float64)
     if final.shape != (E,):  # no step was taken
         final = np.asarray(run.initial_loss, dtype=np.float64)
     reasons = [str(r) for r in run.reasons]
-    messages = [
-        divergence_message(int(run.diverged_at[e]), reasons[e], member=e)
-        for e in divergence_order(run.diverged, run.diverged_at)
-    ]
+    messages = [divergence_message(int(run.diverged_at[e]), reasons[e], member=e)
+                for e in divergence_order(run.diverged, run.diverged_at)]
     return EnsembleResult(
-        model=ens,
-        steps_done=state.step,
-        final_loss=final,
-        loss_steps=np.asarray(rec.steps),
+        model=ens, steps_done=state.step, final_loss=final, loss_steps=np.asarray(rec.steps),
         losses=np.asarray(rec.losses),
         validation={k: np.asarray(v) for k, v in rec.validation_losses.items()},
-        diverged=run.diverged,
-        messages=messages,
-        records=run.records,
-        diverged_at=run.diverged_at,
-        divergence_reason=reasons,
+        diverged=run.diverged, messages=messages, records=run.records,
+        diverged_at=run.diverged_at, divergence_reason=reasons,
     )
 
 
@@ -587,3 +539,4 @@ class _LossRecord(Callback):
     def on_step_end(self, state):
         if self.due(state.step):
             self._log(state)
+

@@ -68,11 +68,8 @@ def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
     b = check_array(biases, "biases", owner="shallow_features", ndim=1)
     s = _check_scale(scale, b.size, "shallow_features")
     act = resolve(activation)
-    A = _check_features(
-        _real_features(act(s * (x[:, None] - b[None, :])), "shallow_features"),
-        (x.size, b.size),
-        "shallow_features",
-    )
+    A = _check_features(_real_features(act(s * (x[:, None] - b[None, :])), "shallow_features"),
+                        (x.size, b.size), "shallow_features")
     if not np.all(np.isfinite(A)):
         raise ParameterError("The activation produced non-finite features; check 'scale'.")
     return A
@@ -98,8 +95,5 @@ def radon_features(x, theta, gamma, activation, scale=1.0) -> np.ndarray:
     theta = theta / norms
     s = _check_scale(scale, gamma.size, "radon_features")
     act = resolve(activation)
-    return _check_features(
-        _real_features(act(s * (x @ theta.T - gamma[None, :])), "radon_features"),
-        (x.shape[0], gamma.size),
-        "radon_features",
-    )
+    return _check_features(_real_features(act(s * (x @ theta.T - gamma[None, :])), "radon_features"),
+                           (x.shape[0], gamma.size), "radon_features")

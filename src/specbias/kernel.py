@@ -46,13 +46,8 @@ __all__ = ["kernel_fit", "KernelFitInfo"]
 _EPS = np.finfo(np.float64).eps
 _METHODS = ["auto", "svd", "gram", "cvxpy"]
 #: Clarabel tolerances used by ``method="cvxpy"`` unless a solver is given (the reference).
-_TIGHT = {
-    "tol_gap_abs": 1e-12,
-    "tol_gap_rel": 1e-12,
-    "tol_feas": 1e-12,
-    "tol_ktratio": 1e-10,
-    "max_iter": 500,
-}
+_TIGHT = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "tol_ktratio": 1e-10,
+          "max_iter": 500}
 
 
 @dataclass(frozen=True)
@@ -129,15 +124,8 @@ def _fit_svd(Phi, y, budget, rcond):
     else:
         if perp2 > budget * (1 + 1e-10) + (1e4 * _EPS) ** 2 * float(y @ y):
             raise _Infeasible(perp2)
-        lam = (
-            0.0
-            if perp2 >= budget
-            else _solve_lam(
-                lambda mu: float(np.sum((mu * yt / (s2 + mu)) ** 2)) + perp2,
-                budget,
-                float(np.median(s2)),
-            )
-        )
+        lam = 0.0 if perp2 >= budget else _solve_lam(lambda mu: float(np.sum((mu * yt / (s2 + mu)) ** 2)) + perp2,
+                         budget, float(np.median(s2)))
     coef = s * yt / (s2 + lam)
     return Vt.T @ coef, lam, rank, None
 
@@ -163,14 +151,8 @@ class _TridiagonalQ:
     def apply(self, v, transpose):
         out = np.array(v, dtype=np.float64, copy=True)
         if out.shape[0] > 1:
-            cq, _, info = lapack.dormqr(
-                "L",
-                "T" if transpose else "N",
-                self.sub,
-                self.tau,
-                out[1:, None],
-                lwork=max(64, out.shape[0]),
-            )
+            cq, _, info = lapack.dormqr("L", "T" if transpose else "N", self.sub, self.tau,
+                                        out[1:, None], lwork=max(64, out.shape[0]))
             if info != 0:  # pragma: no cover
                 raise np.linalg.LinAlgError("dormqr failed")
             out[1:] = cq[:, 0]
@@ -294,9 +276,7 @@ def _fit_cvxpy(Phi, y, budget, solver, solver_options):
     if not budget:  # None or 0: exact interpolation
         prob = cp.Problem(cp.Minimize(cp.sum_squares(c)), [Phi @ c == y])
     else:  # the norm form is the most accurate for conic solvers (same minimizer)
-        prob = cp.Problem(
-            cp.Minimize(cp.norm(c, 2)), [cp.norm(Phi @ c - y, 2) <= math.sqrt(budget)]
-        )
+        prob = cp.Problem(cp.Minimize(cp.norm(c, 2)), [cp.norm(Phi @ c - y, 2) <= math.sqrt(budget)])
     if solver is None:
         solver = "CLARABEL" if "CLARABEL" in cp.installed_solvers() else None
         if solver_options is None and solver == "CLARABEL":
@@ -309,26 +289,16 @@ def _fit_cvxpy(Phi, y, budget, solver, solver_options):
     except cp.error.SolverError as exc:
         raise ParameterError(f"CVXPY failed on this kernel_fit problem: {exc}") from exc
     if c.value is None or prob.status not in ("optimal", "optimal_inaccurate"):
-        raise ParameterError(
-            f"CVXPY could not solve this kernel_fit problem (status {prob.status!r})."
-        )
+        raise ParameterError(f"CVXPY could not solve this kernel_fit problem (status {prob.status!r}).")
     return np.asarray(c.value, dtype=np.float64), str(prob.status)
 
 
 # ----------------------------------------------------------------------------- public
 
 
-def kernel_fit(
-    Phi,
-    y,
-    mse: float | None = None,
-    *,
-    method: str = "auto",
-    rcond: float | None = None,
-    return_info: bool = False,
-    solver: str | None = None,
-    solver_options: dict | None = None,
-):
+def kernel_fit(Phi, y, mse: float | None = None, *, method: str = "auto",
+               rcond: float | None = None, return_info: bool = False,
+               solver: str | None = None, solver_options: dict | None = None):
     """Minimum-norm kernel-regime coefficients at a mean-squared-error budget (docs/theory.md section 3).
 
     Solves ``min |c|^2  s.t.  (1/N) |Phi c - y|^2 <= mse`` (Radon-spline paper, Eq. 4, relaxed
@@ -423,9 +393,8 @@ def kernel_fit(
         if not return_info:
             return c
         r = Phi @ c - y
-        return c, KernelFitInfo(
-            float(lam), float(r @ r) / N, float(np.linalg.norm(c)), used, rank, status
-        )
+        return c, KernelFitInfo(float(lam), float(r @ r) / N, float(np.linalg.norm(c)), used,
+                                rank, status)
 
     if budget is not None and y2 <= budget:
         return done(np.zeros(K), math.inf, "svd" if method == "auto" else method, status="zero")

@@ -42,9 +42,8 @@ _FALLBACK_BYTES = 16 * 2**40
 _LAYER_BYTES = 4096
 
 
-def check_model_size(
-    owner: str, n_values: int, dtype: torch.dtype, sizes: dict[str, int], n_layers: int = 1
-) -> None:
+def check_model_size(owner: str, n_values: int, dtype: torch.dtype, sizes: dict[str, int],
+                     n_layers: int = 1) -> None:
     """Refuse a model whose parameters alone need more memory than this machine has.
 
     ``n_values`` is the number of parameter values, ``sizes`` the size arguments that determine
@@ -84,15 +83,11 @@ def _check_x(x, model: str, in_dim: int, dtype: torch.dtype) -> torch.Tensor:
     """The input checks of the forward passes: a tensor of shape (N, in_dim) in the model's dtype
     (``(N,)`` is taken as ``(N, 1)`` when ``in_dim == 1``)."""
     if not isinstance(x, torch.Tensor):
-        raise ParameterError(
-            f"{model} expects a torch.Tensor input. Got {type(x).__name__} instead."
-        )
+        raise ParameterError(f"{model} expects a torch.Tensor input. Got {type(x).__name__} instead.")
     if x.ndim == 1 and in_dim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != in_dim:
-        raise ParameterError(
-            f"{model} expects inputs of shape (N, {in_dim}). Got {tuple(x.shape)}."
-        )
+        raise ParameterError(f"{model} expects inputs of shape (N, {in_dim}). Got {tuple(x.shape)}.")
     if x.dtype != dtype:
         raise ParameterError(
             f"{model} expects inputs of dtype {dtype} (the dtype of its parameters). "
@@ -113,9 +108,7 @@ def _as_tensor(value, name: str, owner: str, dtype=None) -> torch.Tensor:
             f"Got {type(value).__name__} instead."
         ) from exc
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-        raise ParameterError(
-            f"The '{name}' parameter of {owner} must be finite. Got NaN or infinite values."
-        )
+        raise ParameterError(f"The '{name}' parameter of {owner} must be finite. Got NaN or infinite values.")
     return t
 
 
@@ -185,9 +178,7 @@ class ShallowNet(nn.Module):
         super().__init__()
         in_dim = check_scalar(in_dim, "in_dim", kind=int, owner="ShallowNet", min_val=1)
         width = check_scalar(width, "width", kind=int, owner="ShallowNet", min_val=1)
-        check_choice(
-            parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet"
-        )
+        check_choice(parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet")
         check_choice(c_init, "c_init", ["zeros", "normal"], owner="ShallowNet")
         check_choice(theta_init, "theta_init", ["random", "circle"], owner="ShallowNet")
         scale = check_scalar(scale, "scale", owner="ShallowNet", min_val=0.0, include_min=False)
@@ -195,9 +186,8 @@ class ShallowNet(nn.Module):
         dtype = _check_dtype(dtype, "ShallowNet")
         _check_generator(generator, "ShallowNet")
         # theta (width x in_dim), c, gamma and s
-        check_model_size(
-            "ShallowNet", width * (in_dim + 3), dtype, {"in_dim": in_dim, "width": width}
-        )
+        check_model_size("ShallowNet", width * (in_dim + 3), dtype,
+                         {"in_dim": in_dim, "width": width})
         if theta_init == "circle" and in_dim != 2:
             raise ParameterError(
                 f"The 'theta_init' parameter of ShallowNet can be 'circle' only for in_dim = 2. "
@@ -243,19 +233,11 @@ class ShallowNet(nn.Module):
         """``{"c", "theta", "gamma", "s"}`` as detached tensors (either parameterization)."""
         with torch.no_grad():
             if self.parameterization == "radon":
-                return {
-                    "c": self.c.detach().clone(),
-                    "theta": self.theta.detach().clone(),
-                    "gamma": self.gamma.detach().clone(),
-                    "s": self.s.detach().clone(),
-                }
+                return {"c": self.c.detach().clone(), "theta": self.theta.detach().clone(),
+                        "gamma": self.gamma.detach().clone(), "s": self.s.detach().clone()}
             n = self.w.norm(dim=1)
-            return {
-                "c": self.v.detach().clone(),
-                "theta": (self.w / n[:, None]).detach().clone(),
-                "gamma": (-self.b / n).detach().clone(),
-                "s": n.detach().clone(),
-            }
+            return {"c": self.v.detach().clone(), "theta": (self.w / n[:, None]).detach().clone(),
+                    "gamma": (-self.b / n).detach().clone(), "s": n.detach().clone()}
 
     def standard_parameters(self) -> dict[str, torch.Tensor]:
         """``{"v", "w", "b"}`` as detached tensors (either parameterization)."""
@@ -264,9 +246,7 @@ class ShallowNet(nn.Module):
 
     def to_parameterization(self, parameterization: str) -> ShallowNet:
         """A new network computing the same function in the other parameterization."""
-        check_choice(
-            parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet"
-        )
+        check_choice(parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet")
         r = self.radon_parameters()
         out = ShallowNet.__new__(ShallowNet)
         nn.Module.__init__(out)
@@ -276,29 +256,22 @@ class ShallowNet(nn.Module):
         return out
 
     @classmethod
-    def from_radon(
-        cls, c, theta, gamma, s, activation="relu", parameterization: str = "radon"
-    ) -> ShallowNet:
+    def from_radon(cls, c, theta, gamma, s, activation="relu",
+                   parameterization: str = "radon") -> ShallowNet:
         """A network with the given Radon parameters (``theta`` rows are normalized).
 
         ``c, gamma, s`` have shape ``(K,)`` and ``theta`` ``(K, d)``; dtype follows ``theta``.
         """
         owner = "ShallowNet.from_radon"
-        check_choice(
-            parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet"
-        )
+        check_choice(parameterization, "parameterization", ["radon", "standard"], owner="ShallowNet")
         theta = _as_tensor(theta, "theta", owner)
         if theta.ndim != 2 or theta.shape[0] < 1 or theta.shape[1] < 1:
-            raise ParameterError(
-                f"The 'theta' parameter of ShallowNet.from_radon must be 2-D (K, d) with K, d >= 1. Got shape {tuple(theta.shape)}."
-            )
+            raise ParameterError(f"The 'theta' parameter of ShallowNet.from_radon must be 2-D (K, d) with K, d >= 1. Got shape {tuple(theta.shape)}.")
         dt = theta.dtype if theta.is_floating_point() else torch.float32
         theta = theta.to(dt)
         K, d = theta.shape
-        vecs = {
-            k: _as_tensor(v, k, owner, dt).reshape(-1)
-            for k, v in (("c", c), ("gamma", gamma), ("s", s))
-        }
+        vecs = {k: _as_tensor(v, k, owner, dt).reshape(-1) for k, v in
+                (("c", c), ("gamma", gamma), ("s", s))}
         for k, v in vecs.items():
             if v.shape != (K,):
                 raise ParameterError(
@@ -318,9 +291,8 @@ class ShallowNet(nn.Module):
         return out
 
     @classmethod
-    def from_standard(
-        cls, v, w, b, activation="relu", parameterization: str = "standard"
-    ) -> ShallowNet:
+    def from_standard(cls, v, w, b, activation="relu",
+                      parameterization: str = "standard") -> ShallowNet:
         """A network computing ``sum_k v_k act(w_k . x + b_k)`` (rows of ``w`` must be nonzero).
 
         Stored in ``parameterization``; for ``"radon"`` the exact map ``s = |w|,
@@ -329,9 +301,7 @@ class ShallowNet(nn.Module):
         owner = "ShallowNet.from_standard"
         w = _as_tensor(w, "w", owner)
         if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
-            raise ParameterError(
-                f"The 'w' parameter of ShallowNet.from_standard must be 2-D (K, d) with K, d >= 1. Got shape {tuple(w.shape)}."
-            )
+            raise ParameterError(f"The 'w' parameter of ShallowNet.from_standard must be 2-D (K, d) with K, d >= 1. Got shape {tuple(w.shape)}.")
         if not w.is_floating_point():
             w = w.to(torch.float32)
         n = w.norm(dim=1)
@@ -386,17 +356,8 @@ class MLP(nn.Module):
     ``(N,)`` when ``out_dim == 1``.
     """
 
-    def __init__(
-        self,
-        in_dim: int,
-        width: int,
-        depth: int,
-        activation="relu",
-        out_dim: int = 1,
-        *,
-        generator: torch.Generator | None = None,
-        dtype: torch.dtype = torch.float32,
-    ):
+    def __init__(self, in_dim: int, width: int, depth: int, activation="relu", out_dim: int = 1,
+                 *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32):
         super().__init__()
         in_dim = check_scalar(in_dim, "in_dim", kind=int, owner="MLP", min_val=1)
         width = check_scalar(width, "width", kind=int, owner="MLP", min_val=1)
@@ -404,13 +365,10 @@ class MLP(nn.Module):
         out_dim = check_scalar(out_dim, "out_dim", kind=int, owner="MLP", min_val=1)
         dtype = _check_dtype(dtype, "MLP")
         _check_generator(generator, "MLP")
-        check_model_size(
-            "MLP",
-            (in_dim + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_dim,
-            dtype,
-            {"in_dim": in_dim, "width": width, "depth": depth, "out_dim": out_dim},
-            n_layers=depth + 1,
-        )
+        check_model_size("MLP", (in_dim + 1) * width + (depth - 1) * (width + 1) * width
+                         + (width + 1) * out_dim, dtype,
+                         {"in_dim": in_dim, "width": width, "depth": depth, "out_dim": out_dim},
+                         n_layers=depth + 1)
         self.in_dim, self.width, self.depth, self.out_dim = in_dim, width, depth, out_dim
         self.act = _as_activation(activation)
         dims = [in_dim] + [width] * depth + [out_dim]

@@ -71,11 +71,8 @@ def foreign_entries(directory: str | os.PathLike) -> list[str]:
     ours = result_files(directory)
     if ours is None:
         return entries
-    return [
-        e
-        for e in entries
-        if e not in ours or not (directory / e).is_file() or (directory / e).is_symlink()
-    ]
+    return [e for e in entries if e not in ours or not (directory / e).is_file()
+            or (directory / e).is_symlink()]
 
 
 def is_replaceable(directory: str | os.PathLike) -> bool:
@@ -106,8 +103,7 @@ def destination_path(out: str | os.PathLike, *, option: str = "--out") -> Path:
     if too_long or len(os.fsencode(path.name)) > _NAME_MAX - _SUFFIX_ROOM:
         raise ParameterError(
             f"{option} name {path.name[:40] + '...'!r} is too long: a directory name may have "
-            f"at most {_NAME_MAX - _SUFFIX_ROOM} bytes here. Got {len(os.fsencode(path.name))}."
-        )
+            f"at most {_NAME_MAX - _SUFFIX_ROOM} bytes here. Got {len(os.fsencode(path.name))}.")
     if path.is_symlink():
         raise ParameterError(f"{option} {raw!r} is a symbolic link; give the directory itself.")
     if path.exists() and not path.is_dir():
@@ -121,9 +117,8 @@ def ensure_writable(directory: Path, raw: str | os.PathLike, *, option: str = "-
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ParameterError(
-            f"{option} {os.fspath(raw)!r} is not writable: {exc.strerror}."
-        ) from None
+        raise ParameterError(f"{option} {os.fspath(raw)!r} is not writable: {exc.strerror}.") \
+            from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise ParameterError(f"{option} {os.fspath(raw)!r} is not writable (permission denied).")
 
@@ -140,17 +135,14 @@ def check_out_dir(out: str | os.PathLike, *, option: str = "--out") -> Path:
         try:
             foreign = foreign_entries(path)
         except OSError as exc:
-            raise ParameterError(
-                f"{option} {os.fspath(out)!r} cannot be read: {exc.strerror}."
-            ) from None
+            raise ParameterError(f"{option} {os.fspath(out)!r} cannot be read: {exc.strerror}.") \
+                from None
         if foreign:
-            shown = ", ".join(foreign[:3]) + (
-                f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-            )
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
+                                             else "")
             raise ParameterError(
                 f"{option} {os.fspath(out)!r} is not empty and is not a specbias result (it holds "
-                f"{shown}); refusing to replace it. Choose a new or empty directory."
-            )
+                f"{shown}); refusing to replace it. Choose a new or empty directory.")
     ensure_writable(path.parent, out, option=option)
     return path
 
@@ -227,13 +219,8 @@ _RENAME_EXCHANGE = 2
 _renameat2: Any
 try:
     _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    _renameat2.argtypes = [
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_uint,
-    ]
+    _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                           ctypes.c_uint]
 except (AttributeError, OSError):  # pragma: no cover - non-glibc platforms
     _renameat2 = None
 
@@ -275,8 +262,7 @@ def publish(staging: str | os.PathLike, final: str | os.PathLike) -> None:
         if not is_replaceable(final):
             raise ParameterError(
                 f"--out {str(final)!r} is not empty and is not a specbias result; refusing to "
-                f"replace it. The new result was left in {str(staging)!r}."
-            )
+                f"replace it. The new result was left in {str(staging)!r}.")
         if final.is_dir() and not os.listdir(final):
             os.rmdir(final)
         if not final.exists():

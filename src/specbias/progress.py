@@ -29,17 +29,8 @@ def is_quiet() -> bool:
     return _QUIET.get()
 
 
-def progress(
-    iterable=None, *, desc: str | None = None, total: int | None = None, leave=False, **kwargs
-):
+def progress(iterable=None, *, desc: str | None = None, total: int | None = None, leave=False,
+             **kwargs):
     """Wrap ``iterable`` in a tqdm bar on stderr unless progress is silenced."""
-    return tqdm(
-        iterable,
-        desc=desc,
-        total=total,
-        leave=leave,
-        disable=is_quiet(),
-        file=sys.stderr,
-        dynamic_ncols=True,
-        **kwargs,
-    )
+    return tqdm(iterable, desc=desc, total=total, leave=leave, disable=is_quiet(),
+                file=sys.stderr, dynamic_ncols=True, **kwargs)

@@ -69,15 +69,8 @@ REGIMES = ("adaptive", "kernel", "switch")
 _OUTPUT_NAMES = ("c", "v")
 
 
-def shallow_net(
-    in_dim: int,
-    width: int,
-    activation="relu",
-    *,
-    out_dim: int = 1,
-    generator: torch.Generator | None = None,
-    **kwargs,
-) -> ShallowNet:
+def shallow_net(in_dim: int, width: int, activation="relu", *, out_dim: int = 1,
+                generator: torch.Generator | None = None, **kwargs) -> ShallowNet:
     """A :class:`ShallowNet`, with ``out_dim`` outputs when ``out_dim > 1``.
 
     ``f(x) = sum_k c_k act(s_k (theta_k . x - gamma_k))`` with ``c_k`` in ``R^out_dim``
@@ -93,18 +86,11 @@ def shallow_net(
     """
     out_dim = check_scalar(out_dim, "out_dim", kind=int, owner="shallow_net", min_val=1)
     dtype = kwargs.get("dtype", torch.float32)
-    if (
-        out_dim > 1
-        and isinstance(dtype, torch.dtype)
-        and dtype.is_floating_point
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (in_dim, width))
-    ):  # else ShallowNet reports the bad argument
-        check_model_size(
-            "shallow_net",
-            width * (in_dim + 2 + out_dim),
-            dtype,
-            {"in_dim": in_dim, "width": width, "out_dim": out_dim},
-        )
+    if (out_dim > 1 and isinstance(dtype, torch.dtype) and dtype.is_floating_point
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                    for v in (in_dim, width))):  # else ShallowNet reports the bad argument
+        check_model_size("shallow_net", width * (in_dim + 2 + out_dim), dtype,
+                         {"in_dim": in_dim, "width": width, "out_dim": out_dim})
     net = ShallowNet(in_dim, width, activation, generator=generator, **kwargs)
     if out_dim > 1:
         name = "c" if net.parameterization == "radon" else "v"
@@ -130,9 +116,7 @@ def steps_per_epoch(n: int, batch_size: int | None) -> int:
     n = check_scalar(n, "n", kind=int, owner="steps_per_epoch", min_val=1)
     if batch_size is None:
         return 1
-    batch_size = check_scalar(
-        batch_size, "batch_size", kind=int, owner="steps_per_epoch", min_val=1
-    )
+    batch_size = check_scalar(batch_size, "batch_size", kind=int, owner="steps_per_epoch", min_val=1)
     return 1 if batch_size >= n else n // batch_size
 
 
@@ -149,13 +133,8 @@ def _group_key(name: str) -> str:
     return "theta" if name == "theta_raw" else name
 
 
-def regime_param_groups(
-    model,
-    lr: float,
-    *,
-    zero_plane_lr_ratio: float = 1.0,
-    lr_multipliers: Mapping[str, float] | None = None,
-) -> list[dict]:
+def regime_param_groups(model, lr: float, *, zero_plane_lr_ratio: float = 1.0,
+                        lr_multipliers: Mapping[str, float] | None = None) -> list[dict]:
     """Per-parameter-group learning rates for a :class:`ShallowNet` (docs/theory.md section 1).
 
     One torch parameter group per tensor: the output weights (``c``, or ``v``) get ``lr``; each
@@ -172,9 +151,8 @@ def regime_param_groups(
     """
     _check_net(model, "regime_param_groups")
     lr = check_scalar(lr, "lr", owner="regime_param_groups", min_val=0.0, include_min=False)
-    ratio = check_scalar(
-        zero_plane_lr_ratio, "zero_plane_lr_ratio", owner="regime_param_groups", min_val=0.0
-    )
+    ratio = check_scalar(zero_plane_lr_ratio, "zero_plane_lr_ratio", owner="regime_param_groups",
+                         min_val=0.0)
     if lr_multipliers is not None and not isinstance(lr_multipliers, Mapping):
         raise ParameterError(
             "The 'lr_multipliers' parameter of regime_param_groups must be a dict name -> float. "
@@ -199,16 +177,10 @@ def regime_param_groups(
     return groups
 
 
-def make_regime_optimizer(
-    model,
-    regime: str = "adaptive",
-    *,
-    lr: float = 0.1,
-    optimizer: str = "sgd",
-    zero_plane_lr_ratio: float = 1.0,
-    lr_multipliers: Mapping[str, float] | None = None,
-    **optimizer_kwargs,
-) -> torch.optim.Optimizer:
+def make_regime_optimizer(model, regime: str = "adaptive", *, lr: float = 0.1,
+                          optimizer: str = "sgd", zero_plane_lr_ratio: float = 1.0,
+                          lr_multipliers: Mapping[str, float] | None = None,
+                          **optimizer_kwargs) -> torch.optim.Optimizer:
     """A torch optimizer (``sgd``/``adam``/``adamw``) for a regime (docs/theory.md sections 1, 4).
 
     ``regime="kernel"`` freezes the zero-planes (``model.freeze_zero_planes()``) and optimizes
@@ -225,9 +197,8 @@ def make_regime_optimizer(
     check_choice(regime, "regime", list(REGIMES), owner="make_regime_optimizer")
     if regime == "kernel":
         zero_plane_lr_ratio = 0.0
-    groups = regime_param_groups(
-        model, lr, zero_plane_lr_ratio=zero_plane_lr_ratio, lr_multipliers=lr_multipliers
-    )
+    groups = regime_param_groups(model, lr, zero_plane_lr_ratio=zero_plane_lr_ratio,
+                                 lr_multipliers=lr_multipliers)
     in_groups = {id(p) for g in groups for p in g["params"]}
     for p in model.parameters():  # what is not optimized must not collect gradients
         p.requires_grad_(id(p) in in_groups)
@@ -291,27 +262,14 @@ class ClassificationRecorder(Callback):
     def __init__(self, datasets: Mapping[str, tuple], every: int = 1, name: str | None = None):
         super().__init__(every, name)
         if not isinstance(datasets, Mapping) or not datasets:
-            raise ParameterError(
-                "The 'datasets' parameter of ClassificationRecorder must be a non-empty dict name -> (X, labels)."
-            )
+            raise ParameterError("The 'datasets' parameter of ClassificationRecorder must be a non-empty dict name -> (X, labels).")
         for key, pair in datasets.items():
-            if not (
-                isinstance(pair, tuple | list)
-                and len(pair) == 2
-                and all(isinstance(t, torch.Tensor) for t in pair)
-            ):
-                raise ParameterError(
-                    f"ClassificationRecorder: datasets[{key!r}] must be a pair (X, labels) of tensors."
-                )
+            if not (isinstance(pair, tuple | list) and len(pair) == 2
+                    and all(isinstance(t, torch.Tensor) for t in pair)):
+                raise ParameterError(f"ClassificationRecorder: datasets[{key!r}] must be a pair (X, labels) of tensors.")
             X, labels = pair
-            if (
-                labels.ndim != 1
-                or labels.is_floating_point()
-                or labels.is_complex()
-                or X.ndim == 0
-                or X.shape[0] != labels.shape[0]
-                or labels.numel() == 0
-            ):
+            if (labels.ndim != 1 or labels.is_floating_point() or labels.is_complex()
+                    or X.ndim == 0 or X.shape[0] != labels.shape[0] or labels.numel() == 0):
                 raise ParameterError(
                     f"The 'datasets' parameter of ClassificationRecorder must map names to pairs "
                     f"(X, labels) with integer labels of shape (N,) and N = len(X) >= 1. Got "
@@ -372,21 +330,12 @@ class ClassificationRecorder(Callback):
             self._log(state)
 
 
-def train_regime(
-    model,
-    data,
-    steps: int,
-    *,
-    regime: str = "adaptive",
-    switch_step: int | None = None,
-    lr: float = 0.1,
-    optimizer: str = "sgd",
-    zero_plane_lr_ratio: float = 1.0,
-    lr_multipliers: Mapping[str, float] | None = None,
-    optimizer_kwargs: Mapping | None = None,
-    callbacks: Sequence[Callback] = (),
-    **train_kwargs,
-) -> TrainResult:
+def train_regime(model, data, steps: int, *, regime: str = "adaptive",
+                 switch_step: int | None = None, lr: float = 0.1, optimizer: str = "sgd",
+                 zero_plane_lr_ratio: float = 1.0,
+                 lr_multipliers: Mapping[str, float] | None = None,
+                 optimizer_kwargs: Mapping | None = None, callbacks: Sequence[Callback] = (),
+                 **train_kwargs) -> TrainResult:
     """Train a :class:`ShallowNet` in a regime with :func:`specbias.train` (docs/theory.md sections 1, 4).
 
     Parameters
@@ -416,25 +365,14 @@ def train_regime(
         )
     if regime == "switch":
         if switch_step is None:
-            raise ParameterError(
-                "The 'switch_step' parameter of train_regime is required for regime='switch'."
-            )
-        switch_step = check_scalar(
-            switch_step, "switch_step", kind=int, owner="train_regime", min_val=0
-        )
+            raise ParameterError("The 'switch_step' parameter of train_regime is required for regime='switch'.")
+        switch_step = check_scalar(switch_step, "switch_step", kind=int, owner="train_regime",
+                                   min_val=0)
     elif switch_step is not None:
-        raise ParameterError(
-            f"The 'switch_step' parameter of train_regime only applies to regime='switch'. Got regime={regime!r}."
-        )
-    opt = make_regime_optimizer(
-        model,
-        regime,
-        lr=lr,
-        optimizer=optimizer,
-        zero_plane_lr_ratio=zero_plane_lr_ratio,
-        lr_multipliers=lr_multipliers,
-        **dict(optimizer_kwargs or {}),
-    )
+        raise ParameterError(f"The 'switch_step' parameter of train_regime only applies to regime='switch'. Got regime={regime!r}.")
+    opt = make_regime_optimizer(model, regime, lr=lr, optimizer=optimizer,
+                                zero_plane_lr_ratio=zero_plane_lr_ratio,
+                                lr_multipliers=lr_multipliers, **dict(optimizer_kwargs or {}))
     cbs = list(callbacks)
     if regime == "switch":
         assert switch_step is not None  # checked above
@@ -452,40 +390,20 @@ class KernelRegimeResult(dict):
     attributes (``steps_done``, ``final_loss``, ``diverged``, ``diverged_at``,
     ``divergence_reason``, ``message``, ``records``)."""
 
-    def __init__(
-        self,
-        *,
-        steps_done: int,
-        final_loss: float,
-        seconds: float,
-        reached: bool,
-        diverged: bool,
-        diverged_at: int | None,
-        divergence_reason: str,
-        message: str,
-        records: dict,
-    ):
-        super().__init__(
-            steps=steps_done, mse=final_loss, seconds=seconds, reached=reached, diverged=diverged
-        )
+    def __init__(self, *, steps_done: int, final_loss: float, seconds: float, reached: bool,
+                 diverged: bool, diverged_at: int | None, divergence_reason: str, message: str,
+                 records: dict):
+        super().__init__(steps=steps_done, mse=final_loss, seconds=seconds, reached=reached,
+                         diverged=diverged)
         self.steps_done, self.final_loss = steps_done, final_loss
         self.diverged, self.diverged_at = diverged, diverged_at
         self.divergence_reason, self.message, self.records = divergence_reason, message, records
 
 
-def train_kernel_regime(
-    net: ShallowNet,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    optimizer: str,
-    lr: float,
-    target_mse: float,
-    max_steps: int,
-    cache_features: bool = True,
-    momentum: float = 0.99,
-    callbacks: Sequence[Callback] = (),
-) -> KernelRegimeResult:
+def train_kernel_regime(net: ShallowNet, X: torch.Tensor, y: torch.Tensor, *, optimizer: str,
+                        lr: float, target_mse: float, max_steps: int,
+                        cache_features: bool = True, momentum: float = 0.99,
+                        callbacks: Sequence[Callback] = ()) -> KernelRegimeResult:
     """Full-batch training of the output weights only (zero-planes frozen) on the MSE loss,
     until the training MSE is ``<= target_mse`` or ``max_steps`` steps (Radon-spline paper,
     Exp. 1; docs/theory.md sections 1 and 3).
@@ -532,8 +450,7 @@ def train_kernel_regime(
         opt = torch.optim.SGD(params, lr=lr / L, momentum=momentum if nest else 0.0, nesterov=nest)
     else:
         raise ParameterError(
-            f"The 'optimizer' parameter must be one of {KERNEL_OPTIMIZERS}. Got {optimizer!r}."
-        )
+            f"The 'optimizer' parameter must be one of {KERNEL_OPTIMIZERS}. Got {optimizer!r}.")
     c = params[0]
 
     def forward():
@@ -555,27 +472,14 @@ def train_kernel_regime(
 
     state = TrainState(model=net, optimizer=opt, step=0, loss=math.inf)
     t0 = time.perf_counter()
-    run = run_loop(
-        state,
-        max_steps,
-        step,
-        initial,
-        callbacks=callbacks,
-        stop_at=lambda v: v <= target_mse,
-        evaluate_last=True,
-    )
+    run = run_loop(state, max_steps, step, initial, callbacks=callbacks,
+                   stop_at=lambda v: v <= target_mse, evaluate_last=True)
     seconds = time.perf_counter() - t0
     diverged = bool(run.diverged)
     at = int(run.diverged_at) if diverged else None
     reason = str(run.reasons[()])
     return KernelRegimeResult(
-        steps_done=state.step,
-        final_loss=state.loss,
-        seconds=seconds,
-        reached=state.loss <= target_mse,
-        diverged=diverged,
-        diverged_at=at,
-        divergence_reason=reason,
-        message=divergence_message(at, reason) if at is not None else "",
-        records=run.records,
-    )
+        steps_done=state.step, final_loss=state.loss, seconds=seconds,
+        reached=state.loss <= target_mse, diverged=diverged, diverged_at=at,
+        divergence_reason=reason, message=divergence_message(at, reason) if at is not None else "",
+        records=run.records)

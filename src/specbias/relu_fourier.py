@@ -114,10 +114,8 @@ def _ops(model, owner: str) -> list[tuple]:
 
         walk(model)
         return ops
-    if (
-        isinstance(model, list | tuple)
-        and model
-        and all(isinstance(p, list | tuple) and len(p) == 2 for p in model)
+    if isinstance(model, list | tuple) and model and all(
+        isinstance(p, list | tuple) and len(p) == 2 for p in model
     ):
         ops = []
         for i, (W, b) in enumerate(model):
@@ -256,9 +254,8 @@ def linear_pieces(model, interval=(0.0, 1.0)) -> LinearPieces:
     return _pieces(ops, a, b)
 
 
-def breakpoints(
-    model, interval=(0.0, 1.0), *, kinks_only: bool = False, rtol: float = 1e-9
-) -> np.ndarray:
+def breakpoints(model, interval=(0.0, 1.0), *, kinks_only: bool = False,
+                rtol: float = 1e-9) -> np.ndarray:
     """Sorted exact breakpoints ``t_j`` of a 1-D ReLU network inside ``interval`` (docs/theory.md section 5).
 
     Enumerated layer by layer: the zeros of each neuron's pre-activation, which is linear between

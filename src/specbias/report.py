@@ -49,10 +49,8 @@ def _fmt(v: Any) -> str:
 
 
 def _kv_table(d: dict[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><td><code>{html.escape(k)}</code></td><td>{_fmt(v)}</td></tr>"
-        for k, v in flatten(d).items()
-    )
+    rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{_fmt(v)}</td></tr>"
+                   for k, v in flatten(d).items())
     return f"<div class='scroll'><table><tr><th>name</th><th>value</th></tr>{rows}</table></div>"
 
 
@@ -67,26 +65,20 @@ def render_report(summary: dict[str, Any], directory: str | Path) -> str:
     """The HTML of a run's report; figures are embedded, so the file stands alone."""
     directory = Path(directory)
     title = html.escape(summary["experiment"])
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{title}</h1>",
-        f"<p class='sub'>{html.escape(summary.get('description', ''))}<br>"
-        f"Reproduces: {html.escape(summary.get('reproduces', ''))} &middot; preset "
-        f"<b>{html.escape(summary.get('preset', ''))}</b> &middot; seed {summary.get('seed')}"
-        f" &middot; {summary['timings']['wall_s']:.1f} s</p>",
-    ]
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>{title}</h1>",
+             f"<p class='sub'>{html.escape(summary.get('description', ''))}<br>"
+             f"Reproduces: {html.escape(summary.get('reproduces', ''))} &middot; preset "
+             f"<b>{html.escape(summary.get('preset', ''))}</b> &middot; seed {summary.get('seed')}"
+             f" &middot; {summary['timings']['wall_s']:.1f} s</p>"]
     if summary.get("diverged"):
-        items = "".join(
-            f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
-            for k, v in summary["diverged"].items()
-        )
+        items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
+                        for k, v in summary["diverged"].items())
         parts.append(f"<div class='bad'><b>Diverged</b><ul>{items}</ul></div>")
     if summary.get("failed"):
-        items = "".join(
-            f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
-            for k, v in summary["failed"].items()
-        )
+        items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
+                        for k, v in summary["failed"].items())
         parts.append(f"<div class='bad'><b>Failed to train</b><ul>{items}</ul></div>")
     for w in summary.get("warnings", []):
         parts.append(f"<p class='warn'>{html.escape(w)}</p>")
@@ -97,11 +89,9 @@ def render_report(summary: dict[str, Any], directory: str | Path) -> str:
         p = directory / fig["file"]
         if p.is_file():
             data = base64.b64encode(p.read_bytes()).decode()
-            parts.append(
-                f"<figure><img alt='{html.escape(fig['file'])}' src='data:image/png;base64,"
-                f"{data}'><figcaption>{html.escape(fig['file'])}: "
-                f"{html.escape(fig.get('caption', ''))}</figcaption></figure>"
-            )
+            parts.append(f"<figure><img alt='{html.escape(fig['file'])}' src='data:image/png;base64,"
+                         f"{data}'><figcaption>{html.escape(fig['file'])}: "
+                         f"{html.escape(fig.get('caption', ''))}</figcaption></figure>")
     parts.append("<h2>Metrics</h2>" + _kv_table(summary.get("metrics", {})))
     tables = summary.get("tables", [])
     if tables:
@@ -111,11 +101,9 @@ def render_report(summary: dict[str, Any], directory: str | Path) -> str:
             if df is None:
                 continue
             more = f" (first 30 of {len(df)} rows)" if len(df) > 30 else ""
-            parts.append(
-                f"<h3>{html.escape(t)}{more}</h3><div class='scroll'>"
-                + df.head(30).to_html(index=False, float_format=lambda x: f"{x:.5g}")
-                + "</div>"
-            )
+            parts.append(f"<h3>{html.escape(t)}{more}</h3><div class='scroll'>"
+                         + df.head(30).to_html(index=False, float_format=lambda x: f"{x:.5g}")
+                         + "</div>")
     parts.append("<h2>Config</h2>" + _kv_table(summary.get("config", {})))
     parts.append("<h2>Timings (s)</h2>" + _kv_table(summary.get("timings", {})))
     parts.append("<h2>Versions</h2>" + _kv_table(summary.get("versions", {})))
@@ -133,12 +121,8 @@ def run_status(summary: dict[str, Any]) -> str:
     return "; ".join(parts) if parts else str(summary.get("status", "?"))
 
 
-def render_index(
-    runs: list[dict[str, Any]],
-    *,
-    errors: dict[str, str] | None = None,
-    pending: list[str] | None = None,
-) -> str:
+def render_index(runs: list[dict[str, Any]], *, errors: dict[str, str] | None = None,
+                 pending: list[str] | None = None) -> str:
     """An index page linking the reports of several runs (``make demo``), each with its first
     figure as a thumbnail and how it ended; runs that raised (``errors``) and runs not yet made
     (``pending``, an interrupted demo) are listed too. The page sits beside the run
@@ -149,32 +133,20 @@ def render_index(
         status = run_status(s)
         cls = " class='bad'" if status != "ok" else ""
         figs = s.get("figures", [])
-        thumb = (
-            f"<a href='{name}/report.html'><img class='thumb' alt='{html.escape(figs[0]['file'])}'"
-            f" src='{name}/{html.escape(figs[0]['file'])}'></a>"
-            if figs
-            else ""
-        )
-        rows.append(
-            f"<tr><td><a href='{name}/report.html'>{name}</a><br>"
-            f"<small>{html.escape(s.get('description', ''))}</small></td>"
-            f"<td>{html.escape(s.get('reproduces', ''))}</td><td{cls}>{html.escape(status)}"
-            f"</td><td>{s['timings']['wall_s']:.1f}</td><td>{thumb}</td></tr>"
-        )
+        thumb = (f"<a href='{name}/report.html'><img class='thumb' alt='{html.escape(figs[0]['file'])}'"
+                 f" src='{name}/{html.escape(figs[0]['file'])}'></a>" if figs else "")
+        rows.append(f"<tr><td><a href='{name}/report.html'>{name}</a><br>"
+                    f"<small>{html.escape(s.get('description', ''))}</small></td>"
+                    f"<td>{html.escape(s.get('reproduces', ''))}</td><td{cls}>{html.escape(status)}"
+                    f"</td><td>{s['timings']['wall_s']:.1f}</td><td>{thumb}</td></tr>")
     for name, msg in (errors or {}).items():
-        rows.append(
-            f"<tr><td>{html.escape(name)}</td><td></td><td class='bad'>error: "
-            f"{html.escape(msg)}</td><td></td><td></td></tr>"
-        )
+        rows.append(f"<tr><td>{html.escape(name)}</td><td></td><td class='bad'>error: "
+                    f"{html.escape(msg)}</td><td></td><td></td></tr>")
     for name in pending or []:
-        rows.append(
-            f"<tr><td>{html.escape(name)}</td><td></td><td class='warn'>not run yet "
-            "(interrupted; rerun to finish)</td><td></td><td></td></tr>"
-        )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>specbias demo</title>"
-        f"<style>{_CSS} img.thumb{{width:320px;border:1px solid #ddd}}</style></head><body>"
-        f"<h1>specbias demo</h1><table><tr><th>experiment</th><th>reproduces</th>"
-        f"<th>status</th><th>wall s</th><th>first figure</th></tr>{''.join(rows)}</table>"
-        "</body></html>"
-    )
+        rows.append(f"<tr><td>{html.escape(name)}</td><td></td><td class='warn'>not run yet "
+                    "(interrupted; rerun to finish)</td><td></td><td></td></tr>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>specbias demo</title>"
+            f"<style>{_CSS} img.thumb{{width:320px;border:1px solid #ddd}}</style></head><body>"
+            f"<h1>specbias demo</h1><table><tr><th>experiment</th><th>reproduces</th>"
+            f"<th>status</th><th>wall s</th><th>first figure</th></tr>{''.join(rows)}</table>"
+            "</body></html>")

@@ -110,7 +110,8 @@ class RunContext:
         """Save a matplotlib figure as PNG and close it."""
         import matplotlib.pyplot as plt
 
-        reason = "diverged: nothing finite to plot" if self.diverged else "no finite values to plot"
+        reason = ("diverged: nothing finite to plot" if self.diverged
+                  else "no finite values to plot")
         label_empty_axes(fig, reason)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -137,9 +138,8 @@ class RunContext:
         an activation that fails to train, as a paper reports); the run goes on."""
         self.failed[label] = message
 
-    def record_divergence(
-        self, result: Any, label: str | Sequence[str] | None = None, *, prefix: str = ""
-    ) -> dict[str, str]:
+    def record_divergence(self, result: Any, label: str | Sequence[str] | None = None, *,
+                          prefix: str = "") -> dict[str, str]:
         """Mark every diverged run or ensemble member of a training ``result`` (what
         :func:`specbias.train`, :func:`specbias.train_ensemble`,
         :func:`specbias.regimes.train_regime` or :func:`specbias.regimes.train_kernel_regime`
@@ -155,18 +155,13 @@ class RunContext:
             self.mark_diverged(key, message)
         return entries
 
-    def progress(
-        self,
-        iterable: Iterable[Any] | None = None,
-        desc: str | None = None,
-        total: int | None = None,
-    ) -> Any:
+    def progress(self, iterable: Iterable[Any] | None = None, desc: str | None = None,
+                 total: int | None = None) -> Any:
         """``iterable`` wrapped in a progress bar (silent under ``--quiet``)."""
         return progress(iterable, desc=desc, total=total)
 
 
 if TYPE_CHECKING:
-
     def _implements_the_protocol(ctx: RunContext) -> registry.RunContext:
         return ctx  # the type checker verifies that RunContext has what experiments use
 
@@ -191,11 +186,8 @@ def _has_finite_data(ax) -> bool:
         if np.any(np.isfinite(np.asarray(im.get_array(), dtype=float))):
             return True
     for patch in ax.patches:
-        if (
-            hasattr(patch, "get_height")
-            and np.isfinite(patch.get_height())
-            and patch.get_height() != 0
-        ):
+        if hasattr(patch, "get_height") and np.isfinite(patch.get_height()) \
+                and patch.get_height() != 0:
             return True
     return False
 
@@ -212,17 +204,8 @@ def label_empty_axes(fig, reason: str) -> int:
         legend = ax.get_legend()
         if legend is not None:
             legend.remove()
-        ax.text(
-            0.5,
-            0.5,
-            reason,
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color="#b22",
-            fontsize=11,
-            wrap=True,
-        )
+        ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center", va="center",
+                color="#b22", fontsize=11, wrap=True)
         n += 1
     return n
 
@@ -253,10 +236,8 @@ def _format_validation_error(exp_name: str, exc: ValidationError) -> str:
     inner = (err.get("ctx") or {}).get("error")
     field = str(err["loc"][0]) if err.get("loc") else None
     if isinstance(inner, registry.FieldError) and field is not None:  # a field type's check
-        return (
-            f"The '{field}' parameter of {exp_name} must {inner.must}. "
-            f"Got {err.get('input')!r} instead."
-        )
+        return (f"The '{field}' parameter of {exp_name} must {inner.must}. "
+                f"Got {err.get('input')!r} instead.")
     if isinstance(inner, SpecbiasError):  # a validator's own message names the parameter
         text = str(inner)
         if field is not None and f"'{field}'" not in text:
@@ -320,15 +301,9 @@ MAX_SEED = 2**63 - 1
 
 def check_seed(seed, owner: str = "run") -> int:
     """A run seed: an int in ``[0, 2**63 - 1]``."""
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, int | np.integer)
-        or not 0 <= seed <= MAX_SEED
-    ):
-        raise ParameterError(
-            f"The 'seed' parameter of {owner} must be an int in the range "
-            f"[0, {MAX_SEED}]. Got {seed!r} instead."
-        )
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"The 'seed' parameter of {owner} must be an int in the range "
+                             f"[0, {MAX_SEED}]. Got {seed!r} instead.")
     return int(seed)
 
 
@@ -343,16 +318,9 @@ def _seed_everything(seed: int) -> None:
         pass
 
 
-def run_experiment(
-    name: str,
-    *,
-    preset: str = "quick",
-    overrides=None,
-    seed: int = 0,
-    out: str | os.PathLike | None = None,
-    quiet_progress: bool = False,
-    report: bool = True,
-) -> dict[str, Any]:
+def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: int = 0,
+                   out: str | os.PathLike | None = None, quiet_progress: bool = False,
+                   report: bool = True) -> dict[str, Any]:
     """Run experiment ``name`` and write its results to ``out`` (default ``out/NAME``).
 
     Returns the summary dict (also written to ``out/summary.json``). Outputs are produced in a
@@ -427,31 +395,18 @@ def load_summary(directory: str | os.PathLike) -> dict[str, Any]:
     except OSError as exc:
         raise SpecbiasError(f"{path} cannot be read: {exc.strerror}.") from None
     if not isinstance(summary, dict):
-        raise SpecbiasError(
-            f"{path} is not a specbias summary: expected a JSON object, got "
-            f"{type(summary).__name__}."
-        )
+        raise SpecbiasError(f"{path} is not a specbias summary: expected a JSON object, got "
+                            f"{type(summary).__name__}.")
     missing = [k for k, kind in _SUMMARY_KEYS.items() if not isinstance(summary.get(k), kind)]
-    wall = (
-        summary.get("timings", {}).get("wall_s")
-        if isinstance(summary.get("timings"), dict)
+    wall = summary.get("timings", {}).get("wall_s") if isinstance(summary.get("timings"), dict) \
         else None
-    )
     if not isinstance(wall, int | float) or isinstance(wall, bool):
         missing.append("timings.wall_s")
     if missing:
-        raise SpecbiasError(
-            f"{path} is not a complete specbias summary: missing or malformed "
-            f"{', '.join(repr(k) for k in missing)}."
-        )
+        raise SpecbiasError(f"{path} is not a complete specbias summary: missing or malformed "
+                            f"{', '.join(repr(k) for k in missing)}.")
     return summary
 
 
-_SUMMARY_KEYS = {
-    "experiment": str,
-    "preset": str,
-    "seed": int,
-    "status": str,
-    "timings": dict,
-    "metrics": dict,
-}
+_SUMMARY_KEYS = {"experiment": str, "preset": str, "seed": int, "status": str, "timings": dict,
+                 "metrics": dict}

@@ -63,14 +63,8 @@ from ._validation import (
 )
 
 __all__ = [
-    "SpectralSolver",
-    "gradient_descent",
-    "gd_mask",
-    "flow_mask",
-    "ridge_mask",
-    "pca_mask",
-    "lstsq_mask",
-    "MASK_KINDS",
+    "SpectralSolver", "gradient_descent", "gd_mask", "flow_mask", "ridge_mask", "pca_mask",
+    "lstsq_mask", "MASK_KINDS",
 ]
 
 MASK_KINDS = ("gd", "flow", "ridge", "pca", "lstsq")
@@ -357,9 +351,7 @@ class SpectralSolver:
     def __init__(self, A):
         A = check_array(A, "A", owner="SpectralSolver", ndim=2)
         if min(A.shape) < 1:
-            raise ParameterError(
-                f"The 'A' parameter of SpectralSolver must be non-empty. Got shape {A.shape}."
-            )
+            raise ParameterError(f"The 'A' parameter of SpectralSolver must be non-empty. Got shape {A.shape}.")
         self.A = A
         # the SVD of A / 2^eA (exact): LAPACK never sees entries near over- or underflow
         eA = _exp2(float(np.max(np.abs(A))))
@@ -433,18 +425,11 @@ class SpectralSolver:
         """The validated step ``lr`` in normalized units: ``lr 4^e`` (``lr sigma^2`` is
         ``_lr(...) * sn^2``)."""
         if self._sn[0] == 0:
-            raise ParameterError(
-                f"SpectralSolver.{method}: A is all zeros; there is nothing to fit."
-            )
+            raise ParameterError(f"SpectralSolver.{method}: A is all zeros; there is nothing to fit.")
         if lr is None:
             return 1.0 / self._sn[0] ** 2
         owner = f"SpectralSolver.{method}"
-        if (
-            isinstance(lr, bool)
-            or not isinstance(lr, numbers.Real)
-            or not math.isfinite(lr)
-            or lr <= 0
-        ):
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
             raise ParameterError(
                 f"The 'lr' parameter of {owner} must be a float in the range (0.0, "
                 f"{self._max_lr_text()}). Got {lr!r} instead."
@@ -483,27 +468,16 @@ class SpectralSolver:
         [[0.8, 0.5], [0.5, 0.2]]
         """
         check_choice(kind, "kind", MASK_KINDS, owner="SpectralSolver.mask")
-        allowed = {
-            "gd": {"steps", "lr"},
-            "flow": {"time", "lr"},
-            "ridge": {"lam"},
-            "pca": {"k"},
-            "lstsq": {"rcond"},
-        }[kind]
-        required = {
-            "gd": {"steps"},
-            "flow": {"time"},
-            "ridge": {"lam"},
-            "pca": {"k"},
-            "lstsq": set(),
-        }[kind]
+        allowed = {"gd": {"steps", "lr"}, "flow": {"time", "lr"}, "ridge": {"lam"},
+                   "pca": {"k"}, "lstsq": {"rcond"}}[kind]
+        required = {"gd": {"steps"}, "flow": {"time"}, "ridge": {"lam"}, "pca": {"k"},
+                    "lstsq": set()}[kind]
         extra, missing = set(params) - allowed, required - set(params)
         if extra or missing:
             raise ParameterError(
                 f"SpectralSolver.mask({kind!r}) takes {sorted(allowed)}"
                 + (f"; unknown {sorted(extra)}" if extra else "")
-                + (f"; missing {sorted(missing)}" if missing else "")
-                + "."
+                + (f"; missing {sorted(missing)}" if missing else "") + "."
             )
         s = self._sn
         owner = f"SpectralSolver.{kind}"
@@ -559,11 +533,8 @@ class SpectralSolver:
         w = _ldexp(wn, ey - self._e)
         if not np.all(np.isfinite(w)):
             big = float(np.max(np.abs(wn[np.isfinite(wn)]), initial=0.0))
-            size = (
-                f"about {_fmt_scaled(big, ey - self._e)}"
-                if np.all(np.isfinite(wn))
-                else ("beyond float64 (tiny singular values amplified by the mask)")
-            )
+            size = f"about {_fmt_scaled(big, ey - self._e)}" if np.all(np.isfinite(wn)) else (
+                "beyond float64 (tiny singular values amplified by the mask)")
             raise ParameterError(
                 f"The solution of SpectralSolver.{method} cannot be represented in float64: "
                 f"its entries reach {size} (max |y| = {float(np.max(np.abs(y)))!r}, sigma_1 = "
@@ -665,15 +636,8 @@ class SpectralSolver:
                 f"The 'k' parameter of {owner} must be an int in the range [1, {self._s.size}]. "
                 f"Got {k!r} instead."
             )
-        mstar = check_scalar(
-            mask_value,
-            "mask_value",
-            owner=owner,
-            min_val=0.0,
-            max_val=1.0,
-            include_min=False,
-            include_max=False,
-        )
+        mstar = check_scalar(mask_value, "mask_value", owner=owner, min_val=0.0, max_val=1.0,
+                             include_min=False, include_max=False)
         lr = self._lr(lr, "steps_for")
         x = lr * self._sn[karr - 1] ** 2
         with np.errstate(divide="ignore"):
@@ -687,17 +651,8 @@ class SpectralSolver:
 # --------------------------------------------------------------------------- plain GD
 
 
-def gradient_descent(
-    A,
-    y,
-    steps,
-    lr=None,
-    *,
-    w0=None,
-    trajectory: bool = False,
-    record_every: int = 1,
-    backend: str | None = None,
-):
+def gradient_descent(A, y, steps, lr=None, *, w0=None, trajectory: bool = False,
+                     record_every: int = 1, backend: str | None = None):
     """Plain iterative gradient descent on ``0.5 |y - A w|^2`` in float64.
 
     ``w_{t+1} = w_t - lr A^T (A w_t - y)`` (docs/theory.md section 2; Lucey Eq. 11-12), the reference the
@@ -778,12 +733,7 @@ def gradient_descent(
     if lr is None:
         lr_n = 1.0 / s1**2
     else:
-        if (
-            isinstance(lr, bool)
-            or not isinstance(lr, numbers.Real)
-            or not math.isfinite(lr)
-            or lr <= 0
-        ):
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
             raise ParameterError(
                 f"The 'lr' parameter of {owner} must be a float in the range (0.0, {bound}). "
                 f"Got {lr!r} instead."
@@ -798,13 +748,11 @@ def gradient_descent(
     A_n = _ldexp(A_hat, eA - e)
     shift = ey - e  # w = w_n 2^shift
     if backend == "torch":
-        w, path = _gd_torch(
-            A_n, _ldexp(yt, -ey), steps, lr_n, w0, trajectory, record_every, owner, shift
-        )
+        w, path = _gd_torch(A_n, _ldexp(yt, -ey), steps, lr_n, w0, trajectory, record_every,
+                            owner, shift)
     else:
-        w, path = _gd_numpy(
-            A_n, _ldexp(y_np, -ey), steps, lr_n, w0, trajectory, record_every, owner, shift
-        )
+        w, path = _gd_numpy(A_n, _ldexp(y_np, -ey), steps, lr_n, w0, trajectory, record_every,
+                            owner, shift)
     if trajectory:
         return w, path
     return w
@@ -843,13 +791,8 @@ def _gd_numpy(A, y, steps, lr, w0, trajectory, record_every, owner, shift):
             w -= lr * (At_ @ (A @ w - y))
             if trajectory and (t % record_every == 0 or t == steps):
                 path.append(w.copy())
-    return _finish(
-        w,
-        np.stack(path) if trajectory else None,
-        shift,
-        owner,
-        lambda v: bool(np.all(np.isfinite(v))),
-    )
+    return _finish(w, np.stack(path) if trajectory else None, shift, owner,
+                   lambda v: bool(np.all(np.isfinite(v))))
 
 
 def _is_torch(v) -> bool:
@@ -877,9 +820,7 @@ def _as_tensor(value, name, owner, device):
 
 def _check_shapes(Ashape, yshape, owner):
     if len(Ashape) != 2:
-        raise ParameterError(
-            f"The 'A' parameter of {owner} must be a 2-D array. Got shape {Ashape}."
-        )
+        raise ParameterError(f"The 'A' parameter of {owner} must be a 2-D array. Got shape {Ashape}.")
     if len(yshape) not in (1, 2) or yshape[0] != Ashape[0]:
         raise ParameterError(
             f"The 'y' parameter of {owner} must have shape ({Ashape[0]},) or ({Ashape[0]}, M). "
@@ -913,10 +854,5 @@ def _gd_torch(A, y, steps, lr, w0, trajectory, record_every, owner, shift):
             w -= lr * (At @ (A @ w - y))
             if trajectory and (t % record_every == 0 or t == steps):
                 path.append(w.clone())
-    return _finish(
-        w,
-        torch.stack(path) if trajectory else None,
-        shift,
-        owner,
-        lambda v: bool(torch.isfinite(v).all()),
-    )
+    return _finish(w, torch.stack(path) if trajectory else None, shift, owner,
+                   lambda v: bool(torch.isfinite(v).all()))

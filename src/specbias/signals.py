@@ -29,15 +29,7 @@ import numpy as np
 
 from ._validation import ParameterError, check_array, check_scalar
 
-__all__ = [
-    "load_signal",
-    "resample",
-    "psnr",
-    "dst_basis",
-    "dst_fit",
-    "dst_matrix",
-    "BUILTIN_IMAGES",
-]
+__all__ = ["load_signal", "resample", "psnr", "dst_basis", "dst_fit", "dst_matrix", "BUILTIN_IMAGES"]
 
 BUILTIN_IMAGES = ("camera", "ascent", "aero")
 DEFAULT_ROW = 256
@@ -87,14 +79,8 @@ def _read_image(path: Path) -> np.ndarray:
                 peak = max(float(np.max(np.abs(arr))), 1.0)
             else:
                 arr, peak = np.asarray(im.convert("L"), dtype=np.float64), 255.0
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        ValueError,
-        EOFError,
-    ) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            OSError, ValueError, EOFError) as exc:
         raise ParameterError(f"Could not read an image from {str(path)!r}: {exc}.") from None
     return arr / peak
 
@@ -105,21 +91,17 @@ def _read_npy(path: Path) -> np.ndarray:
     try:
         data = np.load(path, mmap_mode="r", allow_pickle=False)
     except EOFError:
-        raise ParameterError(
-            f"Could not read {str(path)!r} as a numeric .npy: the file is empty."
-        ) from None
+        raise ParameterError(f"Could not read {str(path)!r} as a numeric .npy: the file is "
+                             "empty.") from None
     except (ValueError, OSError) as exc:
-        raise ParameterError(
-            f"Could not read {str(path)!r} as a numeric .npy: {str(exc).rstrip('.')}."
-        ) from None
+        raise ParameterError(f"Could not read {str(path)!r} as a numeric .npy: "
+                             f"{str(exc).rstrip('.')}.") from None
     if not isinstance(data, np.ndarray):  # e.g. an .npz archive under a .npy name
         close = getattr(data, "close", None)
         if close is not None:
             close()
-        raise ParameterError(
-            f"Could not read {str(path)!r} as a numeric .npy: it holds "
-            f"{type(data).__name__}, not one array."
-        )
+        raise ParameterError(f"Could not read {str(path)!r} as a numeric .npy: it holds "
+                             f"{type(data).__name__}, not one array.")
     if data.size > MAX_VALUES:
         raise ParameterError(
             f"The file {str(path)!r} holds an array of shape {data.shape} ({data.size} values), "
@@ -193,16 +175,10 @@ def load_signal(source=None, row: int | None = None) -> np.ndarray:
     if data.ndim == 2:
         n_rows = data.shape[0]
         if row is None:
-            row = (
-                DEFAULT_ROW
-                if n_rows > DEFAULT_ROW
-                and isinstance(source, str)
-                and source.lower() in BUILTIN_IMAGES
-                else n_rows // 2
-            )
-        row = check_scalar(
-            row, "row", kind=int, owner="load_signal", min_val=-n_rows, max_val=n_rows - 1
-        )
+            row = DEFAULT_ROW if n_rows > DEFAULT_ROW and isinstance(source, str) and \
+                source.lower() in BUILTIN_IMAGES else n_rows // 2
+        row = check_scalar(row, "row", kind=int, owner="load_signal", min_val=-n_rows,
+                           max_val=n_rows - 1)
         data = data[row]
     elif row is not None:
         raise ParameterError(

@@ -28,25 +28,19 @@ __all__ = ["numerical_fourier", "fourier_2d", "radial_magnitude", "grid_2d"]
 
 def _pair(value, name: str, owner: str) -> tuple[float, float]:
     """``value`` as a pair of finite floats, a :class:`ParameterError` naming ``name`` otherwise."""
-    if (
-        not (isinstance(value, list | tuple) or (isinstance(value, np.ndarray) and value.ndim == 1))
-        or len(value) != 2
-    ):
+    if not (isinstance(value, list | tuple) or (isinstance(value, np.ndarray) and value.ndim == 1)) \
+            or len(value) != 2:
         raise ParameterError(
             f"The '{name}' parameter of {owner} must be a pair of floats. Got {value!r} instead."
         )
-    return (
-        check_scalar(value[0], f"{name}[0]", owner=owner),
-        check_scalar(value[1], f"{name}[1]", owner=owner),
-    )
+    return (check_scalar(value[0], f"{name}[0]", owner=owner),
+            check_scalar(value[1], f"{name}[1]", owner=owner))
 
 
 def _check_extent(extent, owner: str) -> tuple[float, float]:
     a, b = _pair(extent, "extent", owner)
     if not b > a:
-        raise ParameterError(
-            f"The 'extent' parameter of {owner} must be (a, b) with b > a. Got {extent!r}."
-        )
+        raise ParameterError(f"The 'extent' parameter of {owner} must be (a, b) with b > a. Got {extent!r}.")
     return a, b
 
 
@@ -76,17 +70,9 @@ def _shift(act, z, order, delta, owner="numerical_fourier"):
     return g
 
 
-def numerical_fourier(
-    act,
-    omega=None,
-    *,
-    h: float = 1e-3,
-    n: int = 2**20,
-    order: int = 0,
-    delta: float | None = None,
-    band: tuple[float, float] | None = None,
-    chunk: int = 64,
-):
+def numerical_fourier(act, omega=None, *, h: float = 1e-3, n: int = 2**20, order: int = 0,
+                      delta: float | None = None, band: tuple[float, float] | None = None,
+                      chunk: int = 64):
     """The 1-D Fourier transform of ``act`` computed from samples (docs/theory.md section 3).
 
     The activation is sampled at the cell midpoints ``z_j = (j - n/2 + 1/2) h`` (so kinks and
@@ -170,8 +156,8 @@ def numerical_fourier(
         w = check_array(omega, "omega", owner=owner, ndim=(0, 1)).reshape(-1)
         G = np.empty(w.shape, dtype=np.complex128)
         for i in range(0, w.size, chunk):
-            ww = w[i : i + chunk]
-            G[i : i + chunk] = h * (np.exp(-1j * ww[:, None] * z[None, :]) @ g)
+            ww = w[i:i + chunk]
+            G[i:i + chunk] = h * (np.exp(-1j * ww[:, None] * z[None, :]) @ g)
     if order:
         with np.errstate(all="ignore"):
             G = G / (np.exp(1j * w * delta) - 1.0) ** order
@@ -206,9 +192,8 @@ def _window(n: int, window: str | None, owner: str) -> np.ndarray:
     )
 
 
-def fourier_2d(
-    values, extent: tuple[float, float] = (-1.0, 1.0), *, pad: int = 1, window: str | None = None
-):
+def fourier_2d(values, extent: tuple[float, float] = (-1.0, 1.0), *, pad: int = 1,
+               window: str | None = None):
     """Continuous 2-D Fourier transform of samples on a square grid (docs/theory.md section 3).
 
     ``values[i, j] = f(x_i, x_j)`` at the cell midpoints of ``extent`` x ``extent`` (see
@@ -229,9 +214,7 @@ def fourier_2d(
     """
     v = check_array(values, "values", owner="fourier_2d", ndim=2)
     if v.shape[0] != v.shape[1]:
-        raise ParameterError(
-            f"The 'values' parameter of fourier_2d must be square. Got shape {v.shape}."
-        )
+        raise ParameterError(f"The 'values' parameter of fourier_2d must be square. Got shape {v.shape}.")
     pad = check_scalar(pad, "pad", kind=int, owner="fourier_2d", min_val=1)
     a, b = _check_extent(extent, "fourier_2d")
     n = v.shape[0]
@@ -247,17 +230,9 @@ def fourier_2d(
     return np.fft.fftshift(xi), np.fft.fftshift(F)
 
 
-def radial_magnitude(
-    f,
-    extent: tuple[float, float] = (-1.0, 1.0),
-    *,
-    n: int = 128,
-    n_radii: int | None = None,
-    r_max: float | None = None,
-    pad: int = 4,
-    n_angles: int = 360,
-    window: str | None = None,
-):
+def radial_magnitude(f, extent: tuple[float, float] = (-1.0, 1.0), *, n: int = 128,
+                     n_radii: int | None = None, r_max: float | None = None, pad: int = 4,
+                     n_angles: int = 360, window: str | None = None):
     """Total magnitude at radius r, ``M(r) = int_0^{2 pi} |f^(r cos t, r sin t)| r dt``
     (Radon-spline paper, Sec. V-A; docs/theory.md section 3), from an FFT on a grid.
 
@@ -326,19 +301,10 @@ def radial_magnitude(
     xi, F = fourier_2d(vals, extent, pad=pad, window=window)
     if r_max is None:  # the Nyquist frequency pi / h, as far as the FFT grid reaches
         r_max = float(min(-xi[0], xi[-1]))
-    r_max = check_scalar(
-        r_max,
-        "r_max",
-        owner=owner,
-        min_val=0.0,
-        include_min=False,
-        max_val=float(min(-xi[0], xi[-1])),
-    )
-    n_radii = (
-        max(4, n // 2)
-        if n_radii is None
-        else check_scalar(n_radii, "n_radii", kind=int, owner=owner, min_val=1)
-    )
+    r_max = check_scalar(r_max, "r_max", owner=owner, min_val=0.0, include_min=False,
+                         max_val=float(min(-xi[0], xi[-1])))
+    n_radii = max(4, n // 2) if n_radii is None else check_scalar(
+        n_radii, "n_radii", kind=int, owner=owner, min_val=1)
     r = np.linspace(r_max / n_radii, r_max, n_radii)
     t = 2 * np.pi * np.arange(n_angles) / n_angles
     interp = RegularGridInterpolator((xi, xi), np.abs(F), method="linear")

@@ -40,11 +40,7 @@ import numpy as np
 from ._validation import ParameterError, check_array, check_scalar
 
 __all__ = [
-    "difference_matrix",
-    "truncated_power",
-    "spline_biases",
-    "green_columns",
-    "smoothing_spline",
+    "difference_matrix", "truncated_power", "spline_biases", "green_columns", "smoothing_spline",
     "spline_activation",
 ]
 
@@ -55,9 +51,7 @@ def _grid_step(grid: np.ndarray, owner: str) -> float:
     d = np.diff(grid)
     h = float(d.mean())
     if h <= 0 or np.max(np.abs(d - h)) > 1e-9 * abs(h):
-        raise ParameterError(
-            f"The 'grid' parameter of {owner} must be evenly spaced and increasing."
-        )
+        raise ParameterError(f"The 'grid' parameter of {owner} must be evenly spaced and increasing.")
     return h
 
 
@@ -193,9 +187,7 @@ def smoothing_spline(grid, sample_index, y, lam: float, p: int, method: str = "q
     h = _grid_step(grid, owner)
     idx = np.asarray(sample_index)
     if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-        raise ParameterError(
-            f"The 'sample_index' parameter of {owner} must be a 1-D array of ints."
-        )
+        raise ParameterError(f"The 'sample_index' parameter of {owner} must be a 1-D array of ints.")
     if np.any(idx < 0) or np.any(idx >= grid.size) or np.unique(idx).size != idx.size:
         raise ParameterError(
             f"The 'sample_index' parameter of {owner} must hold distinct indices in [0, {grid.size - 1}]."

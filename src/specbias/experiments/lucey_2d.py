@@ -41,12 +41,8 @@ class Config(ExperimentConfig):
 
     def memory_estimate(self):
         n = self.rows * self.cols
-        return {
-            "rows": (
-                8 * 8.0 * n * n,
-                "8 (rows x cols) x (rows x cols) float64 matrices: features and their SVD",
-            )
-        }
+        return {"rows": (8 * 8.0 * n * n, "8 (rows x cols) x (rows x cols) float64 matrices: "
+                                           "features and their SVD")}
 
 
 def dirichlet_energy(u: np.ndarray) -> tuple[float, float]:
@@ -58,15 +54,11 @@ def dirichlet_energy(u: np.ndarray) -> tuple[float, float]:
 
 def dst2d(R: int, C: int, n: int) -> np.ndarray:
     """The first n 2-D DST-I basis images (unit norm), sorted by p^2 + q^2; shape (n, R, C)."""
-    pq = sorted(
-        ((p, q) for p in range(1, R + 1) for q in range(1, C + 1)),
-        key=lambda t: (t[0] ** 2 + t[1] ** 2, t[0]),
-    )[:n]
+    pq = sorted(((p, q) for p in range(1, R + 1) for q in range(1, C + 1)),
+                key=lambda t: (t[0] ** 2 + t[1] ** 2, t[0]))[:n]
     r = np.arange(1, R + 1)[:, None]
     c = np.arange(1, C + 1)[None, :]
-    out = np.stack(
-        [np.sin(np.pi * p * r / (R + 1)) * np.sin(np.pi * q * c / (C + 1)) for p, q in pq]
-    )
+    out = np.stack([np.sin(np.pi * p * r / (R + 1)) * np.sin(np.pi * q * c / (C + 1)) for p, q in pq])
     return out / np.linalg.norm(out.reshape(n, -1), axis=1)[:, None, None]
 
 
@@ -111,24 +103,15 @@ def run(cfg: Config, ctx: RunContext) -> None:
 
     ref = dst2d(R, C, n)
     ref_e = np.array([sum(dirichlet_energy(u)) for u in ref])
-    comps = {
-        "rank1": SpectralSolver(A1).components[:, :n].T.reshape(n, R, C),
-        "full_rank": SpectralSolver(Af).components[:, :n].T.reshape(n, R, C),
-        "dst": ref,
-    }
+    comps = {"rank1": SpectralSolver(A1).components[:, :n].T.reshape(n, R, C),
+             "full_rank": SpectralSolver(Af).components[:, :n].T.reshape(n, R, C),
+             "dst": ref}
     scores = {k: _scores(v, ref_e) for k, v in comps.items()}
     for key in ("roughness", "roughness_ratio", "anisotropy", "order_smoothness_spearman"):
         ctx.metric(key, {k: s[key] for k, s in scores.items()})
-    ctx.table(
-        "component_roughness",
-        pd.DataFrame(
-            [
-                {"weights": k, "component": j + 1, "roughness": r}
-                for k, s in scores.items()
-                for j, r in enumerate(s["per_component_roughness"])
-            ]
-        ),
-    )
+    ctx.table("component_roughness", pd.DataFrame(
+        [{"weights": k, "component": j + 1, "roughness": r}
+         for k, s in scores.items() for j, r in enumerate(s["per_component_roughness"])]))
 
     m = min(cfg.n_shown, n)
     titles = {"rank1": "rank-1 weights", "full_rank": "full-rank weights", "dst": "2-D DST"}
@@ -146,39 +129,20 @@ def run(cfg: Config, ctx: RunContext) -> None:
             if i == 0:
                 ax.set_title(f"k = {j + 1}", fontsize=8)
         s = scores[key]
-        axes[i, m - 1].text(
-            1.05,
-            0.5,
-            f"rough x{s['roughness_ratio']:.1f}\naniso {s['anisotropy']:.2f}",
-            transform=axes[i, m - 1].transAxes,
-            fontsize=7,
-            va="center",
-        )
-    fig.suptitle(
-        f"2-D principal components ({cfg.activation}, {R} x {C} pixels, K = N = {N})", fontsize=10
-    )
-    ctx.figure(
-        "components_2d",
-        fig,
-        caption="Row 1: rank-1 input weights (Zhang et al.) give "
-        "components that vary along one axis only; row 2: full-rank weights give smooth 2-D "
-        "components; row 3: the 2-D DST basis (Fig. 9).",
-    )
+        axes[i, m - 1].text(1.05, 0.5, f"rough x{s['roughness_ratio']:.1f}\naniso {s['anisotropy']:.2f}",
+                            transform=axes[i, m - 1].transAxes, fontsize=7, va="center")
+    fig.suptitle(f"2-D principal components ({cfg.activation}, {R} x {C} pixels, K = N = {N})",
+                 fontsize=10)
+    ctx.figure("components_2d", fig, caption="Row 1: rank-1 input weights (Zhang et al.) give "
+               "components that vary along one axis only; row 2: full-rank weights give smooth 2-D "
+               "components; row 3: the 2-D DST basis (Fig. 9).")
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for key in ("rank1", "full_rank", "dst"):
-        ax.semilogy(
-            np.arange(1, n + 1),
-            scores[key]["per_component_roughness"],
-            "o-",
-            ms=3,
-            label=titles[key],
-        )
-    ax.set(
-        xlabel="component index",
-        ylabel="Dirichlet energy |grad u|^2",
-        title="Smoothness of the 2-D principal components",
-    )
+        ax.semilogy(np.arange(1, n + 1), scores[key]["per_component_roughness"], "o-", ms=3,
+                    label=titles[key])
+    ax.set(xlabel="component index", ylabel="Dirichlet energy |grad u|^2",
+           title="Smoothness of the 2-D principal components")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     ctx.figure("roughness", fig, caption="Roughness of each principal component against its index.")

@@ -38,21 +38,14 @@ SHOWN = ["heaviside", "tanh", "relu", "relu2"]
 
 class Config(ExperimentConfig):
     samples: int = Field(256, ge=16, le=8192, description="N: sample points")
-    width: int | None = Field(
-        None, ge=2, le=8192, description="K of the wide network (None: K = N)"
-    )
+    width: int | None = Field(None, ge=2, le=8192, description="K of the wide network (None: K = N)")
     narrow_width: int = Field(20, ge=2, le=8192, description="K of the narrow network (K < N)")
-    activations: ActivationNames = Field(
-        default_factory=lambda: list(ACTIVATIONS), min_length=1, max_length=100
-    )
+    activations: ActivationNames = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+                                   max_length=100)
     n_components: int = Field(10, ge=1, le=256, description="components scored")
     n_shown: int = Field(5, ge=1, le=12, description="components plotted per activation")
-    shown: ActivationNames = Field(
-        default_factory=lambda: list(SHOWN),
-        min_length=1,
-        max_length=12,
-        description="activations plotted",
-    )
+    shown: ActivationNames = Field(default_factory=lambda: list(SHOWN), min_length=1, max_length=12,
+                             description="activations plotted")
 
     @model_validator(mode="after")
     def _widths(self):
@@ -62,22 +55,15 @@ class Config(ExperimentConfig):
             raise self.invalid("narrow_width", f"be below N = samples ({N})", self.narrow_width)
         for net, width in (("wide", K), ("narrow", self.narrow_width)):
             if min(N, width) < self.n_components:
-                raise self.invalid(
-                    "n_components",
-                    f"not exceed min(N, K) = {min(N, width)} ({net} network)",
-                    self.n_components,
-                )
+                raise self.invalid("n_components", f"not exceed min(N, K) = {min(N, width)} "
+                                   f"({net} network)", self.n_components)
         return self
 
     def memory_estimate(self):
         N = self.samples
         K = max(self.width or N, self.narrow_width)
-        return {
-            "samples": (
-                8.0 * (4 * N * N + 3 * N * K + 2 * K * K),
-                "8 bytes x (4 N x N DST bases + 3 N x K features + 2 K x K)",
-            )
-        }
+        return {"samples": (8.0 * (4 * N * N + 3 * N * K + 2 * K * K),
+                            "8 bytes x (4 N x N DST bases + 3 N x K features + 2 K x K)")}
 
 
 def dst_bases(n: int) -> dict[str, np.ndarray]:
@@ -104,13 +90,8 @@ def score_components(U: np.ndarray, n: int, bases: dict[str, np.ndarray]) -> dic
     subspace = float(np.mean(np.clip(np.linalg.svd(Un.T @ Dn, compute_uv=False), 0, 1)))
     rough_u = np.linalg.norm(np.diff(Un, 2, axis=0), axis=0)
     rough_d = np.linalg.norm(np.diff(Dn, 2, axis=0), axis=0)
-    return {
-        "variant": name,
-        "correlation": float(corr.mean()),
-        "per_component": corr.tolist(),
-        "subspace": subspace,
-        "roughness": float(np.mean(rough_u / rough_d)),
-    }
+    return {"variant": name, "correlation": float(corr.mean()), "per_component": corr.tolist(),
+            "subspace": subspace, "roughness": float(np.mean(rough_u / rough_d))}
 
 
 @register_experiment(
@@ -141,31 +122,18 @@ def run(cfg: Config, ctx: RunContext) -> None:
                 continue
             sc = score_components(solver.components, cfg.n_components, bases)
             scores[net][a] = sc
-            rows += [
-                {
-                    "network": net,
-                    "width": K,
-                    "activation": a,
-                    "component": j + 1,
-                    "dst_variant": sc["variant"],
-                    "abs_correlation": c,
-                }
-                for j, c in enumerate(sc["per_component"])
-            ]
+            rows += [{"network": net, "width": K, "activation": a, "component": j + 1,
+                      "dst_variant": sc["variant"], "abs_correlation": c}
+                     for j, c in enumerate(sc["per_component"])]
     ctx.table("component_correlation", pd.DataFrame(rows))
-    for key, metric in (
-        ("correlation", "dst_correlation"),
-        ("variant", "dst_variant"),
-        ("subspace", "dst_subspace_correlation"),
-        ("roughness", "roughness"),
-    ):
+    for key, metric in (("correlation", "dst_correlation"), ("variant", "dst_variant"),
+                        ("subspace", "dst_subspace_correlation"), ("roughness", "roughness")):
         ctx.metric(metric, {net: {a: s[key] for a, s in scores[net].items()} for net in nets})
     ctx.metric("widths", nets)
 
     for net, K in nets.items():
-        fig, axes = plt.subplots(
-            1, len(cfg.shown), figsize=(3.2 * len(cfg.shown), 4.2), squeeze=False, sharey=True
-        )
+        fig, axes = plt.subplots(1, len(cfg.shown), figsize=(3.2 * len(cfg.shown), 4.2),
+                                 squeeze=False, sharey=True)
         for ax, a in zip(axes[0], cfg.shown, strict=True):
             U = comps[(net, a)]
             amp = np.max(np.abs(U))
@@ -177,46 +145,24 @@ def run(cfg: Config, ctx: RunContext) -> None:
             ax.set(title=title, xlabel="x", yticks=[])
         axes[0, 0].set_ylabel(f"components 1..{cfg.n_shown} (top to bottom)")
         fig.suptitle(f"Principal components, N = {N}, K = {K}, s = K", fontsize=10, y=1.03)
-        ctx.figure(
-            f"components_{net}",
-            fig,
-            caption=f"First principal components of A ({net}: N = {N}, K = {K}); "
-            + ("Fig. 4." if net == "wide" else "Fig. 5: Heaviside becomes a staircase."),
-        )
+        ctx.figure(f"components_{net}", fig,
+                   caption=f"First principal components of A ({net}: N = {N}, K = {K}); "
+                   + ("Fig. 4." if net == "wide" else "Fig. 5: Heaviside becomes a staircase."))
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
     acts = [a for a in cfg.activations if a in scores["wide"]]
     pos = np.arange(len(acts))
     for i, net in enumerate(nets):
-        ax.bar(
-            pos + 0.2 * (2 * i - 1),
-            [scores[net][a]["correlation"] for a in acts],
-            0.4,
-            label=f"{net} (K = {nets[net]}): components",
-        )
-        ax.plot(
-            pos + 0.2 * (2 * i - 1),
-            [scores[net][a]["subspace"] for a in acts],
-            "k_",
-            ms=14,
-            mew=2,
-            label="subspace" if i == 0 else None,
-        )
+        ax.bar(pos + 0.2 * (2 * i - 1), [scores[net][a]["correlation"] for a in acts], 0.4,
+               label=f"{net} (K = {nets[net]}): components")
+        ax.plot(pos + 0.2 * (2 * i - 1), [scores[net][a]["subspace"] for a in acts], "k_", ms=14,
+                mew=2, label="subspace" if i == 0 else None)
     ax.set_xticks(pos, acts, rotation=30, fontsize=8)
-    ax.set(
-        ylabel=f"mean |corr|, first {cfg.n_components}",
-        ylim=(0, 1.05),
-        title="Match of the principal components with the best DST sine basis",
-    )
+    ax.set(ylabel=f"mean |corr|, first {cfg.n_components}", ylim=(0, 1.05),
+           title="Match of the principal components with the best DST sine basis")
     ax.legend(fontsize=7)
-    ctx.figure(
-        "dst_correlation",
-        fig,
-        caption="Mean |correlation| of the first components with "
-        "the best-matching DST basis (bars) and the subspace score (ticks).",
-    )
-    ctx.note(
-        "tanh at x = b has equal pairs of singular values (A is antisymmetric), so its single "
-        "components are defined only up to a rotation within each pair; sinc at s = K is "
-        "nearly the identity (flat spectrum). Use the subspace score for them."
-    )
+    ctx.figure("dst_correlation", fig, caption="Mean |correlation| of the first components with "
+               "the best-matching DST basis (bars) and the subspace score (ticks).")
+    ctx.note("tanh at x = b has equal pairs of singular values (A is antisymmetric), so its single "
+             "components are defined only up to a rotation within each pair; sinc at s = K is "
+             "nearly the identity (flat spectrum). Use the subspace score for them.")

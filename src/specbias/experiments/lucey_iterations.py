@@ -25,23 +25,15 @@ from . import ExperimentConfig, RunContext, register_experiment
 from ._blocks import ActivationNames, decay_exponent
 
 ACTIVATIONS = ["heaviside", "tanh", "relu", "gelu", "silu", "relu2"]
-EXPECTED = {
-    "heaviside": 2.0,
-    "step": 2.0,
-    "tanh": 2.0,
-    "relu": 4.0,
-    "gelu": 4.0,
-    "silu": 4.0,
-    "relu2": 6.0,
-}
+EXPECTED = {"heaviside": 2.0, "step": 2.0, "tanh": 2.0, "relu": 4.0, "gelu": 4.0, "silu": 4.0,
+            "relu2": 6.0}
 
 
 class Config(ExperimentConfig):
     width: int = Field(512, ge=16, le=8192, description="N = K")
     scale: float | None = Field(None, gt=0, description="s (None: s = K)")
-    activations: ActivationNames = Field(
-        default_factory=lambda: list(ACTIVATIONS), min_length=1, max_length=100
-    )
+    activations: ActivationNames = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+                                   max_length=100)
     fit_start: int = Field(4, ge=1, le=8192, description="first k of the growth fit")
     fit_stop: int = Field(64, ge=3, le=8192, description="last k of the growth fit")
     kmax: int | None = Field(None, ge=2, le=8192, description="largest k plotted (None: K/2)")
@@ -60,12 +52,8 @@ class Config(ExperimentConfig):
         return self
 
     def memory_estimate(self):
-        return {
-            "width": (
-                6 * 8.0 * self.width**2,
-                "6 width x width float64 matrices: features and their SVD",
-            )
-        }
+        return {"width": (6 * 8.0 * self.width**2, "6 width x width float64 matrices: features "
+                                                    "and their SVD")}
 
 
 @register_experiment(
@@ -91,19 +79,13 @@ def run(cfg: Config, ctx: RunContext) -> None:
         Ts[a] = T
         Tf = T[kfit - 1]
         keep = np.isfinite(Tf) & (Tf > 0)
-        growth[a] = (
-            float(np.polyfit(np.log(kfit[keep]), np.log(Tf[keep]), 1)[0])
-            if keep.sum() >= 2
-            else float("nan")
-        )
-        sigma_p[a] = decay_exponent(
-            solver.singular_values / solver.singular_values[0], cfg.fit_start, cfg.fit_stop
-        )
+        growth[a] = (float(np.polyfit(np.log(kfit[keep]), np.log(Tf[keep]), 1)[0])
+                     if keep.sum() >= 2 else float("nan"))
+        sigma_p[a] = decay_exponent(solver.singular_values / solver.singular_values[0],
+                                    cfg.fit_start, cfg.fit_stop)
         if a in EXPECTED:
             rel[a] = abs(growth[a] - EXPECTED[a]) / EXPECTED[a]
-        rows += [
-            {"activation": a, "k": int(kk), "steps": float(t)} for kk, t in zip(k, T, strict=True)
-        ]
+        rows += [{"activation": a, "k": int(kk), "steps": float(t)} for kk, t in zip(k, T, strict=True)]
     ctx.table("steps", pd.DataFrame(rows))
     ctx.metric("growth_exponent", growth)
     ctx.metric("expected_exponent", {a: EXPECTED[a] for a in rel})
@@ -122,36 +104,20 @@ def run(cfg: Config, ctx: RunContext) -> None:
     w = gradient_descent(Ac, u, n)  # y = u_k: w = V m/sigma U^T u_k -> m(sigma_k) = sigma_k v_k.w
     realized = float(sc.singular_values[kc - 1] * (v @ w))
     predicted = float(sc.mask("gd", steps=n)[kc - 1])
-    ctx.metric(
-        "closed_form_check",
-        {
-            "activation": "heaviside",
-            "k": kc,
-            "steps": n,
-            "mask_realized_by_plain_gd": realized,
-            "mask_closed_form": predicted,
-            "mask_at_real_T": 1.0 - 1.0 / math.e,
-        },
-    )
+    ctx.metric("closed_form_check", {"activation": "heaviside", "k": kc, "steps": n,
+                                     "mask_realized_by_plain_gd": realized,
+                                     "mask_closed_form": predicted,
+                                     "mask_at_real_T": 1.0 - 1.0 / math.e})
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for a in cfg.activations:
         ax.loglog(k, np.where(Ts[a] > 0, Ts[a], np.nan), label=f"{a}: T ~ k^{growth[a]:.2f}")
     ax.axvspan(cfg.fit_start, cfg.fit_stop, color="0.92", zorder=0, label="fit range")
-    ax.set(
-        xlabel="k (active principal components)",
-        ylabel="GD iterations T(k)",
-        title=f"Iterations to keep k components, N = K = {cfg.width}, s = {s:g}",
-    )
+    ax.set(xlabel="k (active principal components)", ylabel="GD iterations T(k)",
+           title=f"Iterations to keep k components, N = K = {cfg.width}, s = {s:g}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
-    ctx.figure(
-        "iterations",
-        fig,
-        caption="T(k) = ln(1/e)/ln(1 - sigma_k^2/sigma_1^2) per "
-        "activation (Prop. 4.2): orders of magnitude separate the k^-1, k^-2, k^-3 types.",
-    )
-    ctx.note(
-        "tanh at x = b gives an antisymmetric A, so its singular values come in equal pairs "
-        "and T(k) is a staircase (T(2) = 0); the fit over a range of k is unaffected."
-    )
+    ctx.figure("iterations", fig, caption="T(k) = ln(1/e)/ln(1 - sigma_k^2/sigma_1^2) per "
+               "activation (Prop. 4.2): orders of magnitude separate the k^-1, k^-2, k^-3 types.")
+    ctx.note("tanh at x = b gives an antisymmetric A, so its singular values come in equal pairs "
+             "and T(k) is a staircase (T(2) = 0); the fit over a range of k is unaffected.")

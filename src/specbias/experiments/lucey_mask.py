@@ -37,15 +37,10 @@ MSTAR = 1.0 - 1.0 / math.e
 
 
 class Config(ExperimentConfig):
-    steps: list[float] = Field(
-        default_factory=lambda: [10.0, 100.0, 1000.0, 10000.0],
-        min_length=2,
-        max_length=50,
-        description="GD iteration counts T",
-    )
-    db_min: float = Field(
-        -100.0, lt=-20.0, ge=-300.0, description="lowest sigma/sigma_1 plotted, in dB"
-    )
+    steps: list[float] = Field(default_factory=lambda: [10.0, 100.0, 1000.0, 10000.0],
+                               min_length=2, max_length=50, description="GD iteration counts T")
+    db_min: float = Field(-100.0, lt=-20.0, ge=-300.0,
+                          description="lowest sigma/sigma_1 plotted, in dB")
     points: int = Field(2000, ge=100, le=100000, description="sigma grid points in the plot")
     activation: ActivationName = Field("tanh", description="activation of the real-spectrum panel")
     width: int = Field(256, ge=8, le=4096, description="N = K of the real-spectrum panel")
@@ -55,27 +50,17 @@ class Config(ExperimentConfig):
         # T's active window sigma_1/sigma* ~ sqrt(T) must lie inside the plotted range (db_min)
         t_max = 10.0 ** (-self.db_min / 10.0)
         if not all(math.isfinite(t) and 1 <= t <= t_max for t in self.steps):
-            raise self.invalid(
-                "steps",
-                f"hold values in [1, {t_max:.3g}] (the largest T whose "
-                f"active window lies above db_min = {self.db_min:g} dB)",
-                self.steps,
-            )
+            raise self.invalid("steps", f"hold values in [1, {t_max:.3g}] (the largest T whose "
+                               f"active window lies above db_min = {self.db_min:g} dB)", self.steps)
         if len(set(self.steps)) < 2:
             raise self.invalid("steps", "hold at least 2 different values", self.steps)
         return self
 
     def memory_estimate(self):
-        return {
-            "width": (
-                6 * 8.0 * self.width**2,
-                "6 width x width float64 matrices: features and their SVD",
-            ),
-            "points": (
-                4 * 8.0 * self.points * len(self.steps),
-                "4 x points x len(steps) float64 masks",
-            ),
-        }
+        return {"width": (6 * 8.0 * self.width**2, "6 width x width float64 matrices: features "
+                                                    "and their SVD"),
+                "points": (4 * 8.0 * self.points * len(self.steps),
+                           "4 x points x len(steps) float64 masks")}
 
 
 def _crossing(fn, level: float, lo: float, hi: float) -> float:
@@ -83,9 +68,8 @@ def _crossing(fn, level: float, lo: float, hi: float) -> float:
     return brentq(lambda t: fn(t) - level, lo, hi, xtol=1e-13, rtol=1e-13, maxiter=500)
 
 
-def grey_zone_db(
-    mask_of_log_sigma, lo: float = -20.0, hi: float = 0.0, upper: float = 0.99, lower: float = 0.01
-) -> float | None:
+def grey_zone_db(mask_of_log_sigma, lo: float = -20.0, hi: float = 0.0,
+                 upper: float = 0.99, lower: float = 0.01) -> float | None:
     """Width in dB (20 log10) of the sigma span over which a mask falls from ``upper`` to ``lower``.
 
     ``mask_of_log_sigma`` maps log10(sigma / sigma_1) to the mask value and must increase with
@@ -106,12 +90,8 @@ def grey_zone_db(
     reproduces="Lucey, Fig. 1-2 (and App. C)",
     presets={
         "quick": {},
-        "paper": {
-            "steps": [1.0, 10.0, 100.0, 1000.0, 1e4, 1e5, 1e6],
-            "db_min": -140.0,
-            "points": 8000,
-            "width": 1024,
-        },
+        "paper": {"steps": [1.0, 10.0, 100.0, 1000.0, 1e4, 1e5, 1e6], "db_min": -140.0,
+                  "points": 8000, "width": 1024},
     },
     demo=True,
 )
@@ -135,24 +115,18 @@ def run(cfg: Config, ctx: RunContext) -> None:
         grey_flow[key] = grey_zone_db(ffun, lo=lo)
         s_star = 10.0 ** _crossing(gfun, MSTAR, lo, 0.0)
         window[key] = 1.0 / s_star
-        rows += [
-            {"steps": T, "sigma_db": float(d), "gd": float(a), "flow": float(b)}
-            for d, a, b in zip(
-                db[:: max(1, cfg.points // 500)],
-                m_gd[i, :: max(1, cfg.points // 500)],
-                m_flow[i, :: max(1, cfg.points // 500)],
-                strict=True,
-            )
-        ]
+        rows += [{"steps": T, "sigma_db": float(d), "gd": float(a), "flow": float(b)}
+                 for d, a, b in zip(db[:: max(1, cfg.points // 500)],
+                                    m_gd[i, :: max(1, cfg.points // 500)],
+                                    m_flow[i, :: max(1, cfg.points // 500)], strict=True)]
     lam_mid = 1.0 / (lr * steps[len(steps) // 2])
     grey_ridge = grey_zone_db(lambda t: float(ridge_mask([10.0**t], lam_mid)[0]), lo=lo)
     w = np.array([window[f"{T:g}"] for T in steps])
     slope = float(np.polyfit(np.log(steps), np.log(w), 1)[0])
 
     ctx.metric("grey_zone_db", {"gd": grey, "flow": grey_flow, "ridge": grey_ridge, "pca": 0.0})
-    ctx.metric(
-        "grey_zone_db_predicted", 20.0 * math.log10(math.sqrt(math.log(100.0) / -math.log(0.99)))
-    )
+    ctx.metric("grey_zone_db_predicted",
+               20.0 * math.log10(math.sqrt(math.log(100.0) / -math.log(0.99))))
     ctx.metric("active_window", window)
     ctx.metric("active_window_db", {k: 20.0 * math.log10(v) for k, v in window.items()})
     ctx.metric("window_sq_over_T", {f"{T:g}": float(window[f"{T:g}"] ** 2 / T) for T in steps})
@@ -174,11 +148,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
         c = cmap(i / max(1, len(steps) - 1))
         axes[0].plot(db, m_gd[i], color=c, label=f"GD T={T:g} (grey {grey[f'{T:g}']:.1f} dB)")
         axes[0].plot(db, m_flow[i], color=c, ls=":", lw=1)
-    axes[0].set(
-        xlabel=r"$20\log_{10}(\sigma/\sigma_1)$ [dB]",
-        ylabel="mask m(sigma)",
-        title=r"GD masks, lr = 1/$\sigma_1^2$ (dotted: gradient flow)",
-    )
+    axes[0].set(xlabel=r"$20\log_{10}(\sigma/\sigma_1)$ [dB]", ylabel="mask m(sigma)",
+                title=r"GD masks, lr = 1/$\sigma_1^2$ (dotted: gradient flow)")
     axes[0].legend(fontsize=7, loc="upper left")
     axes[0].grid(alpha=0.3)
     Tm = steps[len(steps) // 2]
@@ -188,34 +159,20 @@ def run(cfg: Config, ctx: RunContext) -> None:
     axes[1].plot(db, ridge_mask(sig, lam_mid), label=f"ridge lam=1/(lr T) ({grey_ridge:.1f} dB)")
     axes[1].plot(db, (sig >= s_star).astype(float), label="PCA (0 dB)")
     axes[1].axvspan(20 * math.log10(s_star), 0, color="0.9", zorder=0, label="active window")
-    axes[1].set(
-        xlabel=r"$20\log_{10}(\sigma/\sigma_1)$ [dB]",
-        ylabel="mask",
-        title=f"Shrinkage masks compared, T = {Tm:g}",
-    )
+    axes[1].set(xlabel=r"$20\log_{10}(\sigma/\sigma_1)$ [dB]", ylabel="mask",
+                title=f"Shrinkage masks compared, T = {Tm:g}")
     axes[1].legend(fontsize=7, loc="upper left")
     axes[1].grid(alpha=0.3)
-    ctx.figure(
-        "masks",
-        fig,
-        caption="GD masks for several T (left) and GD vs flow vs ridge vs PCA "
-        "(right): GD's grey zone has the same width in dB for every T.",
-    )
+    ctx.figure("masks", fig, caption="GD masks for several T (left) and GD vs flow vs ridge vs PCA "
+               "(right): GD's grey zone has the same width in dB for every T.")
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     k = np.arange(1, sv.size + 1)
     for i, T in enumerate(steps):
-        ax.semilogx(
-            k,
-            masks_k[i],
-            color=cmap(i / max(1, len(steps) - 1)),
-            label=f"mask T={T:g}: {active[f'{T:g}']} active",
-        )
-    ax.set(
-        xlabel="k",
-        ylabel="GD mask m(sigma_k)",
-        title=f"GD masks on a real spectrum ({cfg.activation}, N = K = {cfg.width})",
-    )
+        ax.semilogx(k, masks_k[i], color=cmap(i / max(1, len(steps) - 1)),
+                    label=f"mask T={T:g}: {active[f'{T:g}']} active")
+    ax.set(xlabel="k", ylabel="GD mask m(sigma_k)",
+           title=f"GD masks on a real spectrum ({cfg.activation}, N = K = {cfg.width})")
     ax.grid(True, which="both", alpha=0.3)
     ax2 = ax.twinx()
     ax2.loglog(k, np.maximum(sv, 1e-17), "k", lw=2, label=r"$\sigma_k/\sigma_1$ (right axis)")
@@ -223,24 +180,16 @@ def run(cfg: Config, ctx: RunContext) -> None:
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
-    ctx.figure(
-        "masks_on_spectrum",
-        fig,
-        caption="The GD mask applied to the singular values of a shallow network (Fig. 1).",
-    )
+    ctx.figure("masks_on_spectrum", fig,
+               caption="The GD mask applied to the singular values of a shallow network (Fig. 1).")
 
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.loglog(steps, w**2, "o-", label=r"window$^2$ = $(\sigma_1/\sigma^*)^2$")
     ax.loglog(steps, steps, "k--", label="T")
-    ax.set(
-        xlabel="T",
-        ylabel="window width squared",
-        title=f"Active window vs T (slope of window: {slope:.3f})",
-    )
+    ax.set(xlabel="T", ylabel="window width squared",
+           title=f"Active window vs T (slope of window: {slope:.3f})")
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     ctx.figure("active_window", fig, caption="Active window width squared against T (App. C).")
-    ctx.note(
-        "Grey zone: 20 log10(sigma_0.99 / sigma_0.01) of each mask, found by root finding "
-        "on the closed form. Active window: sigma_1 / sigma* with m(sigma*) = 1 - 1/e."
-    )
+    ctx.note("Grey zone: 20 log10(sigma_0.99 / sigma_0.01) of each mask, found by root finding "
+             "on the closed form. Active window: sigma_1 / sigma* with m(sigma*) = 1 - 1/e.")

@@ -39,39 +39,24 @@ MAX_STEPS = 1e18  # T(k) is capped here (sigma_k = 0 gives T = inf: that is leas
 
 class Config(ExperimentConfig):
     signal: SignalSource = Field(
-        None,
-        description="None or 'camera'/'ascent'/'aero' (PyWavelets test images), or a path "
-        "to a 1-D .npy/.csv or an image file",
-    )
-    row: int | None = Field(
-        None,
-        description="row of a 2-D source (default 256 for the built-in "
-        "images, the middle row otherwise)",
-    )
+        None, description="None or 'camera'/'ascent'/'aero' (PyWavelets test images), or a path "
+        "to a 1-D .npy/.csv or an image file")
+    row: int | None = Field(None, description="row of a 2-D source (default 256 for the built-in "
+                            "images, the middle row otherwise)")
     samples: int = Field(128, ge=8, le=8192, description="N: evenly spaced training samples")
     width: int | None = Field(None, ge=8, le=8192, description="K: hidden units (None: K = N)")
-    ks: list[int] | None = Field(
-        None,
-        max_length=200,
-        description="numbers of components k (None: a geometric grid from 4 to min(N, K)/2)",
-    )
-    activations: ActivationNames = Field(
-        default_factory=lambda: list(ACTIVATIONS), min_length=1, max_length=100
-    )
+    ks: list[int] | None = Field(None, max_length=200, description="numbers of components k "
+                                 "(None: a geometric grid from 4 to min(N, K)/2)")
+    activations: ActivationNames = Field(default_factory=lambda: list(ACTIVATIONS), min_length=1,
+                                   max_length=100)
     scale: float | None = Field(None, gt=0, description="s for strategy (a) (None: s = K)")
     fixed_steps: float = Field(100.0, ge=1, description="T for strategy (b)")
-    mask_value: float = Field(
-        1.0 - 1.0 / math.e, gt=0, lt=1, description="m* of T(k) = steps_for(k, mask_value)"
-    )
-    peak: float | None = Field(
-        None,
-        gt=0,
-        description="PSNR peak (None: 1 for images scaled to "
-        "[0, 1], the data range for .npy/.csv signals)",
-    )
-    show_k: int | None = Field(
-        None, ge=1, le=8192, description="k of the example-fit figure (None: middle of ks)"
-    )
+    mask_value: float = Field(1.0 - 1.0 / math.e, gt=0, lt=1,
+                              description="m* of T(k) = steps_for(k, mask_value)")
+    peak: float | None = Field(None, gt=0, description="PSNR peak (None: 1 for images scaled to "
+                               "[0, 1], the data range for .npy/.csv signals)")
+    show_k: int | None = Field(None, ge=1, le=8192,
+                                description="k of the example-fit figure (None: middle of ks)")
 
     def resolved_ks(self) -> list[int]:
         """The numbers of components used: ``ks`` sorted without repeats, or the default grid."""
@@ -88,23 +73,16 @@ class Config(ExperimentConfig):
         if not ks or ks[0] < 1 or ks[-1] > kmax:
             raise self.invalid("ks", f"hold ints in [1, {kmax}] (min(N, K))", self.ks)
         if len(ks) < 2:
-            raise self.invalid(
-                "ks",
-                "hold at least 2 different values (None: a grid from 4 to "
-                "min(N, K)/2, which needs min(N, K) >= 12)",
-                self.ks,
-            )
+            raise self.invalid("ks", "hold at least 2 different values (None: a grid from 4 to "
+                               "min(N, K)/2, which needs min(N, K) >= 12)", self.ks)
         return self
 
     @model_validator(mode="after")
     def _signal_usable(self):
         _, ptp = signal_stats(self)  # reads the signal: a file that cannot be used is refused
         if self.peak is None and _is_numeric_file(self.signal) and ptp <= 0:
-            raise self.invalid(
-                "peak",
-                "be given for a constant signal (the default peak is the signal's range, here 0)",
-                self.peak,
-            )
+            raise self.invalid("peak", "be given for a constant signal (the default peak is the "
+                               "signal's range, here 0)", self.peak)
         return self
 
     def memory_estimate(self):
@@ -113,16 +91,11 @@ class Config(ExperimentConfig):
         ks = self.resolved_ks()
         L, _ = signal_stats(self)
         # the fits are evaluated at every sample of the signal: L x K features, L x k sine bases
-        return {
-            "samples": (
-                8.0 * (3 * N * K + N * N + K * K + 2 * 512 * K),
-                "8 bytes x (3 N x K features + N x N + K x K + 2 x 512 x K for the dense row)",
-            ),
-            "signal": (
-                8.0 * L * (3 * K + 2 * max(ks)),
-                f"a signal of {L} samples: 8 bytes x L x (3 K + 2 max(ks))",
-            ),
-        }
+        return {"samples": (8.0 * (3 * N * K + N * N + K * K + 2 * 512 * K),
+                            "8 bytes x (3 N x K features + N x N + K x K + 2 x 512 x K for the "
+                            "dense row)"),
+                "signal": (8.0 * L * (3 * K + 2 * max(ks)),
+                           f"a signal of {L} samples: 8 bytes x L x (3 K + 2 max(ks))")}
 
 
 def default_ks(limit: int) -> list[int]:
@@ -164,11 +137,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
     N = cfg.samples
     K = cfg.width if cfg.width is not None else N
     ks = cfg.resolved_ks()
-    peak = (
-        cfg.peak
-        if cfg.peak is not None
-        else (float(np.ptp(sig)) if _is_numeric_file(cfg.signal) else 1.0)
-    )
+    peak = cfg.peak if cfg.peak is not None else (
+        float(np.ptp(sig)) if _is_numeric_file(cfg.signal) else 1.0)
     s_a = cfg.scale if cfg.scale is not None else float(K)
 
     L = sig.size
@@ -195,10 +165,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
             A = shallow_features(x, b, act, scale=s_a)
             Ad = shallow_features(xd, b, act, scale=s_a)
             solver = SpectralSolver(A)
-            T = np.minimum(
-                np.maximum(np.ceil(solver.steps_for(karr, mask_value=cfg.mask_value)), 1.0),
-                MAX_STEPS,
-            )
+            T = np.minimum(np.maximum(np.ceil(solver.steps_for(karr, mask_value=cfg.mask_value)),
+                                      1.0), MAX_STEPS)
             W = solver.gd(y, T)  # (len(ks), K)
             fd, ft = W @ Ad.T, W @ A.T
             dense["a"][act] = np.array([psnr(sig, f, peak) for f in fd])
@@ -219,96 +187,45 @@ def run(cfg: Config, ctx: RunContext) -> None:
             dense["b"][act] = np.array(db_)
             train["b"][act] = np.array(tb_)
             for i, k in enumerate(ks):
-                rows.append(
-                    {
-                        "activation": act,
-                        "strategy": "a",
-                        "k": k,
-                        "steps": float(T[i]),
-                        "scale": s_a,
-                        "psnr_dense": dense["a"][act][i],
-                        "psnr_train": train["a"][act][i],
-                    }
-                )
-                rows.append(
-                    {
-                        "activation": act,
-                        "strategy": "b",
-                        "k": k,
-                        "steps": cfg.fixed_steps,
-                        "scale": float(k),
-                        "psnr_dense": dense["b"][act][i],
-                        "psnr_train": train["b"][act][i],
-                    }
-                )
+                rows.append({"activation": act, "strategy": "a", "k": k, "steps": float(T[i]),
+                             "scale": s_a, "psnr_dense": dense["a"][act][i],
+                             "psnr_train": train["a"][act][i]})
+                rows.append({"activation": act, "strategy": "b", "k": k, "steps": cfg.fixed_steps,
+                             "scale": float(k), "psnr_dense": dense["b"][act][i],
+                             "psnr_train": train["b"][act][i]})
     for i, k in enumerate(ks):
-        rows.append(
-            {
-                "activation": "dst",
-                "strategy": "baseline",
-                "k": k,
-                "steps": 0.0,
-                "scale": 0.0,
-                "psnr_dense": base_dense[i],
-                "psnr_train": base_train[i],
-            }
-        )
+        rows.append({"activation": "dst", "strategy": "baseline", "k": k, "steps": 0.0,
+                     "scale": 0.0, "psnr_dense": base_dense[i], "psnr_train": base_train[i]})
     ctx.table("psnr", pd.DataFrame(rows))
 
-    stats = {
-        st: {a: curve_stats(dense[st][a], base_dense) for a in cfg.activations} for st in ("a", "b")
-    }
+    stats = {st: {a: curve_stats(dense[st][a], base_dense) for a in cfg.activations}
+             for st in ("a", "b")}
     ctx.metric("ks", ks)
-    ctx.metric(
-        "signal",
-        {"source": cfg.signal or "camera", "length": L, "samples": N, "width": K, "peak": peak},
-    )
-    ctx.metric(
-        "psnr_dense",
-        {
-            "dst": base_dense.tolist(),
-            **{st: {a: v.tolist() for a, v in dense[st].items()} for st in dense},
-        },
-    )
-    ctx.metric(
-        "psnr_train",
-        {
-            "dst": base_train.tolist(),
-            **{st: {a: v.tolist() for a, v in train[st].items()} for st in train},
-        },
-    )
+    ctx.metric("signal", {"source": cfg.signal or "camera", "length": L, "samples": N, "width": K,
+                          "peak": peak})
+    ctx.metric("psnr_dense", {"dst": base_dense.tolist(),
+                              **{st: {a: v.tolist() for a, v in dense[st].items()} for st in dense}})
+    ctx.metric("psnr_train", {"dst": base_train.tolist(),
+                              **{st: {a: v.tolist() for a, v in train[st].items()} for st in train}})
     for key in ("gap_min", "gap_mean", "gain", "max_drop"):
-        name = {
-            "gap_min": "gap_to_dst_min_db",
-            "gap_mean": "gap_to_dst_mean_db",
-            "gain": "gain_db",
-            "max_drop": "max_drop_db",
-        }[key]
-        val: dict[str, Any] = {
-            st: {a: stats[st][a][key] for a in cfg.activations} for st in ("a", "b")
-        }
+        name = {"gap_min": "gap_to_dst_min_db", "gap_mean": "gap_to_dst_mean_db",
+                "gain": "gain_db", "max_drop": "max_drop_db"}[key]
+        val: dict[str, Any] = {st: {a: stats[st][a][key] for a in cfg.activations}
+                               for st in ("a", "b")}
         if key == "gain":
             val["dst"] = float(base_dense[-1] - base_dense[0])
         ctx.metric(name, val)
     ctx.metric("steps_a", {a: v.tolist() for a, v in steps_a.items()})
 
     # ---------------------------------------------------------------- figures
-    colors = dict(
-        zip(cfg.activations, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False)
-    )
+    colors = dict(zip(cfg.activations, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     titles = {"a": f"(a) T = T(k), s = {s_a:g}", "b": f"(b) s = k, T = {cfg.fixed_steps:g}"}
     for ax, st in zip(axes, ("a", "b"), strict=True):
         ax.semilogx(ks, base_dense, "k--", lw=2, label="DST baseline")
         for a in cfg.activations:
-            ax.semilogx(
-                ks,
-                dense[st][a],
-                "o-",
-                ms=3,
-                color=colors.get(a),
-                label=f"{a} (gap {stats[st][a]['gap_min']:+.1f}, gain {stats[st][a]['gain']:.1f} dB)",
-            )
+            ax.semilogx(ks, dense[st][a], "o-", ms=3, color=colors.get(a),
+                        label=f"{a} (gap {stats[st][a]['gap_min']:+.1f}, gain {stats[st][a]['gain']:.1f} dB)")
         ax.set(xlabel="k (components kept)", title=titles[st])
         ax.set_xticks(ks, [str(k) for k in ks], fontsize=7)
         ax.minorticks_off()
@@ -317,12 +234,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
     axes[0].set_ylabel("PSNR on the dense row [dB]")
     src = cfg.signal or "camera"
     fig.suptitle(f"Row reconstruction ({Path(src).name}, N = {N}, K = {K})", fontsize=10)
-    ctx.figure(
-        "psnr_vs_k",
-        fig,
-        caption="PSNR on the dense row against k: (a) iterations as the "
-        "regularizer, (b) activation scale as the regularizer; dashed: DST baseline.",
-    )
+    ctx.figure("psnr_vs_k", fig, caption="PSNR on the dense row against k: (a) iterations as the "
+               "regularizer, (b) activation scale as the regularizer; dashed: DST baseline.")
 
     fig, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     for ax, st in zip(axes, ("a", "b"), strict=True):
@@ -335,9 +248,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
         ax.legend(fontsize=7, ncol=3)
     axes[1].set_xlabel("x")
     ctx.figure("fits", fig, caption=f"Fits at k = {show_k} (dots: training samples).")
-    ctx.note(
-        "Monotonic activations are regularized by the number of GD steps (strategy a), "
-        "non-monotonic ones (sinc, Gaussian) by their scale (strategy b). The DST baseline "
-        "is pinned to 0 at both ends, which costs it PSNR on rows that do not vanish there."
-    )
+    ctx.note("Monotonic activations are regularized by the number of GD steps (strategy a), "
+             "non-monotonic ones (sinc, Gaussian) by their scale (strategy b). The DST baseline "
+             "is pinned to 0 at both ends, which costs it PSNR on rows that do not vanish there.")
     ctx.note("T(k) is rounded up and at least 1; all GD runs use the exact closed form.")

@@ -39,18 +39,12 @@ class Config(ExperimentConfig):
     grid: int = Field(257, ge=16, le=4097, description="M: grid points (= hidden units K)")
     stride: int = Field(8, ge=1, le=4096, description="samples at every stride-th grid point")
     orders: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1, max_length=3)
-    lams: list[float] = Field(
-        default_factory=lambda: [1e-6, 1e-4, 1e-2], min_length=1, max_length=50
-    )
-    signal: SignalSource = Field(
-        None, description="signal (load_signal source); default camera row"
-    )
+    lams: list[float] = Field(default_factory=lambda: [1e-6, 1e-4, 1e-2], min_length=1,
+                              max_length=50)
+    signal: SignalSource = Field(None, description="signal (load_signal source); default camera row")
     row: int | None = Field(None, description="row of a 2-D signal source")
-    shifts: list[float] = Field(
-        default_factory=lambda: [0.2, 0.5, 0.8],
-        max_length=10,
-        description="bias positions of the columns shown in Fig. 7",
-    )
+    shifts: list[float] = Field(default_factory=lambda: [0.2, 0.5, 0.8], max_length=10,
+                                description="bias positions of the columns shown in Fig. 7")
 
     @model_validator(mode="after")
     def _values(self):
@@ -61,22 +55,14 @@ class Config(ExperimentConfig):
         if not all(0 <= sh <= 1 for sh in self.shifts):
             raise self.invalid("shifts", "hold floats in [0, 1]", self.shifts)
         if len(range(0, self.grid, self.stride)) < 4:
-            raise self.invalid(
-                "stride",
-                f"leave at least 4 samples on the grid of {self.grid} "
-                f"points (stride <= {(self.grid - 1) // 3})",
-                self.stride,
-            )
+            raise self.invalid("stride", f"leave at least 4 samples on the grid of {self.grid} "
+                               f"points (stride <= {(self.grid - 1) // 3})", self.stride)
         signal_stats(self)  # reads the signal: a file that cannot be used is refused
         return self
 
     def memory_estimate(self):
-        return {
-            "grid": (
-                8 * 8.0 * self.grid**2,
-                "8 grid x grid float64 matrices: features, Green's columns and their SVDs",
-            )
-        }
+        return {"grid": (8 * 8.0 * self.grid**2, "8 grid x grid float64 matrices: features, "
+                                                 "Green's columns and their SVDs")}
 
 
 def network_features(grid: np.ndarray, p: int, x: np.ndarray | None = None) -> np.ndarray:
@@ -113,16 +99,9 @@ def run(cfg: Config, ctx: RunContext) -> None:
         for Mc in sorted({33, 65, 129, M}):
             gc = np.linspace(0.0, 1.0, Mc)
             Gc = green_columns(gc, p)
-            conv_rows.append(
-                {
-                    "p": p,
-                    "grid": Mc,
-                    "h": 1.0 / (Mc - 1),
-                    "column_max_rel_error": float(
-                        np.max(np.abs(Gc - network_features(gc, p))) / np.max(np.abs(Gc))
-                    ),
-                }
-            )
+            conv_rows.append({"p": p, "grid": Mc, "h": 1.0 / (Mc - 1),
+                              "column_max_rel_error": float(np.max(np.abs(Gc - network_features(gc, p)))
+                                                            / np.max(np.abs(Gc)))})
         solver = SpectralSolver(A_all[idx])
         solver_g = SpectralSolver(G[idx])
         e_r, e_g = [], []
@@ -133,9 +112,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
             scale = np.max(np.abs(f_spl))
             e_r.append(float(np.max(np.abs(f_net - f_spl)) / scale))
             e_g.append(float(np.max(np.abs(f_grn - f_spl)) / scale))
-            rows.append(
-                {"p": p, "lam": lam, "ridge_vs_spline": e_r[-1], "ridge_green_vs_spline": e_g[-1]}
-            )
+            rows.append({"p": p, "lam": lam, "ridge_vs_spline": e_r[-1],
+                         "ridge_green_vs_spline": e_g[-1]})
             fits[(p, lam)] = (f_spl, f_net)
         ridge_err[p] = max(e_r)
         green_err[p] = max(e_g)
@@ -144,13 +122,9 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ctx.metric("column_max_rel_error", {str(p): v for p, v in col_err.items()})
     ctx.metric("ridge_vs_spline_max_rel_error", {str(p): v for p, v in ridge_err.items()})
     ctx.metric("ridge_green_vs_spline_max_rel_error", {str(p): v for p, v in green_err.items()})
-    ctx.metric(
-        "column_error_by_grid",
-        {
-            str(p): {str(r["grid"]): r["column_max_rel_error"] for r in conv_rows if r["p"] == p}
-            for p in cfg.orders
-        },
-    )
+    ctx.metric("column_error_by_grid", {
+        str(p): {str(r["grid"]): r["column_max_rel_error"] for r in conv_rows if r["p"] == p}
+        for p in cfg.orders})
 
     # ---------------------------------------------------------------- Fig. 7
     fig, axes = plt.subplots(1, len(cfg.orders), figsize=(4 * len(cfg.orders), 3.4), squeeze=False)
@@ -160,54 +134,28 @@ def run(cfg: Config, ctx: RunContext) -> None:
         b = spline_biases(grid, p)
         for j, sh in enumerate(cfg.shifts):
             c = int(np.clip(round(sh * (M - 1)), 0, M - 1))
-            ax.plot(
-                grid,
-                G[:, c],
-                ".",
-                ms=3,
-                color=f"C{j}",
-                label=f"D^-1 column, b={b[c]:.2f}" if j == 0 else None,
-            )
-            ax.plot(
-                grid,
-                truncated_power(grid - b[c], p),
-                "-",
-                lw=1,
-                color=f"C{j}",
-                label=labels[p] if j == 0 else None,
-            )
+            ax.plot(grid, G[:, c], ".", ms=3, color=f"C{j}", label=f"D^-1 column, b={b[c]:.2f}" if j == 0 else None)
+            ax.plot(grid, truncated_power(grid - b[c], p), "-", lw=1, color=f"C{j}",
+                    label=labels[p] if j == 0 else None)
         ax.set(title=f"p = {p}: max rel. error {col_err[p]:.1e}", xlabel="x")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    ctx.figure(
-        "green_columns",
-        fig,
-        caption="Columns of D_p^-1 / h (dots) against shifted truncated "
-        "powers (lines): Heaviside, ReLU, ReLU^2/2 (Fig. 7).",
-    )
+    ctx.figure("green_columns", fig, caption="Columns of D_p^-1 / h (dots) against shifted truncated "
+               "powers (lines): Heaviside, ReLU, ReLU^2/2 (Fig. 7).")
 
     lam_show = cfg.lams[len(cfg.lams) // 2]
-    fig, axes = plt.subplots(
-        len(cfg.orders), 1, figsize=(9, 2.4 * len(cfg.orders)), sharex=True, squeeze=False
-    )
+    fig, axes = plt.subplots(len(cfg.orders), 1, figsize=(9, 2.4 * len(cfg.orders)), sharex=True,
+                             squeeze=False)
     for ax, p in zip(axes[:, 0], cfg.orders, strict=True):
         f_spl, f_net = fits[(p, lam_show)]
         ax.plot(grid[idx], y, "k.", ms=3, label="samples")
         ax.plot(grid, f_spl, lw=3, color="0.7", label="spline smoothing (D_p, QR)")
         ax.plot(grid, f_net, lw=1, color="C3", label=f"ridge on {NAMES[p][0]} features")
-        ax.set(
-            title=f"p = {p}, lam = {lam_show:g}: max rel. difference {ridge_err[p]:.1e} (over lams)"
-        )
+        ax.set(title=f"p = {p}, lam = {lam_show:g}: max rel. difference {ridge_err[p]:.1e} (over lams)")
         ax.legend(fontsize=7)
     axes[-1, 0].set_xlabel("x")
-    ctx.figure(
-        "ridge_vs_spline",
-        fig,
-        caption="Ridge on shallow-network features equals discrete "
-        "spline smoothing of order p (Prop. 3.1).",
-    )
-    ctx.note(
-        "The p = 3 difference is the O(h^2) gap between the discrete Green's function "
-        "(a rising factorial) and ReLU^2/2; ridge on the exact D_p^-1 columns matches the "
-        "spline solve to rounding (ridge_green_vs_spline_max_rel_error)."
-    )
+    ctx.figure("ridge_vs_spline", fig, caption="Ridge on shallow-network features equals discrete "
+               "spline smoothing of order p (Prop. 3.1).")
+    ctx.note("The p = 3 difference is the O(h^2) gap between the discrete Green's function "
+             "(a rising factorial) and ReLU^2/2; ridge on the exact D_p^-1 columns matches the "
+             "spline solve to rounding (ridge_green_vs_spline_max_rel_error).")

@@ -51,26 +51,22 @@ FFT_CHECKS: dict[str, dict] = {
 }
 
 DEFAULT_ACTIVATIONS = sorted(set(names()) - {"power_relu", "power_softplus"}) + [
-    "power_relu(a=0.5)",
-    "power_relu(a=3.5)",
-    "power_softplus(n=2)",
-    "power_softplus(n=3)",
-]
+    "power_relu(a=0.5)", "power_relu(a=3.5)", "power_softplus(n=2)", "power_softplus(n=3)"]
 
 
 def fft_check_settings(act: Activation) -> dict:
     """The numerical-FFT settings used to check ``act`` (see :data:`FFT_CHECKS`)."""
     if act.name == "power_relu":
         a = act.params["a"]
-        return dict(order=int(math.ceil(a)) + 2, h=1e-3, n=2**20 if a < 1 else 2**18, band=(0.3, 8))
+        return dict(order=int(math.ceil(a)) + 2, h=1e-3, n=2**20 if a < 1 else 2**18,
+                    band=(0.3, 8))
     if act.name == "power_softplus":
         return dict(order=act.params["n"] + 1, h=1e-2, n=2**14, band=(0.2, 6))
     if act.name == "gfunction":
         p = act.params["p"]
         even = float(p).is_integer() and int(p) % 2 == 0
-        return dict(
-            order=0, h=1e-2, n=2**14 if even else 2**18, band=(0.0, math.log(1e5) ** (1 / p))
-        )
+        return dict(order=0, h=1e-2, n=2**14 if even else 2**18,
+                    band=(0.0, math.log(1e5) ** (1 / p)))
     if act.name == "wavepacket":
         w0 = act.params["w0"]
         return dict(order=0, h=1e-2, n=2**14, band=(0.0, w0 + 5))
@@ -96,24 +92,15 @@ def check_transform(act: Activation, rel_floor: float = 1e-8) -> dict:
         keep &= np.abs(np.abs(w) - centre) > radius
     rel = np.abs(F[keep] - A[keep]) / np.abs(A[keep])
     i = int(np.argmax(rel))
-    return {
-        "max_rel_error": float(rel[i]),
-        "at_omega": float(w[keep][i]),
-        "n_freq": int(keep.sum()),
-        "band": tuple(cfg["band"]),
-    }
+    return {"max_rel_error": float(rel[i]), "at_omega": float(w[keep][i]),
+            "n_freq": int(keep.sum()), "band": tuple(cfg["band"])}
 
 
 class Config(ExperimentConfig):
-    activations: ActivationNames = Field(
-        default_factory=lambda: list(DEFAULT_ACTIVATIONS),
-        min_length=1,
-        max_length=100,
-        description="activation specs to tabulate and check",
-    )
-    dim: int = Field(
-        2, ge=1, le=16, description="input dimension d of the penalty |w|^(d-1)/|act^|^2"
-    )
+    activations: ActivationNames = Field(default_factory=lambda: list(DEFAULT_ACTIVATIONS),
+                                   min_length=1, max_length=100,
+                                   description="activation specs to tabulate and check")
+    dim: int = Field(2, ge=1, le=16, description="input dimension d of the penalty |w|^(d-1)/|act^|^2")
     z_max: float = Field(6.0, gt=0, description="plot act(z) on [-z_max, z_max]")
     omega_max: float = Field(12.0, gt=0, description="plot transforms on (0, omega_max]")
     tolerance: float = Field(1e-3, gt=0, description="flag transforms worse than this")
@@ -135,39 +122,18 @@ def run(cfg: Config, ctx: RunContext) -> None:
     for spec, act in ctx.progress(acts.items(), desc="FFT checks", total=len(acts)):
         res = check_transform(act)
         errs[spec] = res["max_rel_error"]
-        rows.append(
-            {
-                "activation": spec,
-                "family": act.family,
-                "formula": act.formula,
-                "fourier": act.fourier_formula,
-                "penalty_factor": act.penalty_formula,
-                "monotonic": act.monotonic,
-                "homogeneity": act.homogeneity,
-                "fft_max_rel_error": res["max_rel_error"],
-                "fft_band": str(res["band"]),
-                "fft_n_freq": res["n_freq"],
-            }
-        )
+        rows.append({"activation": spec, "family": act.family, "formula": act.formula,
+                     "fourier": act.fourier_formula, "penalty_factor": act.penalty_formula,
+                     "monotonic": act.monotonic, "homogeneity": act.homogeneity,
+                     "fft_max_rel_error": res["max_rel_error"], "fft_band": str(res["band"]),
+                     "fft_n_freq": res["n_freq"]})
         if res["max_rel_error"] > cfg.tolerance:
-            ctx.warn(
-                f"{spec}: analytic transform and FFT differ by {res['max_rel_error']:.2e} "
-                f"at omega = {res['at_omega']:.3f}"
-            )
-    rows.append(
-        {
-            "activation": "dirac",
-            "family": DIRAC["family"],
-            "formula": DIRAC["formula"],
-            "fourier": DIRAC["fourier_formula"],
-            "penalty_factor": DIRAC["penalty_formula"],
-            "monotonic": False,
-            "homogeneity": DIRAC["homogeneity"],
-            "fft_max_rel_error": math.nan,
-            "fft_band": "",
-            "fft_n_freq": 0,
-        }
-    )
+            ctx.warn(f"{spec}: analytic transform and FFT differ by {res['max_rel_error']:.2e} "
+                     f"at omega = {res['at_omega']:.3f}")
+    rows.append({"activation": "dirac", "family": DIRAC["family"], "formula": DIRAC["formula"],
+                 "fourier": DIRAC["fourier_formula"], "penalty_factor": DIRAC["penalty_formula"],
+                 "monotonic": False, "homogeneity": DIRAC["homogeneity"],
+                 "fft_max_rel_error": math.nan, "fft_band": "", "fft_n_freq": 0})
     ctx.table("table1", pd.DataFrame(rows))
     ctx.metric("fft_max_rel_error", errs)
     ctx.metric("worst_fft_rel_error", max(errs.values()))
@@ -193,11 +159,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
             axes[2].semilogy(w, np.where(np.isfinite(pen), pen, np.nan), label=spec)
         axes[0].set(xlabel="z", ylabel="act(z)", title=f"{fam}: activations")
         axes[1].set(xlabel=r"$\omega$", ylabel=r"$|\hat{act}(\omega)|$", title="Fourier magnitude")
-        axes[2].set(
-            xlabel=r"$\omega$",
-            ylabel=rf"$|\omega|^{{{cfg.dim - 1}}}/|\hat{{act}}|^2$",
-            title=f"spectral penalty (d = {cfg.dim})",
-        )
+        axes[2].set(xlabel=r"$\omega$", ylabel=rf"$|\omega|^{{{cfg.dim - 1}}}/|\hat{{act}}|^2$",
+                    title=f"spectral penalty (d = {cfg.dim})")
         for ax in axes:
             ax.grid(True, alpha=0.3)
         axes[0].legend(fontsize=7)
@@ -205,21 +168,13 @@ def run(cfg: Config, ctx: RunContext) -> None:
         axes[0].set_ylim(max(lo, -5), min(hi, 10))
         fig.tight_layout()
         slug = fam.replace(" ", "_").replace("-", "_")
-        ctx.figure(
-            f"family_{slug}",
-            fig,
-            caption=f"{fam}: activation, |Fourier transform|, and "
-            f"kernel-regime penalty |w|^(d-1)/|act^(w)|^2 for d = {cfg.dim} "
-            "(infinite penalties -- outside a band -- are not drawn).",
-        )
-    ctx.note(
-        "Transforms use act^(w) = int act(z) e^{-iwz} dz; distributional terms at w = 0 are "
-        "dropped. Each was checked against an FFT of the sampled activation (finite "
-        "differences make non-decaying activations integrable; the division by the exact "
-        "difference symbol restores the transform) on the band listed in table1."
-    )
-    ctx.note(
-        "Oberhettinger III.10: the paper's pair is lost in extraction; we use the one-sided "
-        "gamma kernel H(z) z e^{-z} with transform 1/(1+iw)^2 (continuous, shaped like the "
-        "half-exponential, as the paper describes). G-function: p = 4 member of Eq. 11."
-    )
+        ctx.figure(f"family_{slug}", fig, caption=f"{fam}: activation, |Fourier transform|, and "
+                   f"kernel-regime penalty |w|^(d-1)/|act^(w)|^2 for d = {cfg.dim} "
+                   "(infinite penalties -- outside a band -- are not drawn).")
+    ctx.note("Transforms use act^(w) = int act(z) e^{-iwz} dz; distributional terms at w = 0 are "
+             "dropped. Each was checked against an FFT of the sampled activation (finite "
+             "differences make non-decaying activations integrable; the division by the exact "
+             "difference symbol restores the transform) on the band listed in table1.")
+    ctx.note("Oberhettinger III.10: the paper's pair is lost in extraction; we use the one-sided "
+             "gamma kernel H(z) z e^{-z} with transform 1/(1+iw)^2 (continuous, shaped like the "
+             "half-exponential, as the paper describes). G-function: p = 4 member of Eq. 11.")

@@ -40,9 +40,8 @@ OPTIMIZERS = ["gd", "nesterov", "adam"]
 Spec = tuple[str, Activation, float]  # (spec, activation, network scale s)
 
 
-def cube_data(
-    rng: np.random.Generator, n: int, half_width: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
+def cube_data(rng: np.random.Generator, n: int,
+              half_width: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Experiment 1's data: ``n`` points uniform in the cube ``[-h, h]^3``; inputs the first two
     coordinates, target the third."""
     P = rng.uniform(-half_width, half_width, size=(n, 3))
@@ -68,16 +67,8 @@ def relative_error(f_gd: np.ndarray, f_convex: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------- experiment
 
-QUICK_ACTIVATIONS = [
-    "step",
-    "relu",
-    "relu2",
-    "power_relu(a=3.5)",
-    "logistic",
-    "sinc(s=4)",
-    "cauchy",
-    "half_exp",
-]
+QUICK_ACTIVATIONS = ["step", "relu", "relu2", "power_relu(a=3.5)", "logistic", "sinc(s=4)",
+                     "cauchy", "half_exp"]
 #: The Table II relative errors the paper's text states (the rest of the table was lost).
 PAPER_REPORTED = {"power_relu(a=3.5)": 6.49, "sinc(s=16)": 7.07}
 
@@ -86,12 +77,9 @@ class Config(ExperimentConfig):
     n_points: int = Field(200, ge=4, le=20000, description="training points N")
     width: int = Field(1000, ge=4, le=20000, description="hidden width K")
     replications: int = Field(2, ge=1, le=50, description="independent data draws")
-    activations: ActivationSpecs = Field(
-        default_factory=lambda: list(QUICK_ACTIVATIONS),
-        min_length=1,
-        max_length=100,
-        description="activation specs, e.g. 'sinc(s=4)'",
-    )
+    activations: ActivationSpecs = Field(default_factory=lambda: list(QUICK_ACTIVATIONS),
+                                   min_length=1, max_length=100,
+                                   description="activation specs, e.g. 'sinc(s=4)'")
     optimizer: str = Field("nesterov", description="gd, nesterov (GD with momentum) or adam")
     lr: float = Field(1.0, gt=0, description="gd/nesterov: multiple of 1/L; adam: learning rate")
     momentum: float = Field(0.99, ge=0, lt=1, description="Nesterov momentum")
@@ -101,10 +89,8 @@ class Config(ExperimentConfig):
     hull_grid: int = Field(80, ge=10, le=1000, description="grid size for the hull average")
     cvxpy_replications: int = Field(1, ge=0, le=50, description="replications also solved by CVXPY")
     fit_figure: ActivationSpecs = Field(
-        default_factory=lambda: ["step", "relu", "sinc(s=4)", "half_exp"],
-        max_length=16,
-        description="activations whose fits are drawn",
-    )
+        default_factory=lambda: ["step", "relu", "sinc(s=4)", "half_exp"], max_length=16,
+        description="activations whose fits are drawn")
 
     @model_validator(mode="after")
     def _known_optimizer(self):
@@ -115,21 +101,11 @@ class Config(ExperimentConfig):
     def memory_estimate(self):
         # float64 features of the training points (with temporaries and the SVD of kernel_fit)
         # and of the hull grid; the fit figure evaluates 120 x 120 points
-        return {
-            **self.memory_total(
-                {
-                    "n_points": (
-                        5 * 8.0 * self.n_points * self.width,
-                        "5 x n_points x width x 8 bytes",
-                    ),
-                    "hull_grid": (
-                        3 * 8.0 * self.hull_grid**2 * self.width,
-                        "3 x hull_grid^2 x width x 8 bytes",
-                    ),
-                }
-            ),
-            "width": (3 * 8.0 * 120**2 * self.width, "3 x 120^2 x width x 8 bytes"),
-        }
+        return {**self.memory_total({
+            "n_points": (5 * 8.0 * self.n_points * self.width, "5 x n_points x width x 8 bytes"),
+            "hull_grid": (3 * 8.0 * self.hull_grid**2 * self.width,
+                          "3 x hull_grid^2 x width x 8 bytes"),
+        }), "width": (3 * 8.0 * 120**2 * self.width, "3 x 120^2 x width x 8 bytes")}
 
 
 @register_experiment(
@@ -139,15 +115,9 @@ class Config(ExperimentConfig):
     reproduces="Radon-spline paper, Table II (Experiment 1), Fig. 6",
     presets={
         "quick": {},
-        "paper": {
-            "n_points": 500,
-            "width": 2000,
-            "replications": 5,
-            "activations": TABLE2_ACTIVATIONS,
-            "max_steps": 200000,
-            "target_mse": 1e-4,
-            "cvxpy_replications": 5,
-        },
+        "paper": {"n_points": 500, "width": 2000, "replications": 5,
+                  "activations": TABLE2_ACTIVATIONS, "max_steps": 200000, "target_mse": 1e-4,
+                  "cvxpy_replications": 5},
     },
     demo=True,
 )
@@ -158,9 +128,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
     _report(cfg, ctx, specs, df, fits, tot)
 
 
-def _run_all(
-    cfg: Config, ctx: RunContext, specs: list[Spec]
-) -> tuple[pd.DataFrame, dict[str, Any], dict[str, float]]:
+def _run_all(cfg: Config, ctx: RunContext,
+             specs: list[Spec]) -> tuple[pd.DataFrame, dict[str, Any], dict[str, float]]:
     rows: list[dict[str, Any]] = []
     fits: dict[str, Any] = {}
     tot = {"gd": 0.0, "cvxpy": 0.0, "kernel_fit": 0.0}
@@ -170,26 +139,12 @@ def _run_all(
         grid = hull_grid(X, cfg.hull_grid)
         Xt, yt, Gt = (torch.as_tensor(a) for a in (X, y, grid))
         for j, (spec, act, s) in enumerate(specs):
-            net = kernel_net(
-                act, s, cfg.width, cfg.gamma_range, ctx.torch_generator(1000 * rep + j)
-            )
-            tr = train_kernel_regime(
-                net,
-                Xt,
-                yt,
-                optimizer=cfg.optimizer,
-                lr=cfg.lr,
-                target_mse=cfg.target_mse,
-                max_steps=cfg.max_steps,
-                momentum=cfg.momentum,
-            )
-            row = {
-                "activation": spec,
-                "replication": rep,
-                "steps": tr["steps"],
-                "gd_mse": tr["mse"],
-                "reached_target": tr["reached"],
-            }
+            net = kernel_net(act, s, cfg.width, cfg.gamma_range, ctx.torch_generator(1000 * rep + j))
+            tr = train_kernel_regime(net, Xt, yt, optimizer=cfg.optimizer, lr=cfg.lr,
+                                     target_mse=cfg.target_mse, max_steps=cfg.max_steps,
+                                     momentum=cfg.momentum)
+            row = {"activation": spec, "replication": rep, "steps": tr["steps"],
+                   "gd_mse": tr["mse"], "reached_target": tr["reached"]}
             if ctx.record_divergence(tr, f"{spec}/rep{rep}"):
                 rows.append(row)
                 continue
@@ -202,12 +157,8 @@ def _run_all(
             c_k = kernel_fit(Phi, y, eps)
             t_k = time.perf_counter() - t0
             f_gd, f_k = Pg @ c_gd, Pg @ c_k
-            row.update(
-                gd_mse=eps,
-                rel_error=relative_error(f_gd, f_k),
-                gd_seconds=tr["seconds"],
-                kernel_fit_seconds=t_k,
-            )
+            row.update(gd_mse=eps, rel_error=relative_error(f_gd, f_k),
+                       gd_seconds=tr["seconds"], kernel_fit_seconds=t_k)
             tot["gd"] += tr["seconds"]
             tot["kernel_fit"] += t_k
             if rep < cfg.cvxpy_replications:
@@ -219,25 +170,17 @@ def _run_all(
                 else:
                     t_c = time.perf_counter() - t0
                     tot["cvxpy"] += t_c
-                    row.update(
-                        rel_error_cvxpy=relative_error(f_gd, Pg @ c_cv),
-                        cvxpy_vs_kernel_fit=relative_error(f_k, Pg @ c_cv),
-                        cvxpy_seconds=t_c,
-                    )
+                    row.update(rel_error_cvxpy=relative_error(f_gd, Pg @ c_cv),
+                               cvxpy_vs_kernel_fit=relative_error(f_k, Pg @ c_cv),
+                               cvxpy_seconds=t_c)
             if rep == 0 and spec in cfg.fit_figure:
                 fits[spec] = (X, y, net, c_k)
             rows.append(row)
     return pd.DataFrame(rows), fits, tot
 
 
-def _report(
-    cfg: Config,
-    ctx: RunContext,
-    specs: list[Spec],
-    df: pd.DataFrame,
-    fits: dict[str, Any],
-    tot: dict[str, float],
-) -> None:
+def _report(cfg: Config, ctx: RunContext, specs: list[Spec], df: pd.DataFrame,
+            fits: dict[str, Any], tot: dict[str, float]) -> None:
     import matplotlib.pyplot as plt
 
     ctx.table("runs", df)
@@ -246,39 +189,25 @@ def _report(
     for spec, *_ in specs:
         d = df[df.activation == spec]
         rel = d["rel_error"].dropna() * 100 if "rel_error" in d else pd.Series(dtype=float)
-        rc = (
-            d["rel_error_cvxpy"].dropna() * 100
-            if "rel_error_cvxpy" in d
-            else pd.Series(dtype=float)
-        )
-        summary.append(
-            {
-                "activation": spec,
-                "rel_error_pct_mean": float(rel.mean()) if len(rel) else math.nan,
-                "rel_error_pct_std": float(rel.std(ddof=0)) if len(rel) else math.nan,
-                "rel_error_cvxpy_pct_mean": float(rc.mean()) if len(rc) else math.nan,
-                "paper_rel_error_pct": PAPER_REPORTED.get(spec, math.nan),
-                "gd_mse_mean": float(d["gd_mse"].mean()),
-                "reached_target_frac": float(d["reached_target"].mean()),
-                "steps_mean": float(d["steps"].mean()),
-                "gd_seconds_mean": float(d["gd_seconds"].mean()) if "gd_seconds" in d else math.nan,
-                "cvxpy_seconds_mean": float(d["cvxpy_seconds"].mean())
-                if "cvxpy_seconds" in d
-                else math.nan,
-                "kernel_fit_seconds_mean": float(d["kernel_fit_seconds"].mean())
-                if "kernel_fit_seconds" in d
-                else math.nan,
-            }
-        )
+        rc = d["rel_error_cvxpy"].dropna() * 100 if "rel_error_cvxpy" in d else pd.Series(dtype=float)
+        summary.append({
+            "activation": spec,
+            "rel_error_pct_mean": float(rel.mean()) if len(rel) else math.nan,
+            "rel_error_pct_std": float(rel.std(ddof=0)) if len(rel) else math.nan,
+            "rel_error_cvxpy_pct_mean": float(rc.mean()) if len(rc) else math.nan,
+            "paper_rel_error_pct": PAPER_REPORTED.get(spec, math.nan),
+            "gd_mse_mean": float(d["gd_mse"].mean()),
+            "reached_target_frac": float(d["reached_target"].mean()),
+            "steps_mean": float(d["steps"].mean()),
+            "gd_seconds_mean": float(d["gd_seconds"].mean()) if "gd_seconds" in d else math.nan,
+            "cvxpy_seconds_mean": float(d["cvxpy_seconds"].mean()) if "cvxpy_seconds" in d else math.nan,
+            "kernel_fit_seconds_mean": float(d["kernel_fit_seconds"].mean()) if "kernel_fit_seconds" in d else math.nan,
+        })
     sm = pd.DataFrame(summary)
     ctx.table("table2", sm)
-    ctx.metric(
-        "rel_error_pct",
-        {
-            r["activation"]: {"mean": r["rel_error_pct_mean"], "std": r["rel_error_pct_std"]}
-            for r in summary
-        },
-    )
+    ctx.metric("rel_error_pct", {r["activation"]: {"mean": r["rel_error_pct_mean"],
+                                                   "std": r["rel_error_pct_std"]}
+                                 for r in summary})
     ctx.metric("max_rel_error_pct", float(np.nanmax(sm["rel_error_pct_mean"])))
     if "cvxpy_vs_kernel_fit" in df:
         ctx.metric("max_rel_error_cvxpy_pct", float(np.nanmax(sm["rel_error_cvxpy_pct_mean"])))
@@ -296,22 +225,14 @@ def _report(
         n_cv = int(df["cvxpy_seconds"].notna().sum())
         kf_cv = float(df.loc[df["cvxpy_seconds"].notna(), "kernel_fit_seconds"].sum())
         ctx.timing("speedup_cvxpy_over_kernel_fit", tot["cvxpy"] / max(kf_cv, 1e-12))
-        ctx.note(
-            f"CVXPY (Clarabel, default tolerances) took {tot['cvxpy']:.2f} s for {n_cv} fits; "
-            f"kernel_fit {kf_cv:.3f} s for the same fits."
-        )
+        ctx.note(f"CVXPY (Clarabel, default tolerances) took {tot['cvxpy']:.2f} s for {n_cv} fits; "
+                 f"kernel_fit {kf_cv:.3f} s for the same fits.")
 
     # ---- figures: relative errors and timings
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
     xs = np.arange(len(sm))
-    ax1.bar(
-        xs - 0.2,
-        sm["rel_error_pct_mean"],
-        0.4,
-        yerr=sm["rel_error_pct_std"],
-        label="GD vs kernel_fit (ours)",
-        capsize=2,
-    )
+    ax1.bar(xs - 0.2, sm["rel_error_pct_mean"], 0.4, yerr=sm["rel_error_pct_std"],
+            label="GD vs kernel_fit (ours)", capsize=2)
     if sm["rel_error_cvxpy_pct_mean"].notna().any():
         ax1.bar(xs + 0.2, sm["rel_error_cvxpy_pct_mean"], 0.4, label="GD vs CVXPY (ours)")
     pr = sm["paper_rel_error_pct"]
@@ -328,13 +249,9 @@ def _report(
     ax2.set(ylabel="wall time per fit (s)", title="Training / solve times")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    ctx.figure(
-        "table2",
-        fig,
-        caption="Left: Table II relative error (mean +- std over "
-        "replications), GD fit vs the exact convex fit at the error GD reached. Right: "
-        "wall times of GD training, CVXPY and kernel_fit (noisy on a shared machine).",
-    )
+    ctx.figure("table2", fig, caption="Left: Table II relative error (mean +- std over "
+               "replications), GD fit vs the exact convex fit at the error GD reached. Right: "
+               "wall times of GD training, CVXPY and kernel_fit (noisy on a shared machine).")
 
     if fits:
         fig, axes = plt.subplots(1, len(fits), figsize=(3.4 * len(fits), 3.2), squeeze=False)
@@ -344,42 +261,19 @@ def _report(
         for ax, (spec, (X, y, net, c_k)) in zip(axes[0], fits.items(), strict=True):
             with torch.no_grad():
                 F = net.features(torch.as_tensor(G)).numpy() @ c_k
-            im = ax.imshow(
-                F.reshape(n, n).T,
-                origin="lower",
-                extent=(-1, 1, -1, 1),
-                cmap="RdBu_r",
-                vmin=-1.5,
-                vmax=1.5,
-            )
-            ax.scatter(
-                X[:, 0],
-                X[:, 1],
-                c=y,
-                cmap="RdBu_r",
-                vmin=-1.5,
-                vmax=1.5,
-                s=6,
-                edgecolors="k",
-                linewidths=0.3,
-            )
+            im = ax.imshow(F.reshape(n, n).T, origin="lower", extent=(-1, 1, -1, 1), cmap="RdBu_r",
+                           vmin=-1.5, vmax=1.5)
+            ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", vmin=-1.5, vmax=1.5, s=6,
+                       edgecolors="k", linewidths=0.3)
             ax.set_title(spec, fontsize=9)
             ax.set_xticks([]), ax.set_yticks([])
         fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
-        ctx.figure(
-            "fits",
-            fig,
-            caption="Exact kernel-regime fits (kernel_fit at GD's error) of "
-            "random targets, replication 0 (cf. paper Fig. 6): the activation shapes the "
-            "interpolant.",
-        )
-    ctx.note(
-        "Paper Table II: 'relative error values of a few percent are typical'; the largest "
-        "are ReLU3.5 (6.49%) and the most oscillatory sinc (7.07%). The other entries of "
-        "the paper's table were lost in text extraction; they are blank in table2."
-    )
-    ctx.note(
-        f"Optimizer {cfg.optimizer}: gd and nesterov keep c in the row space of the "
-        "features (their limit is the minimum-norm interpolant); adam (the paper's) does "
-        "not, and agrees less closely at our sizes."
-    )
+        ctx.figure("fits", fig, caption="Exact kernel-regime fits (kernel_fit at GD's error) of "
+                   "random targets, replication 0 (cf. paper Fig. 6): the activation shapes the "
+                   "interpolant.")
+    ctx.note("Paper Table II: 'relative error values of a few percent are typical'; the largest "
+             "are ReLU3.5 (6.49%) and the most oscillatory sinc (7.07%). The other entries of "
+             "the paper's table were lost in text extraction; they are blank in table2.")
+    ctx.note(f"Optimizer {cfg.optimizer}: gd and nesterov keep c in the row space of the "
+             "features (their limit is the minimum-norm interpolant); adam (the paper's) does "
+             "not, and agrees less closely at our sizes.")

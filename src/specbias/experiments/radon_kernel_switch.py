@@ -40,19 +40,16 @@ KEYS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
 
 
 class Config(MnistTraining):
-    switch_epoch: int = Field(
-        2, ge=0, le=1000, description="epochs of adaptive training before the switch"
-    )
+    switch_epoch: int = Field(2, ge=0, le=1000,
+                              description="epochs of adaptive training before the switch")
     improvement_tol: float = Field(
-        0.05, ge=0, description="relative change of the final loss counted as better/worse"
-    )
+        0.05, ge=0, description="relative change of the final loss counted as better/worse")
 
     @model_validator(mode="after")
     def _switch_inside(self):
         if self.switch_epoch >= self.epochs:
-            raise self.invalid(
-                "switch_epoch", f"be smaller than epochs ({self.epochs})", self.switch_epoch
-            )
+            raise self.invalid("switch_epoch", f"be smaller than epochs ({self.epochs})",
+                               self.switch_epoch)
         return self
 
 
@@ -74,27 +71,20 @@ class StepTimer(Callback):
 def _phase_times(timer: StepTimer, switch_step: int) -> tuple[float, float]:
     st, t = np.asarray(timer.record["step"]), np.asarray(timer.record["t"])
     a, k = t[st <= switch_step], t[st > switch_step]
-    return (
-        float(np.median(a)) if a.size else float("nan"),
-        float(np.median(k)) if k.size else float("nan"),
-    )
+    return (float(np.median(a)) if a.size else float("nan"),
+            float(np.median(k)) if k.size else float("nan"))
 
 
 @register_experiment(
     "radon-kernel-switch",
     config=Config,
     description="MNIST shallow nets trained adaptively for 2 epochs, then in the kernel regime, "
-    "beside fully adaptive training",
+                "beside fully adaptive training",
     reproduces="Radon-spline paper, Exp. 4, Fig. 10",
     presets={
         "quick": {},
-        "paper": {
-            "width": 256,
-            "epochs": 10,
-            "batches_per_epoch": 25,
-            "batch_size": 256,
-            "eval_every": 1,
-        },
+        "paper": {"width": 256, "epochs": 10, "batches_per_epoch": 25, "batch_size": 256,
+                  "eval_every": 1},
     },
 )
 def run(cfg: Config, ctx: RunContext) -> None:
@@ -105,10 +95,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
     switch_step = cfg.switch_epoch * cfg.batches_per_epoch
     ctx.metric("data_source", source)
     ctx.metric("switch_step", switch_step)
-    ctx.note(
-        f"Data: {source}. Switch to the kernel regime after {cfg.switch_epoch} epochs "
-        f"(step {switch_step} of {total_steps(cfg)})."
-    )
+    ctx.note(f"Data: {source}. Switch to the kernel regime after {cfg.switch_epoch} epochs "
+             f"(step {switch_step} of {total_steps(cfg)}).")
 
     frames_a: dict[str, pd.DataFrame] = {}
     frames_s: dict[str, pd.DataFrame] = {}
@@ -125,24 +113,15 @@ def run(cfg: Config, ctx: RunContext) -> None:
         for regime in ("adaptive", "switch"):
             timer = StepTimer()
             net, res, zr, er, wall = train_one(
-                act,
-                cfg,
-                ctx,
-                train_data,
-                test_data,
-                regime=regime,
-                switch_step=switch_step if regime == "switch" else None,
-                extra_callbacks=[timer],
-            )
+                act, cfg, ctx, train_data, test_data, regime=regime,
+                switch_step=switch_step if regime == "switch" else None, extra_callbacks=[timer])
             # motion after the switch step: analysed now, the record is not kept
             mot = None if res.diverged else zero_plane_motion(zr)
             if regime == "adaptive" and not res.diverged:
                 # clustering at the switch (both runs agree up to it) and at the end
                 i_sw = min(int(np.searchsorted(zr.step, switch_step)), len(zr) - 1)
-                clus[act] = {
-                    k: clustering_auc(zr.at(i)["theta"], -zr.gamma[i])
-                    for k, i in (("init", 0), ("at_switch", i_sw), ("final", -1))
-                }
+                clus[act] = {k: clustering_auc(zr.at(i)["theta"], -zr.gamma[i])
+                             for k, i in (("init", 0), ("at_switch", i_sw), ("final", -1))}
             out[regime] = (res, mot, er)
             del zr, net
             ta, tk = _phase_times(timer, switch_step)
@@ -150,15 +129,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
             ctx.timing(f"{regime}_{act}_step_s_after_switch", tk)
             ctx.timing(f"{regime}_{act}_wall", wall)
         runs[act] = out
-    best = max(
-        (
-            er["train_accuracy"][-1]
-            for out in runs.values()
-            for res, _, er in out.values()
-            if not res.diverged
-        ),
-        default=0.0,
-    )
+    best = max((er["train_accuracy"][-1] for out in runs.values()
+                for res, _, er in out.values() if not res.diverged), default=0.0)
     for act, out in runs.items():
         (ra, za, ea), (rs, zs, es) = out["adaptive"], out["switch"]
         sa, msg_a = classify_status(ra, ea, cfg, best)
@@ -168,10 +140,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
         status[act] = {"adaptive": sa, "switch": ss}
         frames_a[act] = eval_frame(act, ea, regime="adaptive")
         frames_s[act] = eval_frame(act, es, regime="switch")
-        final[act] = {
-            "adaptive": {k: ea[k][-1] for k in KEYS},
-            "switch": {k: es[k][-1] for k in KEYS},
-        }
+        final[act] = {"adaptive": {k: ea[k][-1] for k in KEYS},
+                      "switch": {k: es[k][-1] for k in KEYS}}
         # sanity: identical up to the switch (same init, same batches)
         fa, fs = frames_a[act], frames_s[act]
         upto = (fa["step"] <= switch_step).to_numpy()
@@ -190,26 +160,21 @@ def run(cfg: Config, ctx: RunContext) -> None:
 
     df = pd.DataFrame(rows)
     ctx.table("final", df)
-    ctx.table(
-        "curves", pd.concat(list(frames_a.values()) + list(frames_s.values()), ignore_index=True)
-    )
+    ctx.table("curves", pd.concat(list(frames_a.values()) + list(frames_s.values()),
+                                  ignore_index=True))
 
     def rel(a, b):
-        return (
-            (b - a) / abs(a)
-            if (a is not None and b is not None and np.isfinite(a) and np.isfinite(b) and a != 0)
-            else float("nan")
-        )
+        return (b - a) / abs(a) if (a is not None and b is not None and np.isfinite(a)
+                                    and np.isfinite(b) and a != 0) else float("nan")
 
-    delta = {a: {k: (final[a]["switch"][k] - final[a]["adaptive"][k]) for k in KEYS} for a in acts}
+    delta = {a: {k: (final[a]["switch"][k] - final[a]["adaptive"][k]) for k in KEYS}
+             for a in acts}
     better: list[str] = []
     worse: list[str] = []
     same: list[str] = []
     for a in acts:
         r = rel(final[a]["adaptive"]["train_loss"], final[a]["switch"]["train_loss"])
-        (better if r < -cfg.improvement_tol else worse if r > cfg.improvement_tol else same).append(
-            a
-        )
+        (better if r < -cfg.improvement_tol else worse if r > cfg.improvement_tol else same).append(a)
     ctx.metric("status", status)
     ctx.metric("final", final)
     ctx.metric("switch_minus_adaptive", delta)
@@ -219,61 +184,42 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ctx.metric("identical_before_switch", agree)
     ctx.metric("max_zero_plane_motion_after_switch", frozen_motion)
     ctx.metric("adaptive_zero_plane_motion_after_switch_step", adaptive_motion)
-    ctx.metric(
-        "clustering_auc_random_baseline", clustering_baseline(cfg.width, train_data[0].shape[1])
-    )
+    ctx.metric("clustering_auc_random_baseline", clustering_baseline(cfg.width,
+                                                                     train_data[0].shape[1]))
     for key in ("init", "at_switch", "final"):
         suffix = "final_adaptive" if key == "final" else key
         ctx.metric(f"clustering_auc_{suffix}", {a: c[key].auc for a, c in clus.items()})
-        ctx.metric(
-            f"clustering_normalized_{suffix}", {a: c[key].normalized_auc for a, c in clus.items()}
-        )
+        ctx.metric(f"clustering_normalized_{suffix}",
+                   {a: c[key].normalized_auc for a, c in clus.items()})
     # share of the clustering gained in adaptive training (normalized score, init -> end) that
     # was gained by the switch; only where the zero-planes clustered at all
     gain = {a: (c["final"].normalized_auc - c["init"].normalized_auc, c) for a, c in clus.items()}
-    reached = {
-        a: (c["at_switch"].normalized_auc - c["init"].normalized_auc) / g
-        for a, (g, c) in gain.items()
-        if g > 0
-    }
+    reached = {a: (c["at_switch"].normalized_auc - c["init"].normalized_auc) / g
+               for a, (g, c) in gain.items() if g > 0}
     ctx.metric("clustering_reached_at_switch", reached)
 
     colors = activation_colors(acts)
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     plot_curves(axes, frames_a, colors, style="--", label_suffix=" adaptive")
-    plot_curves(axes, frames_s, colors, style="-", label_suffix=" switch", switch_step=switch_step)
+    plot_curves(axes, frames_s, colors, style="-", label_suffix=" switch",
+                switch_step=switch_step)
     handles = [plt.Line2D([], [], color=colors[a], label=a) for a in acts]
-    handles += [
-        plt.Line2D([], [], color="k", ls="-", label="switched to kernel"),
-        plt.Line2D([], [], color="k", ls="--", label="fully adaptive"),
-    ]
+    handles += [plt.Line2D([], [], color="k", ls="-", label="switched to kernel"),
+                plt.Line2D([], [], color="k", ls="--", label="fully adaptive")]
     axes[0, 0].legend(handles=handles, fontsize=7, ncol=2)
-    fig.suptitle(
-        f"Adaptive for {cfg.switch_epoch} epochs, then kernel regime (dotted line); "
-        f"K = {cfg.width}; {source}",
-        fontsize=9,
-    )
+    fig.suptitle(f"Adaptive for {cfg.switch_epoch} epochs, then kernel regime (dotted line); "
+                 f"K = {cfg.width}; {source}", fontsize=9)
     fig.tight_layout()
-    ctx.figure(
-        "fig10_kernel_switch",
-        fig,
-        caption="Fig. 10 (a)-(d): train/test loss and accuracy; solid: adaptive until the "
-        "dotted line, then only the output weights train; dashed: fully adaptive "
-        "(same initialisation and mini-batches).",
-    )
+    ctx.figure("fig10_kernel_switch", fig,
+               caption="Fig. 10 (a)-(d): train/test loss and accuracy; solid: adaptive until the "
+                       "dotted line, then only the output weights train; dashed: fully adaptive "
+                       "(same initialisation and mini-batches).")
     if reached:
-        ctx.note(
-            "Normalized clustering score (0 = isotropic random planes, 1 = one tight "
-            "cluster) at the switch / at the end of adaptive training: "
-            + "; ".join(
-                f"{a} {clus[a]['at_switch'].normalized_auc:.2f} / "
-                f"{clus[a]['final'].normalized_auc:.2f} ({100 * r:.0f}% of the gain)"
-                for a, r in reached.items()
-            )
-            + "."
-        )
-    ctx.note(
-        "Training loss after the switch vs fully adaptive: better for "
-        f"{', '.join(better) or 'none'}; worse for {', '.join(worse) or 'none'}; within "
-        f"{100 * cfg.improvement_tol:.0f}% for {', '.join(same) or 'none'}."
-    )
+        ctx.note("Normalized clustering score (0 = isotropic random planes, 1 = one tight "
+                 "cluster) at the switch / at the end of adaptive training: " + "; ".join(
+                     f"{a} {clus[a]['at_switch'].normalized_auc:.2f} / "
+                     f"{clus[a]['final'].normalized_auc:.2f} ({100 * r:.0f}% of the gain)"
+                     for a, r in reached.items()) + ".")
+    ctx.note("Training loss after the switch vs fully adaptive: better for "
+             f"{', '.join(better) or 'none'}; worse for {', '.join(worse) or 'none'}; within "
+             f"{100 * cfg.improvement_tol:.0f}% for {', '.join(same) or 'none'}.")

@@ -48,22 +48,15 @@ DEFAULT_TARGETS = [1.0, -0.5, 0.8]
 
 
 class Config(ExperimentConfig):
-    points: list[list[float]] = Field(
-        default_factory=lambda: [list(p) for p in DEFAULT_POINTS],
-        max_length=1000,
-        description="training inputs (N x 2)",
-    )
-    targets: list[float] = Field(
-        default_factory=lambda: list(DEFAULT_TARGETS),
-        max_length=1000,
-        description="training targets (N)",
-    )
+    points: list[list[float]] = Field(default_factory=lambda: [list(p) for p in DEFAULT_POINTS],
+                                      max_length=1000, description="training inputs (N x 2)")
+    targets: list[float] = Field(default_factory=lambda: list(DEFAULT_TARGETS),
+                                 max_length=1000, description="training targets (N)")
     activation: ActivationName = Field("relu", description="activation")
     width: int = Field(16, ge=1, le=1024, description="hidden width K")
     steps: int = Field(5000, ge=1, le=10_000_000, description="full-batch SGD steps")
     parameterization: Literal["standard", "radon"] = Field(
-        "standard", description="train (v, w, b) or (c, theta, gamma, s)"
-    )
+        "standard", description="train (v, w, b) or (c, theta, gamma, s)")
     lr: float = Field(0.05, gt=0, description="learning rate of the output weights")
     zero_plane_lr_ratio: float = Field(1.0, ge=0, description="zero-plane lr / output lr")
     scale: float = Field(0.05, gt=0, description="initial s_k = |w_k|")
@@ -71,30 +64,21 @@ class Config(ExperimentConfig):
     c_init: Literal["zeros", "normal"] = Field("zeros", description="initial output weights")
     record_every: int = Field(10, ge=1, description="zero-plane record every n steps")
     tol: float = Field(0.02, gt=0, description="pinning tolerance (distance point-line)")
-    window: float = Field(
-        0.2,
-        gt=0,
-        le=1,
-        description="final fraction of records a pinned breakline must stay within tol",
-    )
+    window: float = Field(0.2, gt=0, le=1, description="final fraction of records a pinned "
+                                                       "breakline must stay within tol")
     replicates: int = Field(4, ge=1, le=100, description="independent initialisations")
     frames: int = Field(40, ge=2, le=1000, description="breakline snapshots drawn in the figure")
     fail_loss_ratio: float = Field(
-        0.5,
-        gt=0,
-        le=1,
-        description="a replicate failed to learn when its final training loss "
-        "is above this fraction of its initial loss",
-    )
+        0.5, gt=0, le=1, description="a replicate failed to learn when its final training loss "
+                                     "is above this fraction of its initial loss")
 
     @model_validator(mode="after")
     def _shapes(self):
         if any(len(p) != 2 for p in self.points) or len(self.points) < 1:
             raise self.invalid("points", "be a non-empty list of [x, y] pairs", self.points)
         if len(self.targets) != len(self.points):
-            raise self.invalid(
-                "targets", f"have {len(self.points)} entries, one per point", self.targets
-            )
+            raise self.invalid("targets", f"have {len(self.points)} entries, one per point",
+                               self.targets)
         return self
 
     def memory_estimate(self):
@@ -102,40 +86,20 @@ class Config(ExperimentConfig):
         # access) and its point-line distances, kept until the figures are drawn
         records = self.steps // self.record_every + 2
         per = 8.0 * self.width * (9 + 2 * len(self.points))
-        return {
-            "record_every": (
-                self.replicates * records * per,
-                "replicates x (steps / record_every + 1) records x width x "
-                "(9 + 2 N points) x 8 bytes",
-            )
-        }
+        return {"record_every": (self.replicates * records * per,
+                                 "replicates x (steps / record_every + 1) records x width x "
+                                 "(9 + 2 N points) x 8 bytes")}
 
 
 def _train(cfg, ctx, rep: int, X, y):
     g = ctx.torch_generator(100 + rep)
-    net = shallow_net(
-        2,
-        cfg.width,
-        cfg.activation,
-        generator=g,
-        scale=cfg.scale,
-        gamma_range=cfg.gamma_range,
-        c_init=cfg.c_init,
-        dtype=torch.float64,
-        parameterization=cfg.parameterization,
-    )
+    net = shallow_net(2, cfg.width, cfg.activation, generator=g, scale=cfg.scale,
+                      gamma_range=cfg.gamma_range, c_init=cfg.c_init, dtype=torch.float64,
+                      parameterization=cfg.parameterization)
     zrec, lrec = ZeroPlaneRecorder(every=cfg.record_every), LossRecorder(every=cfg.record_every)
-    res = train_regime(
-        net,
-        (X, y),
-        cfg.steps,
-        regime="adaptive",
-        lr=cfg.lr,
-        optimizer="sgd",
-        zero_plane_lr_ratio=cfg.zero_plane_lr_ratio,
-        callbacks=[zrec, lrec],
-        progress=False,
-    )
+    res = train_regime(net, (X, y), cfg.steps, regime="adaptive", lr=cfg.lr, optimizer="sgd",
+                       zero_plane_lr_ratio=cfg.zero_plane_lr_ratio, callbacks=[zrec, lrec],
+                       progress=False)
     return res, zrec.record, lrec.record
 
 
@@ -156,7 +120,7 @@ def loss_landscape(record, k: int, X: np.ndarray, y: np.ndarray, act, phi, gam):
     "radon-pinning",
     config=Config,
     description="Breaklines of a ReLU shallow net on 3 points in 2D: trajectories on the "
-    "cylinder, datapoint pinning, clustering",
+                "cylinder, datapoint pinning, clustering",
     reproduces="Radon-spline paper, Sec. IV-A, Figs. 3-5",
     presets={"quick": {}, "paper": {"replicates": 20, "steps": 10000}},
     demo=True,
@@ -175,36 +139,26 @@ def run(cfg: Config, ctx: RunContext) -> None:
         if res.diverged:
             ctx.mark_diverged(f"replicate {rep}", res.message)
         elif not res.final_loss <= cfg.fail_loss_ratio * lr_["loss"][0]:
-            ctx.mark_failed(
-                f"replicate {rep}",
-                f"final training MSE {res.final_loss:.3g} is not below "
-                f"{cfg.fail_loss_ratio:g} x the initial {lr_['loss'][0]:.3g}: the "
-                "network did not learn (try another lr or more steps)",
-            )
+            ctx.mark_failed(f"replicate {rep}",
+                            f"final training MSE {res.final_loss:.3g} is not below "
+                            f"{cfg.fail_loss_ratio:g} x the initial {lr_['loss'][0]:.3g}: the "
+                            "network did not learn (try another lr or more steps)")
         p = datapoint_pinning(zr, Xn, tol=cfg.tol, window=cfg.window)
         runs.append((res, zr, lr_))
         pins.append(p)
         newly = float(np.mean((p.pinned_to >= 0) & ~p.pinned[0].any(axis=1)))
         cl0, cl1 = (clustering_auc(zr.theta[i], -zr.gamma[i]) for i in (0, -1))
         paper1 = clustering_auc(zr.theta[-1], -zr.gamma[-1], method="paper", baseline=False)
-        rows.append(
-            {
-                "replicate": rep,
-                "final_loss": res.final_loss,
-                "pinned_fraction": p.fraction,
-                "pinned_fraction_initial": p.fraction_initial,
-                "pinned_fraction_new": newly,
-                "through_two_points": p.through_two,
-                "auc_init": cl0.auc,
-                "auc_final": cl1.auc,
-                "auc_normalized_init": cl0.normalized_auc,
-                "auc_normalized_final": cl1.normalized_auc,
-                "auc_paper_form_final": paper1.auc,
-                "mean_rotation_deg": float(np.degrees(p.rotation[p.pinned_to >= 0].mean()))
-                if p.fraction > 0
-                else 0.0,
-            }
-        )
+        rows.append({"replicate": rep, "final_loss": res.final_loss, "pinned_fraction": p.fraction,
+                     "pinned_fraction_initial": p.fraction_initial,
+                     "pinned_fraction_new": newly,
+                     "through_two_points": p.through_two,
+                     "auc_init": cl0.auc, "auc_final": cl1.auc,
+                     "auc_normalized_init": cl0.normalized_auc,
+                     "auc_normalized_final": cl1.normalized_auc,
+                     "auc_paper_form_final": paper1.auc,
+                     "mean_rotation_deg": float(np.degrees(p.rotation[p.pinned_to >= 0].mean()))
+                     if p.fraction > 0 else 0.0})
     df = pd.DataFrame(rows)
     ctx.table("replicates", df)
     rot = np.concatenate([p.rotation[p.pinned_to >= 0] for p in pins])
@@ -218,22 +172,15 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ctx.metric("pinned_fraction_per_replicate", df["pinned_fraction"].tolist())
     ctx.metric("pinned_units", int(sum(int((p.pinned_to >= 0).sum()) for p in pins)))
     ctx.metric("units_through_two_points", int(df["through_two_points"].sum()))
-    ctx.metric(
-        "rotation_while_pinned_deg",
-        {
-            "mean": float(np.degrees(rot.mean())) if rot.size else 0.0,
-            "max": float(np.degrees(rot.max())) if rot.size else 0.0,
-        },
-    )
+    ctx.metric("rotation_while_pinned_deg", {"mean": float(np.degrees(rot.mean())) if rot.size else 0.0,
+                                             "max": float(np.degrees(rot.max())) if rot.size else 0.0})
     ctx.metric("clustering_auc_final", auc_final)
     ctx.metric("clustering_auc_init", auc_init)
     ctx.metric("clustering_auc_random_baseline", baseline)
     ctx.metric("clustering_normalized_final", normalized_clustering(auc_final, baseline))
     ctx.metric("clustering_normalized_init", normalized_clustering(auc_init, baseline))
-    ctx.metric(
-        "clustering_paper_form",
-        {"auc_final": float(df["auc_paper_form_final"].mean()), "random_baseline": paper_baseline},
-    )
+    ctx.metric("clustering_paper_form", {"auc_final": float(df["auc_paper_form_final"].mean()),
+                                         "random_baseline": paper_baseline})
     ctx.metric("final_loss", float(df["final_loss"].max()))
 
     # ---------------------------------------------------------------- Fig. 5: breaklines, cylinder, loss
@@ -259,44 +206,25 @@ def run(cfg: Config, ctx: RunContext) -> None:
         th, ga = zr.theta[-1, k], zr.gamma[-1, k]
         p0, d = ga * th, np.array([-th[1], th[0]])
         pinned = p.pinned_to[k] >= 0
-        ax.plot(
-            *np.array([p0 - 4 * d, p0 + 4 * d]).T,
-            color="crimson" if pinned else "k",
-            lw=1.8 if pinned else 0.8,
-            ls="-" if pinned else "--",
-        )
+        ax.plot(*np.array([p0 - 4 * d, p0 + 4 * d]).T, color="crimson" if pinned else "k",
+                lw=1.8 if pinned else 0.8, ls="-" if pinned else "--")
     ax.scatter(Xn[:, 0], Xn[:, 1], s=120, c="orange", edgecolors="k", zorder=5, marker="*")
-    ax.set(
-        xlim=(-1.5, 1.5),
-        ylim=(-1.5, 1.5),
-        aspect="equal",
-        title=f"Breaklines over time (final: red = pinned, {int((p.pinned_to >= 0).sum())}/{K})",
-    )
+    ax.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), aspect="equal",
+           title=f"Breaklines over time (final: red = pinned, {int((p.pinned_to >= 0).sum())}/{K})")
     fig.colorbar(lc, ax=ax, label="training time (fraction)")
 
     ax = axes[0, 1]
     phi = np.arctan2(zr.theta[..., 1], zr.theta[..., 0])
     sc = ax.scatter(phi.ravel(), zr.gamma.ravel(), c=np.repeat(tnorm, K), cmap=cmap, s=2)
-    ax.scatter(
-        phi[0], zr.gamma[0], marker="o", facecolors="none", edgecolors="k", s=30, label="start"
-    )
+    ax.scatter(phi[0], zr.gamma[0], marker="o", facecolors="none", edgecolors="k", s=30,
+               label="start")
     ax.scatter(phi[-1], zr.gamma[-1], marker="x", c="crimson", s=30, label="end")
     grid = np.linspace(-np.pi, np.pi, 400)
     for n, xn in enumerate(Xn):
-        ax.plot(
-            grid,
-            xn[0] * np.cos(grid) + xn[1] * np.sin(grid),
-            "--",
-            color="orange",
-            lw=1.2,
-            label="breaklines through a datapoint" if n == 0 else None,
-        )
-    ax.set(
-        xlabel=r"$\phi$ ($\theta = (\cos\phi, \sin\phi)$)",
-        ylabel=r"$\gamma$",
-        xlim=(-np.pi, np.pi),
-        title="Zero-planes on the (unrolled) cylinder",
-    )
+        ax.plot(grid, xn[0] * np.cos(grid) + xn[1] * np.sin(grid), "--", color="orange", lw=1.2,
+                label="breaklines through a datapoint" if n == 0 else None)
+    ax.set(xlabel=r"$\phi$ ($\theta = (\cos\phi, \sin\phi)$)", ylabel=r"$\gamma$",
+           xlim=(-np.pi, np.pi), title="Zero-planes on the (unrolled) cylinder")
     ax.legend(fontsize=7, loc="upper right")
     fig.colorbar(sc, ax=ax, label="training time (fraction)")
 
@@ -309,30 +237,20 @@ def run(cfg: Config, ctx: RunContext) -> None:
 
     ax = axes[1, 1]
     for k in np.flatnonzero(p.pinned_to >= 0).tolist():
-        ax.semilogy(
-            zr.step,
-            np.maximum(np.abs(p.distance[:, k, p.pinned_to[k]]), 1e-16),
-            lw=1.2,
-            label=f"unit {k} -> point {p.pinned_to[k]} (turned {math.degrees(p.rotation[k]):.1f} deg)",
-        )
+        ax.semilogy(zr.step, np.maximum(np.abs(p.distance[:, k, p.pinned_to[k]]), 1e-16), lw=1.2,
+                    label=f"unit {k} -> point {p.pinned_to[k]} (turned {math.degrees(p.rotation[k]):.1f} deg)")
     ax.axhline(cfg.tol, color="k", ls=":", lw=1, label="tolerance")
-    ax.set(
-        xlabel="step",
-        ylabel=r"$|\theta_k \cdot x_n - \gamma_k|$",
-        title="Distance of pinned breaklines to their datapoint",
-    )
+    ax.set(xlabel="step", ylabel=r"$|\theta_k \cdot x_n - \gamma_k|$",
+           title="Distance of pinned breaklines to their datapoint")
     ax.grid(True, alpha=0.3)
     if np.any(p.pinned_to >= 0):
         ax.legend(fontsize=7)
     fig.tight_layout()
-    ctx.figure(
-        "fig5_breaklines",
-        fig,
-        caption="Fig. 5: breaklines over training (colour = time) with the three datapoints "
-        "(stars); the same zero-planes on the unrolled cylinder, where the dashed "
-        "curves are the breaklines through each datapoint (pinned planes end on "
-        "them); training loss; distance of each pinned breakline to its point.",
-    )
+    ctx.figure("fig5_breaklines", fig,
+               caption="Fig. 5: breaklines over training (colour = time) with the three datapoints "
+                       "(stars); the same zero-planes on the unrolled cylinder, where the dashed "
+                       "curves are the breaklines through each datapoint (pinned planes end on "
+                       "them); training loss; distance of each pinned breakline to its point.")
 
     # ---------------------------------------------------------------- Figs. 3-4: loss landscape of one unit
     pinned_units = np.flatnonzero(p.pinned_to >= 0)
@@ -347,52 +265,34 @@ def run(cfg: Config, ctx: RunContext) -> None:
         ax.contour(phis, gams, L, levels=25, colors="w", linewidths=0.4, alpha=0.6)
         fig.colorbar(im, ax=ax, label=r"log10 MSE")
         for n, xn in enumerate(Xn):
-            ax.plot(
-                phis,
-                xn[0] * np.cos(phis) + xn[1] * np.sin(phis),
-                "--",
-                color="orange",
-                lw=1.2,
-                label="breaklines through a datapoint" if n == 0 else None,
-            )
+            ax.plot(phis, xn[0] * np.cos(phis) + xn[1] * np.sin(phis), "--", color="orange",
+                    lw=1.2, label="breaklines through a datapoint" if n == 0 else None)
         traj = np.angle(np.exp(1j * (phi[:, k] - pk))) + pk  # unwrap around the end point
-        ax.plot(
-            traj, zr.gamma[:, k], ".-", color="crimson", ms=2, lw=0.6, label=f"unit {k} trajectory"
-        )
+        ax.plot(traj, zr.gamma[:, k], ".-", color="crimson", ms=2, lw=0.6,
+                label=f"unit {k} trajectory")
         ax.plot(pk, gk, "x", color="w", ms=9, mew=2)
-        ax.set(
-            xlabel=r"$\phi_k$",
-            ylabel=r"$\gamma_k$",
-            xlim=(phis[0], phis[-1]),
-            ylim=(gams[0], gams[-1]),
-            title=f"Loss over unit {k}'s breakline, all else final (pinned to point {p.pinned_to[k]})",
-        )
+        ax.set(xlabel=r"$\phi_k$", ylabel=r"$\gamma_k$", xlim=(phis[0], phis[-1]),
+               ylim=(gams[0], gams[-1]),
+               title=f"Loss over unit {k}'s breakline, all else final (pinned to point {p.pinned_to[k]})")
         ax.legend(fontsize=7, loc="upper right")
-        ctx.figure(
-            "fig4_landscape",
-            fig,
-            caption="Figs. 3-4: the loss as a function of one pinned unit's breakline "
-            "(phi, gamma) near its final position (white x), with the curves of "
-            "breaklines through each datapoint (dashed; the loss is piecewise smooth "
-            "with creases along them). The unit's trajectory reaches its "
-            "datapoint's curve, then slides along it: the breakline rotates about "
-            "the point (pinning).",
-        )
+        ctx.figure("fig4_landscape", fig,
+                   caption="Figs. 3-4: the loss as a function of one pinned unit's breakline "
+                           "(phi, gamma) near its final position (white x), with the curves of "
+                           "breaklines through each datapoint (dashed; the loss is piecewise smooth "
+                           "with creases along them). The unit's trajectory reaches its "
+                           "datapoint's curve, then slides along it: the breakline rotates about "
+                           "the point (pinning).")
 
-    ctx.note(
-        f"{ctx.metrics['pinned_units']} of {K * cfg.replicates} units "
-        f"({100 * ctx.metrics['pinned_fraction']:.1f}%) end pinned to a datapoint (within "
-        f"{cfg.tol:g} over the last {100 * cfg.window:.0f}% of training), against "
-        f"{100 * ctx.metrics['pinned_fraction_initial']:.1f}% within {cfg.tol:g} at "
-        f"initialisation (chance); {100 * ctx.metrics['pinned_fraction_new']:.1f}% of the "
-        "units were not near a datapoint at the start and moved onto one."
-    )
-    ctx.note(
-        f"Clustering AUC {auc_final:.3f} at the end, {auc_init:.3f} at initialisation, "
-        f"{baseline:.3f} for {cfg.width} isotropic random planes in R^3: normalized score "
-        f"{normalized_clustering(auc_final, baseline):.2f} (0 = random, 1 = one tight "
-        "cluster). In R^3 any K > 3 planes have a concentrated spectrum, so the raw AUC is "
-        "high even for random planes: compare the normalized score. The paper's signed form "
-        f"gives {df['auc_paper_form_final'].mean():.3f} against {paper_baseline:.3f} for "
-        "random planes (it overshoots 1 when planes outnumber dimensions)."
-    )
+    ctx.note(f"{ctx.metrics['pinned_units']} of {K * cfg.replicates} units "
+             f"({100 * ctx.metrics['pinned_fraction']:.1f}%) end pinned to a datapoint (within "
+             f"{cfg.tol:g} over the last {100 * cfg.window:.0f}% of training), against "
+             f"{100 * ctx.metrics['pinned_fraction_initial']:.1f}% within {cfg.tol:g} at "
+             f"initialisation (chance); {100 * ctx.metrics['pinned_fraction_new']:.1f}% of the "
+             "units were not near a datapoint at the start and moved onto one.")
+    ctx.note(f"Clustering AUC {auc_final:.3f} at the end, {auc_init:.3f} at initialisation, "
+             f"{baseline:.3f} for {cfg.width} isotropic random planes in R^3: normalized score "
+             f"{normalized_clustering(auc_final, baseline):.2f} (0 = random, 1 = one tight "
+             "cluster). In R^3 any K > 3 planes have a concentrated spectrum, so the raw AUC is "
+             "high even for random planes: compare the normalized score. The paper's signed form "
+             f"gives {df['auc_paper_form_final'].mean():.3f} against {paper_baseline:.3f} for "
+             "random planes (it overshoots 1 when planes outnumber dimensions).")

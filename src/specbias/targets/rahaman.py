@@ -18,15 +18,8 @@ import numpy as np
 
 from .._validation import ParameterError, check_array, check_choice, check_scalar
 
-__all__ = [
-    "SumOfSines",
-    "sum_of_sines",
-    "rahaman_amplitudes",
-    "flower",
-    "delta_spike",
-    "radial_wave",
-    "square_wave",
-]
+__all__ = ["SumOfSines", "sum_of_sines", "rahaman_amplitudes", "flower", "delta_spike",
+           "radial_wave", "square_wave"]
 
 RAHAMAN_FREQUENCIES = tuple(float(k) for k in range(5, 55, 5))
 
@@ -41,16 +34,10 @@ def sum_of_sines(z, frequencies, amplitudes=None, phases=None) -> np.ndarray:
     """
     z = check_array(z, "z", owner="sum_of_sines")
     k = check_array(frequencies, "frequencies", owner="sum_of_sines", ndim=1)
-    A = (
-        np.ones_like(k)
-        if amplitudes is None
-        else check_array(amplitudes, "amplitudes", owner="sum_of_sines", ndim=1)
-    )
-    phi = (
-        np.zeros_like(k)
-        if phases is None
-        else check_array(phases, "phases", owner="sum_of_sines", ndim=1)
-    )
+    A = np.ones_like(k) if amplitudes is None else check_array(amplitudes, "amplitudes",
+                                                               owner="sum_of_sines", ndim=1)
+    phi = np.zeros_like(k) if phases is None else check_array(phases, "phases",
+                                                              owner="sum_of_sines", ndim=1)
     if not (A.shape == phi.shape == k.shape):
         raise ParameterError(
             "The 'amplitudes' and 'phases' parameters of sum_of_sines must have one entry per "
@@ -84,9 +71,8 @@ class SumOfSines:
 
     def __post_init__(self):
         for name in ("frequencies", "amplitudes", "phases"):
-            object.__setattr__(
-                self, name, check_array(getattr(self, name), name, owner="SumOfSines", ndim=1)
-            )
+            object.__setattr__(self, name, check_array(getattr(self, name), name,
+                                                       owner="SumOfSines", ndim=1))
         if not (self.frequencies.shape == self.amplitudes.shape == self.phases.shape):
             raise ParameterError("SumOfSines needs one amplitude and one phase per frequency.")
 
@@ -94,20 +80,13 @@ class SumOfSines:
         return sum_of_sines(z, self.frequencies, self.amplitudes, self.phases)
 
     @classmethod
-    def rahaman(
-        cls,
-        amplitudes: str = "equal",
-        frequencies=RAHAMAN_FREQUENCIES,
-        *,
-        rng: np.random.Generator | None = None,
-    ) -> SumOfSines:
+    def rahaman(cls, amplitudes: str = "equal", frequencies=RAHAMAN_FREQUENCIES, *,
+                rng: np.random.Generator | None = None) -> SumOfSines:
         """Exp. 1: ``k = 5, 10, ..., 50``, equal or increasing amplitudes, random phases."""
         k = check_array(frequencies, "frequencies", owner="SumOfSines.rahaman", ndim=1)
         rng = np.random.default_rng() if rng is None else rng
         if not isinstance(rng, np.random.Generator):
-            raise ParameterError(
-                "The 'rng' parameter of SumOfSines.rahaman must be a numpy Generator."
-            )
+            raise ParameterError("The 'rng' parameter of SumOfSines.rahaman must be a numpy Generator.")
         return cls(k, rahaman_amplitudes(amplitudes, k.size), rng.uniform(0, 2 * np.pi, k.size))
 
 
