@@ -9,6 +9,7 @@ The public API is importable from the top level; submodules load on first use, s
 * kernel regime: :func:`kernel_fit` (section 3)
 * spectra: :func:`radial_magnitude`, :func:`breakpoints`, :func:`relu_net_fourier` (sections 3, 5)
 * torch: :mod:`specbias.nn` (``ShallowNet``, ``MLP``), :func:`train` and its callbacks
+* NTK: :func:`empirical_ntk`, :func:`ntk_eigs`, :class:`LinearizedGD` (section 8)
 * adaptive regime: :func:`zero_plane_motion`, :func:`clustering_auc` (section 4)
 * experiments: ``specbias list`` / ``specbias run NAME`` or :func:`run_experiment`
 """
@@ -53,6 +54,11 @@ _EXPORTS = {
     "radon_target": "targets",
     "load_mnist": "data",
     "run_experiment": "runner",
+    "empirical_ntk": "ntk",
+    "ntk_matvec": "ntk",
+    "ntk_eigs": "ntk",
+    "kernel_drift": "ntk",
+    "LinearizedGD": "ntk",
     "SpecbiasError": "_validation",
     "ParameterError": "_validation",
     "DivergenceError": "_validation",
@@ -62,7 +68,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "activations", "features", "shrinkage", "kernel", "spectra", "relu_fourier", "nn", "training",
     "callbacks", "ensemble", "zeroplanes", "data", "targets", "experiments", "runner", "report",
-    "sweep", "io", "progress", "signals", "splines", "regimes",
+    "sweep", "io", "progress", "signals", "splines", "regimes", "ntk",
 }
 
 __all__ = sorted(_EXPORTS)

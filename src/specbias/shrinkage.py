@@ -803,6 +803,19 @@ def _is_torch(v) -> bool:
     return isinstance(v, torch.Tensor)
 
 
+def check_finite_tensor(t, name: str, owner: str) -> None:
+    """Raise :class:`ParameterError` naming ``name`` when the tensor ``t`` holds NaN or inf."""
+    import torch
+
+    finite = torch.isfinite(t)
+    if not bool(finite.all()):
+        bad = int(t.numel() - int(finite.sum()))
+        raise ParameterError(
+            f"The '{name}' parameter of {owner} must be finite. Got {bad} NaN or infinite "
+            "value(s) instead."
+        )
+
+
 def _as_tensor(value, name, owner, device):
     """``value`` as a float64 tensor, a :class:`ParameterError` naming ``name`` if it is not
     numeric or not real."""
@@ -840,12 +853,7 @@ def _gd_torch(A, y, steps, lr, w0, trajectory, record_every, owner, shift):
             raise ParameterError(
                 f"The 'w0' parameter of {owner} must have shape {wshape}. Got {tuple(w.shape)} instead."
             )
-        if not bool(torch.isfinite(w).all()):
-            bad = int(w.numel() - int(torch.isfinite(w).sum()))
-            raise ParameterError(
-                f"The 'w0' parameter of {owner} must be finite. Got {bad} NaN or infinite value(s) "
-                "instead."
-            )
+        check_finite_tensor(w, "w0", owner)
         w = _ldexp(w, -shift)
     At = A.T.contiguous()
     path = [w.clone()] if trajectory else None
