@@ -8,7 +8,6 @@ the others go on.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from ._validation import ParameterError, SpecbiasError
 from .io import atomic_write_json, atomic_write_text
 from .outdir import destination_path, ensure_writable
 from .report import render_index
-from .runner import SUMMARY, resolve_config, run_experiment
+from .runner import finished_summary, resolve_config, run_experiment
 
 MANIFEST = "demo.json"
 
@@ -57,15 +56,9 @@ def check_demo_dir(out: str | os.PathLike) -> Path:
 def _finished(directory: Path, name: str) -> dict[str, Any] | None:
     """The summary in ``directory`` if it is a finished quick-preset, seed-0 run of ``name``
     with today's config."""
-    try:
-        s = json.loads((directory / SUMMARY).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not isinstance(s, dict) or s.get("experiment") != name or s.get("seed") != 0:
-        return None
-    if s.get("config") != resolve_config(name, "quick").model_dump(mode="json"):
-        return None
-    if not (directory / "report.html").is_file():
+    config = resolve_config(name, "quick").model_dump(mode="json")
+    s = finished_summary(directory, config, 0, experiment=name)
+    if s is None or not (directory / "report.html").is_file():
         return None
     s["out"] = str(directory)
     return s

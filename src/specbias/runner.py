@@ -383,6 +383,23 @@ def _summary(exp, preset, seed, cfg, ctx, wall, started) -> dict[str, Any]:
     }
 
 
+def finished_summary(directory: str | os.PathLike, config: dict[str, Any], seed: int, *,
+                     experiment: str | None = None) -> dict[str, Any] | None:
+    """The summary in ``directory`` if it is a finished run with exactly this resolved
+    ``config`` (as ``model_dump(mode="json")`` gives it) and ``seed`` (and ``experiment``, when
+    given); ``None`` when there is none, it cannot be read, or it was made with other settings.
+    Resuming sweeps and the demo skip such runs."""
+    try:
+        s = json.loads((Path(directory) / SUMMARY).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(s, dict) or s.get("config") != config or s.get("seed") != seed:
+        return None
+    if experiment is not None and s.get("experiment") != experiment:
+        return None
+    return s
+
+
 def load_summary(directory: str | os.PathLike) -> dict[str, Any]:
     """Read ``DIR/summary.json`` of a finished run."""
     path = Path(directory) / SUMMARY

@@ -33,7 +33,7 @@ from .io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .outdir import clean_directory, clean_leftovers, destination_path, ensure_writable
 from .progress import progress
 from .report import flatten
-from .runner import SUMMARY, check_seed, parse_overrides, resolve_config, run_experiment
+from .runner import check_seed, finished_summary, parse_overrides, resolve_config, run_experiment
 
 
 def grid_points(grid: dict[str, list[Any]], seeds=(0,)) -> list[tuple[dict[str, Any], int]]:
@@ -56,17 +56,6 @@ def point_id(values: dict[str, Any], seed: int) -> str:
     short = "_".join(f"{k}={v}" for k, v in sorted(values.items()))
     short = "".join(ch if ch.isalnum() or ch in "=._-" else "-" for ch in short)[:60]
     return f"{short or 'default'}_seed{seed}_{digest}"
-
-
-def _is_done(path: Path, config: dict, seed: int) -> bool:
-    f = path / SUMMARY
-    if not f.is_file():
-        return False
-    try:
-        s = json.loads(f.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(s, dict) and s.get("config") == config and s.get("seed") == seed
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
@@ -145,8 +134,9 @@ def run_sweep(name: str, grid: dict[str, list[Any]], *, preset: str = "quick", s
     clean_directory(out)  # what killed workers or runs left here
     for values, seed in points:
         pid = point_id(values, seed)
-        if _is_done(out / pid, configs[pid], seed):
-            summaries[pid] = json.loads((out / pid / SUMMARY).read_text())
+        earlier = finished_summary(out / pid, configs[pid], seed)
+        if earlier is not None:
+            summaries[pid] = earlier
         else:
             todo.append((pid, {**fixed, **values}, seed))
     atomic_write_json(out / "sweep.json", {"experiment": name, "preset": preset, "grid": grid,
