@@ -20,17 +20,12 @@ BLAS and torch run single-threaded by default (both methods alike), as in bench_
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-if __name__ == "__main__":
-    _n = "1"
-    if "--threads" in sys.argv:
-        _n = sys.argv[sys.argv.index("--threads") + 1]
-    if _n != "0":
-        for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[_var] = _n
+if __name__ == "__main__":  # before numpy/torch load: they read the thread variables once
+    from _threads import pin_threads_from_argv
+
+    pin_threads_from_argv()
 
 import resource
 
