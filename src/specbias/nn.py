@@ -5,12 +5,12 @@ deep MLPs (docs/theory.md sections 1 and 5).
 from __future__ import annotations
 
 import math
-import os
 from typing import cast
 
 import torch
 from torch import nn
 
+from ._memory import physical_memory as _memory_bytes
 from ._validation import ParameterError, check_choice, check_scalar, reject_kind
 from .activations import Activation
 from .activations import activation as make_activation
@@ -26,15 +26,6 @@ def _check_dtype(dtype, owner: str) -> torch.dtype:
 
 
 _GIB = 2.0**30
-
-
-def _memory_bytes() -> int | None:
-    """Physical memory of this machine in bytes (None where the platform does not say)."""
-    try:
-        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
-        return None
-    return pages * size if pages > 0 and size > 0 else None
 
 
 # without a known memory size, refuse at least what no machine holds (16 TiB)

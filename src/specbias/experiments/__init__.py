@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import os
 import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
+from .._memory import available_memory
 from .._validation import ParameterError
 
 if TYPE_CHECKING:
@@ -64,26 +64,6 @@ if TYPE_CHECKING:
 #: Share of the available memory a run may plan to use (the rest is left to everything else).
 MEMORY_SHARE = 0.8
 _GIB = float(1024**3)
-
-
-def available_memory() -> float | None:
-    """Bytes of memory this machine can still give a new run: ``MemAvailable`` from
-    ``/proc/meminfo`` where readable, else the free physical pages; ``None`` when unknown."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024.0
-    except (OSError, ValueError, IndexError):
-        pass
-    for name in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
-        try:
-            pages, size = os.sysconf(name), os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):
-            continue
-        if pages > 0 and size > 0:
-            return float(pages) * float(size)
-    return None
 
 
 def format_bytes(n: float) -> str:
