@@ -1,4 +1,4 @@
-"""The ``specbias`` command line: list, run, show, demo, sweep.
+"""The ``specbias`` command line: list, run, show, demo, sweep, verify.
 
 Exit status: 0 done; 1 a run diverged or some points/runs failed (the results are written and
 say so); 2 bad input (one line naming the problem, nothing written); 130 interrupted by Ctrl-C
@@ -105,9 +105,9 @@ def list_cmd(name, markdown):
         return
     exps = all_experiments()
     if markdown:
-        click.echo("| experiment | what it shows | reproduces |\n|---|---|---|")
-        for n, exp in exps.items():
-            click.echo(f"| `{n}` | {exp.description} | {exp.reproduces} |")
+        from .report import experiments_markdown
+
+        click.echo(experiments_markdown(exps))
         return
     width = max((len(n) for n in exps), default=10)
     for n, exp in exps.items():
@@ -245,6 +245,42 @@ def sweep_cmd(name, grid, sets, seeds, preset, out, workers, quiet):
         first, msg = next(iter(errors.items()))
         _fail(f"{len(errors)} of {len(df)} points failed (rows with status 'error'; tracebacks "
               f"in {Path(out) / '<point>.error.txt'}); first: {first}: {msg}", code=EXIT_FAILED)
+
+
+# ----------------------------------------------------------------------------- verify
+@cli.command("verify")
+@click.option("--preset", default="quick", show_default=True, help="quick or paper")
+@click.option("--only", default=None, metavar="A,B", help="comma-separated experiments "
+              "(default: all)")
+@click.option("--workers", default=1, show_default=True, type=int, help="parallel processes")
+@click.option("--out", "out", default="out/verify", show_default=True,
+              help="where the runs, verify.json and verify.html go (rerun to resume)")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@_guarded
+def verify_cmd(preset, only, workers, out, quiet):
+    """Run the experiments and check every paper claim they declare: prints "paper says / we
+    measured / verdict" for each; exit 1 if a claim fails or a run raises."""
+    from .progress import quiet as quiet_progress
+    from .verify import VerifyInterrupted, format_table, parse_only, run_verify
+
+    names = parse_only(only)
+    try:
+        with quiet_progress(quiet):
+            result = run_verify(names or None, preset=preset, out=out, workers=workers,
+                                echo=click.echo)
+    except VerifyInterrupted as exc:
+        _fail(f"interrupted; {exc}; rerun the same command to finish the rest",
+              code=EXIT_INTERRUPTED)
+    for line in format_table(result.rows):
+        click.echo(line)
+    counts = ", ".join(f"{result.count(v)} {v}" for v in
+                       ("holds", "finding", "fails", "not checked at this preset"))
+    click.echo(f"{len(result.rows)} claims of {len(result.names)} experiments: {counts}")
+    click.echo(f"table: {Path(out) / 'verify.html'}")
+    if not result.ok:
+        bad = [f"{r['experiment']}:{r['id']}" for r in result.failures]
+        bad += [f"{n} (raised: {m})" for n, m in result.errors.items()]
+        _fail(f"{len(bad)} claims failed or runs raised: {'; '.join(bad)}", code=EXIT_FAILED)
 
 
 def main():  # pragma: no cover - thin wrapper

@@ -21,6 +21,8 @@ figcaption{color:#555;font-size:.9em} .warn{background:#fff4e5;padding:.5em 1em;
 .bad{background:#fdecea;padding:.5em 1em;border-left:4px solid #d33}
 code{background:#f6f6f6;padding:1px 4px}
 .scroll{overflow-x:auto;max-width:100%} .scroll table{margin-top:0}
+td.v-holds{background:#e8f5e9} td.v-fails{background:#fdecea;font-weight:bold}
+td.v-finding{background:#fff4e5} td.v-not{color:#888}
 """
 
 
@@ -61,6 +63,36 @@ def _read_table(path: Path) -> pd.DataFrame | None:
         return None
 
 
+def _verdict_cell(verdict: str) -> str:
+    cls = {"holds": "v-holds", "fails": "v-fails", "finding": "v-finding"}.get(verdict, "v-not")
+    return f"<td class='{cls}'>{html.escape(verdict)}</td>"
+
+
+def claims_table(rows: list[dict[str, Any]], *, experiment_column: bool = False) -> str:
+    """The HTML table "paper says / we measured / verdict" of claim rows (as
+    :func:`specbias.claims.evaluate_claims` gives them); a finding's explanation is shown under
+    its verdict."""
+    if not rows:
+        return "<p class='warn'>This experiment declares no claims.</p>"
+    head = ("<tr>" + ("<th>experiment</th>" if experiment_column else "")
+            + "<th>paper says</th><th>where</th><th>paper's value</th><th>check</th>"
+              "<th>we measured</th><th>verdict</th></tr>")
+    body = []
+    for r in rows:
+        finding = (f"<br><small>{html.escape(r['finding'])}</small>"
+                   if r.get("finding") and r.get("verdict") != "not checked at this preset"
+                   else "")
+        exp = (f"<td><a href='{html.escape(r['experiment'])}/report.html'>"
+               f"{html.escape(r['experiment'])}</a></td>" if experiment_column else "")
+        body.append(f"<tr>{exp}<td>{html.escape(r['statement'])}</td>"
+                    f"<td>{html.escape(r['where'])}</td>"
+                    f"<td>{html.escape(r.get('paper_value') or '')}</td>"
+                    f"<td><code>{html.escape(r['check'])}</code></td>"
+                    f"<td>{html.escape(r.get('measured', ''))}</td>"
+                    + _verdict_cell(r["verdict"]).replace("</td>", finding + "</td>") + "</tr>")
+    return f"<div class='scroll'><table>{head}{''.join(body)}</table></div>"
+
+
 def render_report(summary: dict[str, Any], directory: str | Path) -> str:
     """The HTML of a run's report; figures are embedded, so the file stands alone."""
     directory = Path(directory)
@@ -72,6 +104,9 @@ def render_report(summary: dict[str, Any], directory: str | Path) -> str:
              f"Reproduces: {html.escape(summary.get('reproduces', ''))} &middot; preset "
              f"<b>{html.escape(summary.get('preset', ''))}</b> &middot; seed {summary.get('seed')}"
              f" &middot; {summary['timings']['wall_s']:.1f} s</p>"]
+    if "claims" in summary:
+        parts.append("<h2>The paper's claims beside our numbers</h2>"
+                     + claims_table(summary["claims"]))
     if summary.get("diverged"):
         items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
                         for k, v in summary["diverged"].items())
@@ -150,3 +185,27 @@ def render_index(runs: list[dict[str, Any]], *, errors: dict[str, str] | None = 
             f"<h1>specbias demo</h1><table><tr><th>experiment</th><th>reproduces</th>"
             f"<th>status</th><th>wall s</th><th>first figure</th></tr>{''.join(rows)}</table>"
             "</body></html>")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def experiments_markdown(exps: dict[str, Any]) -> str:
+    """The Markdown table of the registered experiments (``specbias list --markdown``; the
+    README's experiment table): name (``(demo)`` for those ``make demo`` runs), what it
+    reproduces, what it shows, and the paper's claims it checks, with the check and the presets
+    it is checked at; a declared finding is marked as such."""
+    lines = ["| experiment | reproduces | what it shows | claims checked (paper says; our check) |",
+             "|---|---|---|---|"]
+    for name, exp in exps.items():
+        claims = []
+        for c in exp.claims:
+            at = f" [{', '.join(c.presets)} preset]" if c.presets else ""
+            tag = "**finding**: " if c.finding else ""
+            paper = f" (paper: {c.paper_value})" if c.paper_value else ""
+            claims.append(f"{tag}{_md(c.statement)}{paper}; `{_md(c.check.describe())}`{at}")
+        demo = " (demo)" if exp.demo else ""
+        lines.append(f"| `{name}`{demo} | {_md(exp.reproduces)} | {_md(exp.description)} | "
+                     f"{'<br>'.join(claims) or '(none)'} |")
+    return "\n".join(lines)

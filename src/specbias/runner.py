@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from . import experiments as registry
 from ._validation import ParameterError, SpecbiasError
+from .claims import evaluate_claims
 from .io import atomic_write_bytes, atomic_write_json, atomic_write_text, to_jsonable
 from .outdir import check_out_dir, discard, make_staging, publish
 from .progress import progress, quiet
@@ -373,6 +374,7 @@ def _summary(exp, preset, seed, cfg, ctx, wall, started) -> dict[str, Any]:
         "diverged": ctx.diverged,
         "failed": ctx.failed,
         "metrics": ctx.metrics,
+        "claims": evaluate_claims(exp.claims, ctx.metrics, preset),
         "timings": {"wall_s": wall, **ctx.timings},
         "started": started.isoformat(),
         "versions": versions(),

@@ -166,7 +166,8 @@ def run_sweep(name: str, grid: dict[str, list[Any]], *, preset: str = "quick", s
                     else:
                         done(pid, summary=s)
             else:
-                _run_parallel(name, preset, todo, out, min(workers, len(todo)), done)
+                tasks = [(pid, name, preset, ov, seed) for pid, ov, seed in todo]
+                run_parallel(tasks, out, min(workers, len(todo)), done)
     except KeyboardInterrupt:
         bar.close()
         kept = len(points) - len(todo) + sum(1 for pid, _, _ in todo if pid in summaries)
@@ -261,13 +262,17 @@ class _Worker:
         return f"its worker process exited with status {code}"
 
 
-def _run_parallel(name, preset, todo, out: Path, n_workers: int, done) -> None:
+def run_parallel(tasks, out: Path, n_workers: int, done) -> None:
+    """Run ``tasks`` (``(pid, experiment, preset, overrides, seed)``, each into ``out / pid``)
+    on ``n_workers`` spawned worker processes; ``done(pid, summary=...)`` or ``done(pid,
+    error=..., trace=...)`` is called in this process as each finishes (a task whose worker dies
+    is reported as an error and its leftovers removed). Ctrl-C / SIGTERM stop every worker."""
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
     mp_ctx = mp.get_context("spawn")  # no fork of a process with live BLAS/OpenMP threads
     threads = max(1, (os.cpu_count() or 1) // n_workers)
-    queue = deque(todo)
+    queue = deque(tasks)
     pool: list[_Worker] = []
     try:
         while queue or any(w.task for w in pool):
@@ -275,7 +280,7 @@ def _run_parallel(name, preset, todo, out: Path, n_workers: int, done) -> None:
                 pool.append(_Worker(mp_ctx, threads))
             for w in pool:
                 if w.task is None and queue:
-                    pid, overrides, seed = queue.popleft()
+                    pid, name, preset, overrides, seed = queue.popleft()
                     w.task = pid
                     try:
                         w.conn.send((pid, name, preset, overrides, seed, out / pid))

@@ -5,6 +5,7 @@ Every reproduced figure or table is one module in this package that registers on
 .. code-block:: python
 
     from pydantic import Field
+    from specbias.claims import Between, Claim
     from specbias.experiments import ExperimentConfig, RunContext, register_experiment
     from specbias.experiments._blocks import ActivationNames
 
@@ -17,7 +18,9 @@ Every reproduced figure or table is one module in this package that registers on
             return {"width": (8.0 * self.width**2, "width x width x 8 bytes")}
 
     @register_experiment("my-exp", config=Config, description="...", reproduces="Paper, Fig. 1",
-                         presets={"quick": {}, "paper": {"width": 1024}})
+                         presets={"quick": {}, "paper": {"width": 1024}},
+                         claims=[Claim("answer", "The answer is 42.", "Paper, Sec. 1",
+                                       Between("answer", 41.5, 42.5), paper_value="42")])
     def run(cfg: Config, ctx: RunContext) -> None:
         with ctx.timer("answer_s"):
             ctx.metric("answer", 42.0)
@@ -54,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from .._memory import available_memory
 from .._validation import ParameterError
+from ..claims import Claim, check_claims
 
 if TYPE_CHECKING:
     import numpy as np
@@ -242,6 +246,7 @@ class Experiment:
     reproduces: str
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     demo: bool = False  # part of ``make demo``
+    claims: tuple[Claim, ...] = ()  # the paper's claims it checks (specbias.claims)
 
     def preset_names(self) -> list[str]:
         return sorted(set(self.presets) | {"quick"})
@@ -253,11 +258,16 @@ _LOADED = False
 
 def register_experiment(name: str, *, config: type[ExperimentConfig], description: str,
                         reproduces: str, presets: dict[str, dict[str, Any]] | None = None,
-                        demo: bool = False) -> Callable[[RunFn], RunFn]:
+                        demo: bool = False,
+                        claims: Sequence[Claim] = ()) -> Callable[[RunFn], RunFn]:
     """Decorator registering ``run(cfg: Config, ctx: RunContext) -> None`` as experiment
-    ``name``; every preset is validated here (without the memory check)."""
+    ``name``; every preset is validated here (without the memory check). ``claims`` are the
+    paper's claims the experiment reproduces (:class:`specbias.claims.Claim`), checked on every
+    run's metrics."""
     presets = dict(presets or {})
     presets.setdefault("quick", {})
+    claims = tuple(claims)
+    check_claims(name, claims, sorted(presets))
 
     def deco(fn: RunFn) -> RunFn:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
@@ -265,7 +275,8 @@ def register_experiment(name: str, *, config: type[ExperimentConfig], descriptio
         _NAMES[config] = name
         for values in presets.values():  # presets must be valid configs (on any machine)
             config.model_validate(values, context={"check_memory": False})
-        _REGISTRY[name] = Experiment(name, fn, config, description, reproduces, presets, demo)
+        _REGISTRY[name] = Experiment(name, fn, config, description, reproduces, presets, demo,
+                                     claims)
         return fn
 
     return deco
