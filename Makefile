@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # empty: every experiment registered with demo=True
 DEMO_EXPERIMENTS ?=
 
-.PHONY: demo test test-slow lint typecheck ci bench clean venv
+.PHONY: demo test test-slow verify lint typecheck ci bench clean venv
 
 venv: $(STAMP)
 
@@ -25,6 +25,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
+
+# every experiment at its quick preset, every paper claim checked (out/verify/verify.html)
+verify: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/specbias verify --preset quick --workers 2 --out out/verify
 
 test-slow: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -m slow
