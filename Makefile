@@ -13,11 +13,12 @@ DEMO_EXPERIMENTS ?=
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints/cpu-torch.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# Pinned CPU wheel of PyTorch first, so that nothing resolves to a CUDA build.
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# The CPU build of PyTorch, pinned by the constraints file, first and for every later
+	# install, so that nothing resolves to a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet -c constraints/cpu-torch.txt torch
+	$(BIN)/python -m pip install --quiet -c constraints/cpu-torch.txt -e ".[test]"
 	touch $(STAMP)
 
 demo: $(STAMP)
