@@ -218,11 +218,23 @@ def demo_cmd(names, out, quiet):
 @click.option("--seeds", default="0", show_default=True, help="comma-separated seeds")
 @click.option("--preset", default="quick", show_default=True)
 @click.option("--out", "out", required=True, help="sweep directory (resumable)")
-@click.option("--workers", default=1, show_default=True, type=int, help="parallel processes")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="parallel processes (local executor) or workers of a local dask cluster")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="local processes, or dask.distributed")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="a running dask scheduler (implies --executor dask)")
+@click.option("--retries", default=0, show_default=True, type=int,
+              help="rerun a point that raises this many times before recording its error")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @_guarded
-def sweep_cmd(name, grid, sets, seeds, preset, out, workers, quiet):
-    """Run NAME over a grid of config values and seeds; rerun to resume an interrupted sweep."""
+def sweep_cmd(name, grid, sets, seeds, preset, out, workers, executor, scheduler, retries, quiet):
+    """Run NAME over a grid of config values and seeds; rerun to resume an interrupted sweep.
+
+    Points run in local processes (--workers N) or on dask: --executor dask starts a local
+    cluster of N workers; --scheduler tcp://HOST:PORT uses a running cluster (start it with
+    `dask scheduler` and `dask worker tcp://HOST:PORT --nthreads 1` on each machine)."""
+    from .executors import make_executor
     from .progress import quiet as quiet_progress
     from .runner import parse_overrides
     from .sweep import SweepInterrupted, parse_grid, run_sweep
@@ -235,7 +247,9 @@ def sweep_cmd(name, grid, sets, seeds, preset, out, workers, quiet):
     try:
         with quiet_progress(quiet):
             df = run_sweep(name, parse_grid(list(grid)), preset=preset, seeds=seed_list, out=out,
-                           fixed=parse_overrides(list(sets)), workers=workers)
+                           fixed=parse_overrides(list(sets)), workers=workers,
+                           executor=make_executor(executor, workers=workers,
+                                                  scheduler=scheduler, retries=retries))
     except SweepInterrupted as exc:
         _fail(f"interrupted; {exc}; rerun the same command to resume", code=EXIT_INTERRUPTED)
     click.echo(f"{len(df)} points ({df.attrs.get('ran', 0)} run now, the rest resumed) -> "
@@ -253,13 +267,18 @@ def sweep_cmd(name, grid, sets, seeds, preset, out, workers, quiet):
 @click.option("--only", default=None, metavar="A,B", help="comma-separated experiments "
               "(default: all)")
 @click.option("--workers", default=1, show_default=True, type=int, help="parallel processes")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="local processes, or dask.distributed")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="a running dask scheduler (implies --executor dask)")
 @click.option("--out", "out", default="out/verify", show_default=True,
               help="where the runs, verify.json and verify.html go (rerun to resume)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @_guarded
-def verify_cmd(preset, only, workers, out, quiet):
+def verify_cmd(preset, only, workers, executor, scheduler, out, quiet):
     """Run the experiments and check every paper claim they declare: prints "paper says / we
     measured / verdict" for each; exit 1 if a claim fails or a run raises."""
+    from .executors import make_executor
     from .progress import quiet as quiet_progress
     from .verify import VerifyInterrupted, format_table, parse_only, run_verify
 
@@ -267,7 +286,9 @@ def verify_cmd(preset, only, workers, out, quiet):
     try:
         with quiet_progress(quiet):
             result = run_verify(names or None, preset=preset, out=out, workers=workers,
-                                echo=click.echo)
+                                echo=click.echo,
+                                executor=make_executor(executor, workers=workers,
+                                                       scheduler=scheduler))
     except VerifyInterrupted as exc:
         _fail(f"interrupted; {exc}; rerun the same command to finish the rest",
               code=EXIT_INTERRUPTED)

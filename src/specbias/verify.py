@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import html
 import os
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._validation import ParameterError, SpecbiasError
+from ._validation import ParameterError
 from .claims import FAILS, FINDING, HOLDS, NOT_CHECKED, evaluate_claims
+from .interrupts import terminate_as_interrupt
 from .io import atomic_write_json, atomic_write_text
 from .outdir import clean_directory, destination_path, ensure_writable
 from .progress import progress
 from .report import _CSS, claims_table
-from .runner import finished_summary, resolve_config, run_experiment
+from .runner import finished_summary, resolve_config
 
 MANIFEST = "verify.json"
 
@@ -95,11 +95,12 @@ def claim_rows(name: str, summary: dict[str, Any] | None, preset: str) -> list[d
 
 def run_verify(names: list[str] | None = None, *, preset: str = "quick",
                out: str | os.PathLike = "out/verify", workers: int = 1,
-               echo: Callable[[str], None] = print) -> VerifyResult:
+               echo: Callable[[str], None] = print, executor: Any = None) -> VerifyResult:
     """Run ``names`` (default: every registered experiment) at ``preset`` into ``out`` and
-    evaluate their claims; see the module docstring."""
+    evaluate their claims; see the module docstring. Runs go to ``executor``
+    (:mod:`specbias.executors`; default: ``workers`` local processes)."""
+    from .executors import LocalExecutor, Task
     from .experiments import all_experiments, get
-    from .sweep import run_parallel
 
     exps = all_experiments()
     names = list(names or exps)
@@ -150,23 +151,12 @@ def run_verify(names: list[str] | None = None, *, preset: str = "quick",
         atomic_write_text(root / "verify.html", render_verify(result, pending=[
             n for n in names if n not in summaries and n not in result.errors]))
 
+    if executor is None:
+        executor = LocalExecutor(workers=workers)
     try:
-        if workers == 1 or len(todo) <= 1:
-            for n in todo:
-                try:
-                    s = run_experiment(n, preset=preset, seed=0, out=root / n, quiet_progress=True)
-                except SpecbiasError as exc:
-                    done(n, error=str(exc))
-                except KeyboardInterrupt:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - one experiment fails alone
-                    done(n, error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc())
-                else:
-                    done(n, summary=s)
-        else:
-            tasks: list[tuple[str, str, str, dict[str, Any], int]] = [
-                (n, n, preset, {}, 0) for n in todo]
-            run_parallel(tasks, root, min(workers, len(todo)), done)
+        tasks: list[Task] = [(n, n, preset, {}, 0) for n in todo]
+        with terminate_as_interrupt():
+            executor.run(tasks, root, done)
     except KeyboardInterrupt:
         bar.close()
         write()

@@ -282,14 +282,30 @@ def register_experiment(name: str, *, config: type[ExperimentConfig], descriptio
     return deco
 
 
+#: Environment variable naming modules (comma-separated) that register experiments of their own;
+#: :func:`load_all` imports them, so sweep and verify workers, local or on a dask cluster, know
+#: those experiments too.
+EXPERIMENT_MODULES_ENV = "SPECBIAS_EXPERIMENT_MODULES"
+
+
 def load_all() -> None:
-    """Import every module of this package so that its experiment registers."""
+    """Import every module of this package so that its experiment registers, and the modules
+    named in ``$SPECBIAS_EXPERIMENT_MODULES``."""
     global _LOADED
     if _LOADED:
         return
     for mod in pkgutil.iter_modules(__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"{__name__}.{mod.name}")
+    import os
+
+    for extra in filter(None, (m.strip() for m in
+                               os.environ.get(EXPERIMENT_MODULES_ENV, "").split(","))):
+        try:
+            importlib.import_module(extra)
+        except ImportError as exc:
+            raise ParameterError(f"${EXPERIMENT_MODULES_ENV} names {extra!r}, which cannot be "
+                                 f"imported: {exc}") from None
     _LOADED = True
 
 
