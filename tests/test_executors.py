@@ -22,6 +22,7 @@ pytestmark = pytest.mark.timeout(240)
 
 _FLAKY = textwrap.dedent('''
     import os
+    import time
     from pydantic import Field
     from specbias.experiments import ExperimentConfig, register_experiment
 
@@ -29,6 +30,7 @@ _FLAKY = textwrap.dedent('''
         fail_times: int = Field(0, ge=0)
         value: float = 1.0
         marker_dir: str = ""
+        seconds: float = Field(0.0, ge=0)
 
     @register_experiment("_test-flaky", config=FlakyConfig, description="test only",
                          reproduces="-")
@@ -36,6 +38,7 @@ _FLAKY = textwrap.dedent('''
         tag = f"v{cfg.value:g}-"
         seen = [f for f in os.listdir(cfg.marker_dir) if f.startswith(tag)]
         open(os.path.join(cfg.marker_dir, tag + str(len(seen))), "w").close()
+        time.sleep(cfg.seconds)
         if len(seen) < cfg.fail_times:
             raise RuntimeError(f"attempt {len(seen) + 1} of point {cfg.value:g} failed")
         ctx.metric("value", cfg.value)
@@ -150,3 +153,79 @@ def test_sweep_cli_on_a_local_dask_cluster(tmp_path):
     assert r.exit_code == 0, r.output
     df = pd.read_parquet(tmp_path / "sw" / "sweep.parquet")
     assert list(df["status"]) == ["ok"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_real_scheduler_and_two_workers_survive_losing_a_worker(tmp_path, flaky_module):
+    """`dask scheduler` and two `dask worker` processes on 127.0.0.1, as a user starts them; one
+    worker is killed mid-sweep; every row is still written, equal to the local executor's."""
+    import signal
+    import subprocess
+    import time
+
+    bin_dir = os.path.dirname(sys.executable)
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"],
+           "SPECBIAS_EXPERIMENT_MODULES": "specbias_test_flaky"}
+    procs = []
+
+    def start(*args):
+        p = subprocess.Popen([os.path.join(bin_dir, "dask"), *args], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        procs.append(p)
+        return p
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    grid = {"value": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}
+    fixed = {"marker_dir": str(marks)}
+    try:
+        start("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        workers = [start("worker", address, "--nthreads", "1", "--no-dashboard")
+                   for _ in range(2)]
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+
+        killed = {}
+
+        def kill_first_worker_once_started():
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not os.listdir(marks):
+                time.sleep(0.05)
+            os.killpg(workers[0].pid, signal.SIGKILL)
+            killed["at"] = len(os.listdir(marks))
+
+        import threading
+
+        t = threading.Thread(target=kill_first_worker_once_started, daemon=True)
+        t.start()
+        df = run_sweep("_test-flaky", grid, out=tmp_path / "dask",
+                       fixed={**fixed, "seconds": 1.0},
+                       executor=DaskExecutor(scheduler=address))
+        t.join(timeout=30)
+        assert "at" in killed, "the worker was not killed during the sweep"
+        assert workers[0].wait(timeout=30) == -signal.SIGKILL
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=30)
+    assert list(df["status"]) == ["ok"] * 6
+    marks2 = tmp_path / "marks2"
+    marks2.mkdir()
+    local = run_sweep("_test-flaky", grid, out=tmp_path / "local",
+                      fixed={"marker_dir": str(marks2)})
+    assert list(df["metric.value"]) == list(local["metric.value"])
