@@ -328,6 +328,7 @@ class ZeroPlaneRecorder(Callback):
 
     name = "zero_planes"
     record: Any  # {} until training ends, then a ZeroPlaneRecord
+    _checkpoint_exclude = ("_tensors", "_mode")  # the model's own tensors, found again at start
 
     def __init__(self, every: int = 1, *, chunk: int = 256, name: str | None = None):
         super().__init__(every, name)

@@ -123,11 +123,18 @@ def list_cmd(name, markdown):
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="override a config value (JSON values accepted); repeatable")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu, cuda, cuda:N, mps or auto (cpu is bit-reproducible)")
+@click.option("--checkpoint-every", "checkpoint_every", default=None, type=int, metavar="STEPS",
+              help="checkpoint training every STEPS steps (default: every few minutes of work); "
+                   "rerunning with the same --out resumes from the last checkpoint")
+@click.option("--no-checkpoint", "no_checkpoint", is_flag=True, help="no checkpoints")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @click.option("-h", "--help", "show_help", is_flag=True,
               help="this help; with NAME, the experiment's config keys")
 @_guarded
-def run_cmd(name, preset, out, sets, seed, quiet, show_help):
+def run_cmd(name, preset, out, sets, seed, device, checkpoint_every, no_checkpoint, quiet,
+            show_help):
     """Run experiment NAME and write summary.json, tables, figures and report.html.
 
     `specbias run NAME --help` lists NAME's config keys, types, defaults and presets."""
@@ -142,10 +149,13 @@ def run_cmd(name, preset, out, sets, seed, quiet, show_help):
     dest = out if out is not None else str(Path("out") / name)
     try:
         summary = run_experiment(name, preset=preset, overrides=list(sets), seed=seed, out=out,
-                                 quiet_progress=quiet)
+                                 quiet_progress=quiet, device=device,
+                                 checkpoint_every=checkpoint_every,
+                                 checkpoints=not no_checkpoint)
     except KeyboardInterrupt:
+        kept = "" if no_checkpoint else "; training checkpoints are kept: rerun to resume"
         _fail(f"interrupted; nothing was written to {dest!r} (a previous result there is "
-              "unchanged)", code=EXIT_INTERRUPTED)
+              f"unchanged){kept}", code=EXIT_INTERRUPTED)
     _print_summary(summary)
     click.echo(f"report: {Path(summary['out']) / 'report.html'}")
     if summary["status"] == "diverged":
@@ -184,9 +194,10 @@ def show_cmd(directory):
 @cli.command("demo")
 @click.argument("names", nargs=-1)
 @click.option("--out", "out", default="out/demo", show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N, mps or auto")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @_guarded
-def demo_cmd(names, out, quiet):
+def demo_cmd(names, out, device, quiet):
     """Run the headline experiments (quick presets) and write an index of their reports.
 
     The index is rewritten as each run finishes; rerunning skips runs already finished with
@@ -195,7 +206,7 @@ def demo_cmd(names, out, quiet):
 
     try:
         result = run_demo(list(names), out=out, quiet=quiet, echo=click.echo,
-                          print_summary=_print_summary)
+                          print_summary=_print_summary, device=device)
     except DemoInterrupted as exc:
         _fail(f"interrupted; {exc}; rerun the same command to finish the rest",
               code=EXIT_INTERRUPTED)
@@ -226,9 +237,14 @@ def demo_cmd(names, out, quiet):
               help="a running dask scheduler (implies --executor dask)")
 @click.option("--retries", default=0, show_default=True, type=int,
               help="rerun a point that raises this many times before recording its error")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N, mps or auto")
+@click.option("--checkpoint-every", "checkpoint_every", default=None, type=int, metavar="STEPS",
+              help="checkpoint each point's training every STEPS steps (default: every few "
+                   "minutes of work)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @_guarded
-def sweep_cmd(name, grid, sets, seeds, preset, out, workers, executor, scheduler, retries, quiet):
+def sweep_cmd(name, grid, sets, seeds, preset, out, workers, executor, scheduler, retries, device,
+              checkpoint_every, quiet):
     """Run NAME over a grid of config values and seeds; rerun to resume an interrupted sweep.
 
     Points run in local processes (--workers N) or on dask: --executor dask starts a local
@@ -248,8 +264,9 @@ def sweep_cmd(name, grid, sets, seeds, preset, out, workers, executor, scheduler
         with quiet_progress(quiet):
             df = run_sweep(name, parse_grid(list(grid)), preset=preset, seeds=seed_list, out=out,
                            fixed=parse_overrides(list(sets)), workers=workers,
-                           executor=make_executor(executor, workers=workers,
-                                                  scheduler=scheduler, retries=retries))
+                           executor=make_executor(
+                               executor, workers=workers, scheduler=scheduler, retries=retries,
+                               run_options=_run_options(device, checkpoint_every)))
     except SweepInterrupted as exc:
         _fail(f"interrupted; {exc}; rerun the same command to resume", code=EXIT_INTERRUPTED)
     click.echo(f"{len(df)} points ({df.attrs.get('ran', 0)} run now, the rest resumed) -> "
@@ -273,9 +290,10 @@ def sweep_cmd(name, grid, sets, seeds, preset, out, workers, executor, scheduler
               help="a running dask scheduler (implies --executor dask)")
 @click.option("--out", "out", default="out/verify", show_default=True,
               help="where the runs, verify.json and verify.html go (rerun to resume)")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N, mps or auto")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @_guarded
-def verify_cmd(preset, only, workers, executor, scheduler, out, quiet):
+def verify_cmd(preset, only, workers, executor, scheduler, out, device, quiet):
     """Run the experiments and check every paper claim they declare: prints "paper says / we
     measured / verdict" for each; exit 1 if a claim fails or a run raises."""
     from .executors import make_executor
@@ -287,8 +305,9 @@ def verify_cmd(preset, only, workers, executor, scheduler, out, quiet):
         with quiet_progress(quiet):
             result = run_verify(names or None, preset=preset, out=out, workers=workers,
                                 echo=click.echo,
-                                executor=make_executor(executor, workers=workers,
-                                                       scheduler=scheduler))
+                                executor=make_executor(
+                                    executor, workers=workers, scheduler=scheduler,
+                                    run_options=_run_options(device, None)))
     except VerifyInterrupted as exc:
         _fail(f"interrupted; {exc}; rerun the same command to finish the rest",
               code=EXIT_INTERRUPTED)
@@ -302,6 +321,19 @@ def verify_cmd(preset, only, workers, executor, scheduler, out, quiet):
         bad = [f"{r['experiment']}:{r['id']}" for r in result.failures]
         bad += [f"{n} (raised: {m})" for n, m in result.errors.items()]
         _fail(f"{len(bad)} claims failed or runs raised: {'; '.join(bad)}", code=EXIT_FAILED)
+
+
+def _run_options(device: str, checkpoint_every: int | None) -> dict:
+    """Options every run of a sweep or verify gets; the device is checked here, once."""
+    from .devices import resolve_device
+
+    options: dict = {"device": resolve_device(device)}
+    if checkpoint_every is not None:
+        from ._validation import check_scalar
+
+        options["checkpoint_every"] = int(check_scalar(checkpoint_every, "checkpoint_every",
+                                                       kind=int, owner="sweep", min_val=1))
+    return options
 
 
 def main():  # pragma: no cover - thin wrapper

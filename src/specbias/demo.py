@@ -66,14 +66,18 @@ def _finished(directory: Path, name: str) -> dict[str, Any] | None:
 
 def run_demo(names: list[str], *, out: str | os.PathLike = "out/demo", quiet: bool = False,
              echo: Callable[[str], None] = print,
-             print_summary: Callable[[dict], None] | None = None) -> DemoResult:
-    """Run ``names`` (default: every experiment registered with ``demo=True``) into ``out``."""
+             print_summary: Callable[[dict], None] | None = None,
+             device: str = "cpu") -> DemoResult:
+    """Run ``names`` (default: every experiment registered with ``demo=True``) into ``out``
+    on ``device``."""
+    from .devices import resolve_device
     from .experiments import all_experiments, get
 
     exps = all_experiments()
     names = list(names) or [n for n, e in exps.items() if e.demo]
     for n in names:
         get(n)  # unknown names are refused before anything runs
+    device = resolve_device(device)
     root = check_demo_dir(out)
     result = DemoResult(names=names, index=Path(out) / "index.html")
 
@@ -90,7 +94,8 @@ def run_demo(names: list[str], *, out: str | os.PathLike = "out/demo", quiet: bo
             echo("   finished earlier with the same config: kept")
         else:
             try:
-                s = run_experiment(n, preset="quick", out=root / n, quiet_progress=quiet)
+                s = run_experiment(n, preset="quick", out=root / n, quiet_progress=quiet,
+                                   device=device)
             except KeyboardInterrupt:
                 write_index(names[i:])
                 raise DemoInterrupted(

@@ -494,8 +494,12 @@ def train_ensemble(
 
     rec = _LossRecord(record_every, validation, ens, loss)
     state = TrainState(model=ens, optimizer=opt, step=0, loss=None)
+    def set_frozen(saved):
+        frozen.clear()
+        frozen.update(saved)
+
     run = run_loop(state, steps, step, initial, callbacks=callbacks, hooks=[rec],
-                   progress=progress, desc=desc)
+                   progress=progress, desc=desc, trainer_state=(lambda: dict(frozen), set_frozen))
     final = np.asarray(state.loss, dtype=np.float64)
     if final.shape != (E,):  # no step was taken
         final = np.asarray(run.initial_loss, dtype=np.float64)

@@ -56,7 +56,8 @@ def _check_retries(retries, owner: str) -> int:
 class LocalExecutor:
     """This host: in this process (``workers=1``) or on ``workers`` spawned processes."""
 
-    def __init__(self, workers: int = 1, retries: int = 0):
+    def __init__(self, workers: int = 1, retries: int = 0, run_options: dict | None = None):
+        self.run_options = dict(run_options or {})  # e.g. device, checkpoint_every
         self.workers = int(check_scalar(workers, "workers", kind=int, owner="LocalExecutor",
                                         min_val=1, max_val=max(64, 4 * (os.cpu_count() or 1))))
         self.retries = _check_retries(retries, "LocalExecutor")
@@ -67,7 +68,7 @@ class LocalExecutor:
                 for attempt in range(self.retries + 1):
                     try:
                         s = run_experiment(name, preset=preset, overrides=overrides, seed=seed,
-                                           out=out / pid, quiet_progress=True)
+                                           out=out / pid, quiet_progress=True, **self.run_options)
                     except Exception as exc:  # noqa: BLE001 - a failing point fails alone
                         if attempt == self.retries:
                             done(pid, error=one_line(exc), trace=traceback.format_exc())
@@ -76,7 +77,7 @@ class LocalExecutor:
                         break
         else:
             run_parallel(list(tasks), out, min(self.workers, len(tasks)), done,
-                         retries=self.retries)
+                         retries=self.retries, run_options=self.run_options)
 
 
 class DaskExecutor:
@@ -88,7 +89,7 @@ class DaskExecutor:
     ``retries`` also reruns points that raise."""
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None,
-                 retries: int = 0, threads: int | None = None):
+                 retries: int = 0, threads: int | None = None, run_options: dict | None = None):
         try:
             import distributed  # noqa: F401
         except ImportError:  # pragma: no cover - a declared dependency
@@ -100,6 +101,7 @@ class DaskExecutor:
             raise ParameterError(f"The 'scheduler' parameter of DaskExecutor must be an address "
                                  f"like tcp://HOST:PORT. Got {scheduler!r} instead.")
         self.scheduler = scheduler
+        self.run_options = dict(run_options or {})
         cores = os.cpu_count() or 1
         self.workers = int(check_scalar(workers if workers is not None else cores, "workers",
                                         kind=int, owner="DaskExecutor", min_val=1,
@@ -134,7 +136,7 @@ class DaskExecutor:
             futures = {}
             for pid, name, preset, overrides, seed in tasks:
                 fut = client.submit(run_point_portable, name, preset, overrides, seed,
-                                    self.threads, key=f"specbias-{pid}-{os.urandom(4).hex()}",
+                                    self.threads, self.run_options, key=f"specbias-{pid}-{os.urandom(4).hex()}",
                                     pure=False, retries=self.retries)
                 futures[fut] = pid
             try:
@@ -155,16 +157,18 @@ class DaskExecutor:
 
 
 def make_executor(executor: str = "local", *, workers: int = 1, scheduler: str | None = None,
-                  retries: int = 0) -> Executor:
-    """The executor ``"local"`` or ``"dask"`` (a given ``scheduler`` implies dask)."""
+                  retries: int = 0, run_options: dict[str, Any] | None = None) -> Executor:
+    """The executor ``"local"`` or ``"dask"`` (a given ``scheduler`` implies dask);
+    ``run_options`` go to every :func:`specbias.runner.run_experiment` (``device``,
+    ``checkpoint_every``)."""
     if scheduler is not None:
         if executor not in ("local", "dask"):
             raise ParameterError(f"--executor must be local or dask. Got {executor!r}.")
-        return DaskExecutor(scheduler=scheduler, retries=retries)
+        return DaskExecutor(scheduler=scheduler, retries=retries, run_options=run_options)
     if executor == "local":
-        return LocalExecutor(workers=workers, retries=retries)
+        return LocalExecutor(workers=workers, retries=retries, run_options=run_options)
     if executor == "dask":
-        return DaskExecutor(workers=workers, retries=retries)
+        return DaskExecutor(workers=workers, retries=retries, run_options=run_options)
     raise ParameterError(f"--executor must be local or dask. Got {executor!r} instead.")
 
 
@@ -188,7 +192,8 @@ def _pin_threads(threads: int | None) -> None:
 
 
 def run_point_portable(name: str, preset: str, overrides: dict[str, Any], seed: int,
-                       threads: int | None = None) -> dict[str, Any]:
+                       threads: int | None = None,
+                       run_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one point in a temporary directory of this (worker) process and return
     ``{"summary": ..., "files": {name: bytes}}``; nothing is left on the worker's disk. A point
     that raises raises here (the engine reports it, or retries it)."""
@@ -196,7 +201,7 @@ def run_point_portable(name: str, preset: str, overrides: dict[str, Any], seed: 
     tmp = Path(tempfile.mkdtemp(prefix="specbias-point-"))
     try:
         summary = run_experiment(name, preset=preset, overrides=overrides, seed=seed,
-                                 out=tmp / "run", quiet_progress=True)
+                                 out=tmp / "run", quiet_progress=True, **(run_options or {}))
         files = {p.name: p.read_bytes() for p in sorted((tmp / "run").iterdir()) if p.is_file()}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -246,10 +251,10 @@ def _worker_main(conn, parent_pid: int, threads: int) -> None:
                 task = conn.recv()
                 if task is None:
                     return
-                pid, name, preset, overrides, seed, out = task
+                pid, name, preset, overrides, seed, out, options = task
                 try:
                     s = run_experiment(name, preset=preset, overrides=overrides, seed=seed,
-                                       out=out, quiet_progress=True)
+                                       out=out, quiet_progress=True, **options)
                 except Exception as exc:  # noqa: BLE001 - reported to the parent
                     conn.send(("error", pid, one_line(exc), traceback.format_exc()))
                 else:
@@ -290,7 +295,8 @@ class _Worker:
         return f"its worker process exited with status {code}"
 
 
-def run_parallel(tasks, out: Path, n_workers: int, done, retries: int = 0) -> None:
+def run_parallel(tasks, out: Path, n_workers: int, done, retries: int = 0,
+                 run_options: dict[str, Any] | None = None) -> None:
     """Run ``tasks`` (``(pid, experiment, preset, overrides, seed)``, each into ``out / pid``)
     on ``n_workers`` spawned worker processes; ``done(pid, summary=...)`` or ``done(pid,
     error=..., trace=...)`` is called in this process as each finishes (a task whose worker dies
@@ -321,7 +327,8 @@ def run_parallel(tasks, out: Path, n_workers: int, done, retries: int = 0) -> No
                     pid, name, preset, overrides, seed = queue.popleft()
                     w.task = pid
                     try:
-                        w.conn.send((pid, name, preset, overrides, seed, out / pid))
+                        w.conn.send((pid, name, preset, overrides, seed, out / pid,
+                                     dict(run_options or {})))
                     except OSError:
                         pass  # the worker is gone; its sentinel reports it below
             busy = [w for w in pool if w.task]

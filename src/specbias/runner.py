@@ -45,8 +45,10 @@ class RunContext:
     """What an experiment receives besides its config: randomness, and sinks for its outputs
     (the :class:`specbias.experiments.RunContext` protocol)."""
 
-    def __init__(self, name: str, config: registry.ExperimentConfig, seed: int, staging: Path):
+    def __init__(self, name: str, config: registry.ExperimentConfig, seed: int, staging: Path,
+                 device: str = "cpu"):
         self.name, self.config, self.seed = name, config, seed
+        self.device = device
         self.out = staging
         self.rng = np.random.default_rng(seed)
         self.metrics: dict[str, Any] = {}
@@ -63,7 +65,7 @@ class RunContext:
         """A ``torch.Generator`` seeded from the run seed (``offset`` gives independent streams)."""
         import torch
 
-        g = torch.Generator()
+        g = torch.Generator(device=self.device)
         g.manual_seed((int(self.seed) * 1_000_003 + int(offset)) % 2**63)
         return g
 
@@ -321,22 +323,45 @@ def _seed_everything(seed: int) -> None:
 
 def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: int = 0,
                    out: str | os.PathLike | None = None, quiet_progress: bool = False,
-                   report: bool = True) -> dict[str, Any]:
+                   report: bool = True, checkpoint_every: int | None = None,
+                   checkpoints: bool = True, device: str = "cpu") -> dict[str, Any]:
     """Run experiment ``name`` and write its results to ``out`` (default ``out/NAME``).
 
     Returns the summary dict (also written to ``out/summary.json``). Outputs are produced in a
     staging directory next to ``out`` and moved into place only when complete.
+
+    Training loops checkpoint themselves into ``.NAME.checkpoint`` beside ``out``
+    (:mod:`specbias.checkpoint`; every ``checkpoint_every`` steps, by default every few minutes
+    of work) and a run started again with the same config, seed and ``out`` resumes from them
+    (``summary["resumed_from_step"]``); they are removed once the result is published.
+    ``checkpoints=False`` turns this off. ``device`` (``cpu``, ``cuda``, ``cuda:N``, ``mps`` or
+    ``auto``) is where torch experiments put their models and data (:mod:`specbias.devices`).
     """
+    from . import checkpoint as ck
+    from .devices import resolve_device, use_device
+
     exp = registry.get(name)
     cfg = resolve_config(name, preset, overrides)
     seed = check_seed(seed)
+    dev = resolve_device(device)
+    if checkpoint_every is not None:
+        from ._validation import check_scalar
+
+        checkpoint_every = int(check_scalar(checkpoint_every, "checkpoint_every", kind=int,
+                                            owner="run", min_val=1))
     out_given = out if out is not None else Path("out") / name
     out = check_writable(out_given)
     try:
         staging = make_staging(out)
     except OSError as exc:
         raise ParameterError(f"--out {str(out_given)!r} is not writable: {exc.strerror}.") from None
-    ctx = RunContext(name, cfg, seed, staging)
+    ctx = RunContext(name, cfg, seed, staging, device=dev)
+    checkpointer = None
+    if checkpoints:
+        checkpointer = ck.Checkpointer(
+            ck.checkpoint_dir(out), ck.run_key(name, cfg.model_dump(mode="json"), seed),
+            every_steps=checkpoint_every,
+            say=lambda msg: print(f"{name}: {msg}", file=sys.stderr, flush=True))
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     import matplotlib
@@ -344,10 +369,15 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
     matplotlib.use("Agg", force=False)
     try:
         _seed_everything(seed)
-        with quiet(quiet_progress):
+        with quiet(quiet_progress), ck.activate(checkpointer), use_device(dev):
             exp.fn(cfg, ctx)
         wall = time.perf_counter() - t0
+        if checkpointer is not None and checkpointer.saves:
+            ctx.timing("checkpoint_s", checkpointer.save_seconds)
         summary = _summary(exp, preset, seed, cfg, ctx, wall, started)
+        summary["device"] = dev
+        summary["resumed_from_step"] = (checkpointer.resumed_from_step
+                                        if checkpointer is not None else None)
         atomic_write_json(staging / SUMMARY, summary)
         if report:
             from .report import render_report
@@ -357,6 +387,8 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
     except BaseException:
         discard(staging)
         raise
+    if checkpointer is not None:
+        checkpointer.remove()
     summary = json.loads((out / SUMMARY).read_text())
     summary["out"] = str(out_given)
     return summary

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +182,23 @@ class Callback:
 
     def due(self, step: int) -> bool:
         return step % self.every == 0
+
+    #: attributes left out of :meth:`state_dict` (e.g. references to the model's tensors)
+    _checkpoint_exclude: tuple[str, ...] = ()
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps of this callback (:mod:`specbias.checkpoint`): by default
+        every attribute but modules, optimizers, parameters, callables and those named in
+        ``_checkpoint_exclude``. Override it together with :meth:`load_state_dict` for a
+        callback whose state is elsewhere."""
+        skip = (torch.nn.Module, torch.optim.Optimizer, torch.nn.Parameter)
+        return {k: v for k, v in vars(self).items()
+                if k not in self._checkpoint_exclude and not isinstance(v, skip)
+                and not callable(v)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` kept (called after ``on_train_begin``)."""
+        vars(self).update(state)
 
 
 def _check_validation(validation, owner: str) -> dict:
@@ -438,6 +455,7 @@ def run_loop(
     evaluate_last: bool = False,
     progress: bool = False,
     desc: str = "train",
+    trainer_state: tuple[Callable[[], Any], Callable[[Any], None]] | None = None,
 ) -> LoopOutcome:
     """The training engine shared by :func:`train`, :func:`specbias.train_ensemble` and
     :func:`specbias.regimes.train_kernel_regime`.
@@ -462,6 +480,12 @@ def run_loop(
        leaves it in ``state.loss``.
     5. Every callback sees ``on_train_end``, also after divergence; ``records`` maps each
        callback's name to its record.
+
+    Inside a run of :func:`specbias.runner.run_experiment` the loop checkpoints itself
+    (:mod:`specbias.checkpoint`): the model and optimizer of ``state``, the step, the divergence
+    bookkeeping, the callbacks' :meth:`Callback.state_dict`, the global RNG states and
+    ``trainer_state`` (``(get, set)``: whatever else the trainer's ``step`` depends on, such as
+    a mini-batch position), and a restarted run resumes the loop from its last checkpoint.
     """
     with torch.no_grad():
         init, zero = initial()
@@ -495,7 +519,47 @@ def run_loop(
     for cb in everyone:
         cb.on_train_begin(state)
     stopped = "steps"
-    bar = progress_bar(range(steps), desc=desc) if progress else range(steps)
+    from . import checkpoint as _ck
+
+    ck = _ck.active()
+    loop_ck = ck.next_loop() if ck is not None else None
+
+    def snapshot(done: str | None) -> dict[str, Any]:
+        return {"step": state.step, "loss": state.loss, "epoch": state.epoch,
+                "state_diverged": state.diverged, "done": done,
+                "monitor": dict(vars(monitor)), "diverged": diverged.copy(),
+                "diverged_at": diverged_at.copy(), "reasons": reasons.copy(),
+                "model": state.model.state_dict(),
+                "optimizer": state.optimizer.state_dict() if state.optimizer is not None else None,
+                "callbacks": [cb.state_dict() for cb in everyone],
+                "trainer": trainer_state[0]() if trainer_state is not None else None,
+                "rng": _ck.rng_state()}
+
+    start, finished = 0, None
+    saved = loop_ck.load() if loop_ck is not None else None
+    if saved is not None:
+        state.model.load_state_dict(saved["model"])
+        if state.optimizer is not None and saved["optimizer"] is not None:
+            state.optimizer.load_state_dict(saved["optimizer"])
+        vars(monitor).update(saved["monitor"])
+        diverged[...] = saved["diverged"]
+        diverged_at[...] = saved["diverged_at"]
+        reasons[...] = saved["reasons"]
+        for cb, cb_state in zip(everyone, saved["callbacks"], strict=True):
+            cb.load_state_dict(cb_state)
+        if trainer_state is not None:
+            trainer_state[1](saved["trainer"])
+        _ck.set_rng_state(saved["rng"])
+        state.step, state.loss, state.epoch = saved["step"], saved["loss"], saved["epoch"]
+        state.diverged = saved["state_diverged"]
+        start, finished = saved["step"], saved["done"]
+        assert ck is not None and loop_ck is not None
+        ck.say(f"resumed {loop_ck.label} of this run from its checkpoint at step {start}"
+               + (" (finished)" if finished else ""))
+    bar = progress_bar(range(start, steps), desc=desc, total=steps, initial=start) \
+        if progress else range(start, steps)
+    if finished is not None:
+        bar, stopped = range(0), finished
     for i in bar:
         lval, update = step(i)
         if check(i, lval):
@@ -512,12 +576,16 @@ def run_loop(
         if state.stop:
             stopped = "callback"
             break
+        if loop_ck is not None and i + 1 < steps and loop_ck.due(i + 1):
+            loop_ck.save(snapshot(None))
     else:
-        if evaluate_last:
+        if evaluate_last and finished is None:
             lval, _ = step(steps)
             if check(steps, lval):
                 stopped = "divergence"
             state.loss = lval
+    if loop_ck is not None and loop_ck.saved and finished is None:
+        loop_ck.save(snapshot(stopped))  # a finished loop returns at once when resumed
     for cb in everyone:
         cb.on_train_end(state)
     return LoopOutcome(state=state, initial_loss=init, diverged=diverged,
@@ -673,17 +741,32 @@ def train(
             f"torch.optim.Optimizer instance. Got {optimizer!r} instead."
         )
 
-    def batches() -> Iterator[tuple[int, tuple[torch.Tensor, torch.Tensor]]]:
-        epoch = 0
-        while True:
-            if batch_size is None or batch_size >= n:
-                yield epoch, (X, y)
-            else:
-                perm = torch.randperm(n, generator=generator)
-                for i in range(0, n - batch_size + 1, batch_size):
-                    idx = perm[i : i + batch_size]
-                    yield epoch, (X[idx], y[idx])
-            epoch += 1
+    # the mini-batch position: epoch, the epoch's permutation and the next index into it (a
+    # checkpoint keeps it, with the generator's state, so a resumed run draws the same batches)
+    pos: dict[str, Any] = {"epoch": 0, "perm": None, "index": 0}
+
+    def next_batch() -> tuple[int, tuple[torch.Tensor, torch.Tensor]]:
+        epoch = pos["epoch"]
+        if batch_size is None or batch_size >= n:
+            pos["epoch"] += 1
+            return epoch, (X, y)
+        if pos["perm"] is None:  # reshuffle at the start of each epoch
+            pos["perm"], pos["index"] = torch.randperm(n, generator=generator), 0
+        i = pos["index"]
+        idx = pos["perm"][i : i + batch_size]
+        pos["index"] = i + batch_size
+        if pos["index"] > n - batch_size:  # the rest is shorter than a batch: next epoch
+            pos["perm"], pos["epoch"] = None, epoch + 1
+        return epoch, (X[idx], y[idx])
+
+    def get_trainer_state():
+        return {"pos": dict(pos), "generator": generator.get_state() if generator is not None
+                else None}
+
+    def set_trainer_state(saved):
+        pos.update(saved["pos"])
+        if generator is not None and saved["generator"] is not None:
+            generator.set_state(saved["generator"])
 
     def initial():
         try:
@@ -714,10 +797,9 @@ def train(
         return float(init), _zero_output_loss(loss_fn, pred, y)
 
     state = TrainState(model=model, optimizer=optimizer, step=0, loss=math.nan)
-    it = batches()
 
     def step(i):
-        epoch, (xb, yb) = next(it)
+        epoch, (xb, yb) = next_batch()
         optimizer.zero_grad(set_to_none=True)
         out = loss_fn(model(xb), yb)
 
@@ -728,7 +810,8 @@ def train(
 
         return float(out.detach()), update
 
-    run = run_loop(state, steps, step, initial, callbacks=callbacks, progress=progress, desc=desc)
+    run = run_loop(state, steps, step, initial, callbacks=callbacks, progress=progress, desc=desc,
+                   trainer_state=(get_trainer_state, set_trainer_state))
     diverged = bool(run.diverged)
     at = int(run.diverged_at) if diverged else None
     reason = str(run.reasons[()])
