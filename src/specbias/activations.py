@@ -702,6 +702,66 @@ def _oberhettinger(nu: float = 2.0) -> Activation:
     )
 
 
+# Oberhettinger I.70 and I.84 (paper's Table I): the entries' formulas are lost in the paper's
+# text. The reference is a table of probability densities and their characteristic functions;
+# we use two even densities of that kind with closed-form transforms (docs/radon.md,
+# "Oberhettinger I.70 and I.84"): a smooth one and one with a kink.
+
+
+def _x_csch_np(z):
+    az = np.abs(z)
+    small = az < 1e-4
+    zs = np.where(small, 1.0, az)
+    e = np.exp(-zs)
+    # |z| / sinh|z| = 2 |z| e^{-|z|} / (1 - e^{-2|z|}), stable for large |z|
+    return np.where(small, 1.0 - az**2 / 6.0, 2.0 * zs * e / (-np.expm1(-2.0 * zs)))
+
+
+def _x_csch_t(z):
+    az = torch.abs(z)
+    small = az < 1e-4
+    zs = torch.where(small, torch.ones_like(az), az)
+    big = 2.0 * zs * torch.exp(-zs) / (-torch.expm1(-2.0 * zs))
+    return torch.where(small, 1.0 - az**2 / 6.0, big)
+
+
+@register("oberhettinger_i70", "x_csch")
+def _oberhettinger_i70() -> Activation:
+    """Oberhettinger I.70 (our stand-in, the paper's pair is lost): ``z / sinh(z)``, a smooth
+    even bump with exponential tails; transform ``(pi^2 / 2) / cosh^2(pi w / 2)`` (penalty
+    factor ``4 cosh^4(pi w / 2) / pi^4``: exponential, like the hyperbolic secant's squared)."""
+    c = np.pi**2 / 2
+    return Activation(
+        "oberhettinger_i70",
+        _x_csch_np,
+        _tp(_x_csch_t),
+        lambda w: c / np.cosh(np.pi * w / 2) ** 2 + 0j,
+        monotonic=False,
+        formula="z / sinh(z)",
+        fourier_formula="(pi^2/2) / cosh^2(pi w / 2)",
+        penalty_formula="4 cosh^4(pi w / 2) / pi^4",
+        family="bump",
+    )
+
+
+@register("oberhettinger_i84", "laplace")
+def _oberhettinger_i84() -> Activation:
+    """Oberhettinger I.84 (our stand-in, the paper's pair is lost): the Laplace bump
+    ``e^{-|z|}``, continuous with a kink at 0; transform ``2 / (1 + w^2)`` (penalty factor
+    ``(1 + w^2)^2 / 4``: polynomial of order ``w^4``, like the ReLU's, but finite at 0)."""
+    return Activation(
+        "oberhettinger_i84",
+        lambda z: np.exp(-np.abs(z)),
+        _tp(lambda z: torch.exp(-torch.abs(z))),
+        lambda w: 2.0 / (1.0 + w**2) + 0j,
+        monotonic=False,
+        formula="e^(-|z|)",
+        fourier_formula="2 / (1 + w^2)",
+        penalty_formula="(1 + w^2)^2 / 4",
+        family="bump",
+    )
+
+
 # G-function family (Eq. 11): act_p(z) = (1/2pi) int e^{-|w|^p} e^{iwz} dw = (1/pi) int_0^inf
 # e^{-w^p} cos(w z) dw, evaluated by Gauss-Legendre quadrature on [0, W] with e^{-W^p} = e^{-40}.
 _GL_NODES = 256

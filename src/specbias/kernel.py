@@ -41,7 +41,7 @@ from ._validation import (
     check_scalar,
 )
 
-__all__ = ["kernel_fit", "KernelFitInfo"]
+__all__ = ["kernel_fit", "KernelFitInfo", "spectral_seminorm"]
 
 _EPS = np.finfo(np.float64).eps
 _METHODS = ["auto", "svd", "gram", "cvxpy"]
@@ -413,3 +413,56 @@ def kernel_fit(Phi, y, mse: float | None = None, *, method: str = "auto",
             f"residual {exc.perp2 / N:.6g} (the budget is infeasible). Got {mse!r} instead."
         ) from None
     return done(c, lam, "svd", rank)
+
+
+def spectral_seminorm(values, h: float, act, *, order: int = 0, band: float | None = None,
+                      dim: int = 1) -> float:
+    """The spectral seminorm ``(1/2pi) int_{|w| <= band} |f^(w)|^2 P(w) dw`` of a 1-D function
+    from its samples, with ``P(w) = |w|^(dim-1) / |act^(w)|^2`` (Radon-spline paper, Eqs. 7-8;
+    docs/theory.md section 3).
+
+    ``values`` are samples of ``f`` on a uniform grid of step ``h``. Functions that do not decay
+    (a ReLU network is affine far out) are handled through their ``order``-th finite difference,
+    which must decay within the grid: its FFT is divided by the exact difference symbol
+    ``((e^{i w h} - 1) / h)^order``, and at ``w = 0`` the weight ``P / |symbol|^2`` is taken by
+    continuity (so ``order = 2`` with the ReLU gives ``int f''^2`` exactly). ``band`` limits the
+    integral (default: the grid's Nyquist frequency ``pi / h``); frequencies where ``P`` is
+    infinite or undefined are left out. The value for a finite-width network is only meaningful
+    below the Nyquist frequency of its zero-plane spacing (its transform is periodic beyond).
+
+    >>> import numpy as np
+    >>> from specbias import activation
+    >>> x = np.arange(-20, 20, 0.01)
+    >>> f = np.exp(-x**2 / 2)                       # int f'^2 dx = sqrt(pi) / 2
+    >>> round(spectral_seminorm(f, 0.01, activation("step"), order=1), 6)
+    0.886227
+    """
+    from .activations import resolve
+
+    owner = "spectral_seminorm"
+    v = check_array(values, "values", owner=owner, ndim=1, min_size=order + 8)
+    h = check_scalar(h, "h", owner=owner, min_val=0.0, include_min=False)
+    order = check_scalar(order, "order", kind=int, owner=owner, min_val=0, max_val=8)
+    dim = check_scalar(dim, "dim", kind=int, owner=owner, min_val=1)
+    if band is not None:
+        band = check_scalar(band, "band", owner=owner, min_val=0.0, include_min=False)
+    a = resolve(act)
+    if not hasattr(a, "fourier"):
+        raise ParameterError(
+            f"The 'act' parameter of {owner} must be an activation with a Fourier transform "
+            f"(a name or an Activation). Got {type(act).__name__} instead."
+        )
+    d = np.asarray(v, dtype=np.float64)
+    for _ in range(order):
+        d = np.diff(d) / h
+    m = d.size
+    F = np.fft.fft(d) * h
+    w = 2 * np.pi * np.fft.fftfreq(m, d=h)
+    we = np.where(w == 0, 1e-9 * (2 * np.pi / (m * h)), w)  # the limit at w = 0
+    sym2 = np.abs((np.exp(1j * we * h) - 1) / h) ** (2 * order)
+    with np.errstate(all="ignore"):
+        weight = np.abs(we) ** (dim - 1) / (sym2 * np.abs(a.fourier(we)) ** 2)
+    keep = np.isfinite(weight)
+    if band is not None:
+        keep &= np.abs(w) <= band
+    return float(np.sum(np.abs(F[keep]) ** 2 * weight[keep]) / (m * h))
