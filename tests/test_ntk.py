@@ -216,18 +216,20 @@ def _train_and_compare(width, n, steps, seed=0):
 
 
 def test_wide_net_follows_linearized_prediction():
-    """torch.optim.SGD on a width-1024 tanh net at half max_lr: within 2% of predict.
+    """torch.optim.SGD on a width-1024 two-layer tanh net at half max_lr for 2000 steps:
+    within 2% of predict.
 
-    Measured: 0.06% (relative error of the predicted change of the outputs, 1000 steps)."""
-    err = _train_and_compare(width=1024, n=64, steps=1000)
+    Measured: 0.33% (relative error of the predicted change of the outputs; 0.06% after 1000
+    steps, 0.02% at width 4096)."""
+    err = _train_and_compare(width=1024, n=64, steps=2000)
     assert err < 0.02, err
 
 
 def test_narrow_net_leaves_the_linearized_prediction():
     """Same run at width 16: the kernel moves and the prediction is off by tens of percent
-    (measured 54%), far above the wide net's error."""
-    wide = _train_and_compare(width=1024, n=64, steps=1000)
-    narrow = _train_and_compare(width=16, n=64, steps=1000)
+    (measured 51%), far above the wide net's error."""
+    wide = _train_and_compare(width=1024, n=64, steps=2000)
+    narrow = _train_and_compare(width=16, n=64, steps=2000)
     assert narrow > 0.2 and narrow > 20 * wide, (narrow, wide)
 
 
