@@ -122,3 +122,68 @@ def test_lucey_2d_and_determinism(tmp_path):
     c = run("lucey-2d", tmp_path / "seed1", seed=1, rows=12, cols=12, n_components=10)
     assert c["metrics"]["roughness"]["full_rank"] != m["roughness"]["full_rank"]
     assert c["metrics"]["roughness"]["rank1"] == m["roughness"]["rank1"]
+
+
+def test_lucey_2d_order_range(tmp_path):
+    """Rank-1 components are ordered by roughness only below j ~ R (raster aliasing)."""
+    s = run("lucey-2d", tmp_path, rows=12, cols=12, n_components=8, n_order=72)
+    m = s["metrics"]
+    rho_first, rho = m["order_smoothness_spearman_first"], m["order_smoothness_spearman"]
+    assert m["n_order"] == 72
+    assert rho_first["rank1"] > 0.9  # j < R = 12: ordered
+    assert abs(rho["rank1"]) < 0.4  # over 6 R components: unrelated
+    assert rho["full_rank"] > 0.9 and rho["dst"] > 0.9
+    assert abs(m["rank1_vertical_energy_peak"] - 12) <= 1  # vertical energy peaks at j ~ R
+    assert m["order_smoothness_spearman_all"]["full_rank"] > 0.9
+    with pytest.raises(ParameterError, match="n_order"):
+        run("lucey-2d", tmp_path, rows=12, cols=12, n_order=1000)
+
+
+def test_lucey_spectrum_drop_moves_with_s(tmp_path):
+    acts = ["sinc", "gaussian", "relu", "heaviside"]
+    a = run("lucey-spectrum", tmp_path / "a", width=128, activations=acts, fit_first=10,
+            scale_fractions=[1.0, 0.5, 0.125])
+    m = a["metrics"]
+    d = m["drop_index"]
+    assert d["sinc"]["1"] is None  # s = K: the drop lies beyond k = K
+    assert d["sinc"]["0.5"] == pytest.approx(64, abs=3)  # sinc: flat until k = s
+    assert d["sinc"]["0.125"] == pytest.approx(16, abs=2)
+    for f in ("1", "0.5", "0.125"):  # Gaussian: level 0.5 at k ~ sqrt(2 ln 2)/pi s
+        s_b = m["scales_non_monotonic"][f]
+        assert d["gaussian"][f] == pytest.approx(math.sqrt(2 * math.log(2)) / math.pi * s_b,
+                                                 rel=0.25, abs=2)
+    assert m["scale_invariance_max_diff"]["relu"] < 1e-12
+    assert m["scale_invariance_max_diff"]["heaviside"] < 1e-12
+    # another scale moves the drop
+    b = run("lucey-spectrum", tmp_path / "b", width=128, activations=acts, fit_first=10,
+            scale_fractions=[0.25])
+    assert b["metrics"]["drop_index"]["sinc"]["0.25"] == pytest.approx(32, abs=2)
+    assert b["metrics"]["drop_index"]["gaussian"]["0.25"] < d["gaussian"]["0.5"]
+    verdicts = {c["id"]: c["verdict"] for c in a["claims"]}
+    assert verdicts["drop-tracks-s"] == "holds" and verdicts["sinc-unity-until-s"] == "holds"
+    with pytest.raises(ParameterError, match="scale_fractions"):
+        run("lucey-spectrum", tmp_path, scale_fractions=[0.5, 0.5])
+
+
+def test_lucey_memorization(tmp_path):
+    s = run("lucey-memorization", tmp_path, scale=8.0, oversampling=[1.0, 2.0, 4.0],
+            widths=[1, 2], random_width=2)
+    m = s["metrics"]
+    assert m["samples"] == {"1": 9, "2": 17, "4": 33}
+    err = m["train_error"]
+    assert set(err["sinc"]["4"]) == {"K=N", "K=2N", "random K=2N"}
+    assert all(v < 1e-8 for v in err["sinc"]["1"].values())  # spacing 1/s: memorized
+    for r in ("2", "4"):  # below 1/s: the band holds ~s values whatever the width
+        vals = list(err["sinc"][r].values())
+        assert min(vals) > 0.5 * m["shannon_error"][r]
+        assert err["sinc"][r]["K=N"] - min(vals) < 0.02  # more or other biases gain nothing
+        assert err["relu"][r]["K=2N"] < 1e-3  # ReLU on a bias grid memorizes
+        assert max(m["dof_fitted"]["sinc"][r].values()) < 2 * 8 + 8
+        assert min(m["log10_steps_to_memorize"]["sinc"][r].values()) > 20
+    assert max(m["control_error"].values()) < 0.01
+    assert max(v for per in m["log10_steps_to_memorize"]["relu"].values()
+               for k, v in per.items() if not k.startswith("random")) < 16
+    assert {f["file"] for f in s["figures"]} >= {"memorization_error.png", "fits.png",
+                                                 "spectra.png"}
+    with pytest.raises(ParameterError, match="oversampling"):
+        run("lucey-memorization", tmp_path, oversampling=[0.5, 2.0])

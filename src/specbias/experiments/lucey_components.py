@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from ..claims import AtLeast, Claim, Ordered, Predicate
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver
 from ..signals import dst_matrix
@@ -94,12 +95,39 @@ def score_components(U: np.ndarray, n: int, bases: dict[str, np.ndarray]) -> dic
             "subspace": subspace, "roughness": float(np.mean(rough_u / rough_d))}
 
 
+def _staircase(m):
+    r = m["roughness"]["narrow"]
+    ratio = r["heaviside"] / r["tanh"]
+    return r["heaviside"] >= 3.0 and ratio >= 3.0, {"heaviside": round(r["heaviside"], 2),
+                                                    "heaviside/tanh": round(ratio, 2)}
+
+
+CLAIMS = [
+    Claim("heaviside-dst", "The principal components of a Heaviside network are a DST sine basis "
+          "(N = K).", "Lucey, Sec. 6 'Principal components', Fig. 4a",
+          AtLeast("dst_correlation.wide.heaviside", 0.95), paper_value="strict frequency basis"),
+    Claim("tanh-dst", "tanh (s = K) exhibits a similar frequency basis.", "Lucey, Sec. 6, Fig. 4b",
+          AtLeast("dst_subspace_correlation.wide.tanh", 0.9), paper_value="strict frequency basis"),
+    Claim("less-strict-with-p", "ReLU and ReLU^2 give smooth bases that match a frequency basis "
+          "less strictly as the spline order p grows.", "Lucey, Sec. 6, Fig. 4c-d",
+          Ordered(("dst_subspace_correlation.wide.heaviside", "dst_subspace_correlation.wide.relu",
+                   "dst_subspace_correlation.wide.relu2"), direction="decreasing"),
+          paper_value="more inexact as p increases"),
+    Claim("narrow-heaviside-staircase", "With K < N the Heaviside basis is a nearest-neighbour "
+          "staircase; tanh stays smooth.", "Lucey, Sec. 6, Fig. 5a-b",
+          Predicate("narrow Heaviside roughness >= 3 (a sine is 1) and >= 3x tanh's", _staircase,
+                    reads=("roughness.narrow.heaviside", "roughness.narrow.tanh")),
+          paper_value="significant discontinuities at each sample"),
+]
+
+
 @register_experiment(
     "lucey-components",
     config=Config,
     description="Principal components per activation (N = K and narrow K < N) against the DST sine basis",
     reproduces="Lucey, Fig. 4-5",
     presets={"quick": {}, "paper": {"samples": 1024, "narrow_width": 32}},
+    claims=CLAIMS,
 )
 def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt

@@ -28,6 +28,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 from scipy.optimize import brentq
 
+from ..claims import AtLeast, Between, Claim, Ordered, Predicate
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver, flow_mask, gd_mask, ridge_mask
 from . import ExperimentConfig, RunContext, register_experiment
@@ -83,6 +84,48 @@ def grey_zone_db(mask_of_log_sigma, lo: float = -20.0, hi: float = 0.0,
     return 20.0 * (a - b)
 
 
+#: The claims on the mask's shape read T >= this: the paper derives the shape in the gradient-flow
+#: limit (App. B-C), which GD reaches after a few steps; at T = 1 the GD mask is (sigma/sigma_1)^2.
+MIN_T = 10.0
+
+
+def _grey_constant(m):
+    pred = m["grey_zone_db_predicted"]
+    g = {k: v for k, v in m["grey_zone_db"]["gd"].items() if float(k) >= MIN_T}
+    return bool(g) and all(v is not None and abs(v - pred) <= 2.0 for v in g.values()), g
+
+
+def _window_sq(m):
+    r = {k: v for k, v in m["window_sq_over_T"].items() if float(k) >= MIN_T}
+    return bool(r) and all(0.9 <= v <= 1.1 for v in r.values()), r
+
+
+CLAIMS = [
+    Claim("grey-zone", "GD's mask needs a fixed drop-off in sigma (in dB) to complete 99% of its "
+          "transition from one to zero, whatever the number of iterations.",
+          "Lucey, Sec. 4 'PCA vs. GD', Fig. 1",
+          Predicate("every GD grey_zone_db at T >= 10 within 2 dB of the predicted 20 log10 "
+                    "sqrt(ln 100 / ln(1/0.99)) = 26.6 dB", _grey_constant,
+                    reads=("grey_zone_db.gd", "grey_zone_db_predicted")),
+          paper_value="approximately constant (its dB value is lost in the text)"),
+    Claim("grey-vs-pca", "PCA switches instantaneously; GD's transition is slow.",
+          "Lucey, Sec. 4 'PCA vs. GD'",
+          AtLeast("grey_zone_db.gd.1000", 10.0), paper_value="PCA: instantaneous"),
+    Claim("window-sq-is-T", "The square of the active window width is approximately the number of "
+          "iterations T.", "Lucey, Sec. 4 'PCA vs. GD', Fig. 2, App. C",
+          Predicate("window_sq_over_T in [0.9, 1.1] for every T >= 10", _window_sq,
+                    reads=("window_sq_over_T",)),
+          paper_value="window^2 ~ T"),
+    Claim("window-exponent", "The active window grows like sqrt(T).", "Lucey, App. C (Eq. 36)",
+          Between("window_exponent", 0.45, 0.55), paper_value="0.5"),
+    Claim("iterations-set-components", "More iterations keep more principal components active on "
+          "a real spectrum (Prop. 4.2).", "Lucey, Prop. 4.2, Fig. 1",
+          Ordered(("components_active.by_steps.10", "components_active.by_steps.100",
+                   "components_active.by_steps.1000", "components_active.by_steps.10000")),
+          paper_value="k grows with T"),
+]
+
+
 @register_experiment(
     "lucey-mask",
     config=Config,
@@ -94,6 +137,7 @@ def grey_zone_db(mask_of_log_sigma, lo: float = -20.0, hi: float = 0.0,
                   "points": 8000, "width": 1024},
     },
     demo=True,
+    claims=CLAIMS,
 )
 def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt

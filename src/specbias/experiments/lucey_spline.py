@@ -25,6 +25,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from ..activations import activation
+from ..claims import AllAtMost, AtMost, Claim, Predicate
 from ..features import shallow_features
 from ..shrinkage import SpectralSolver
 from ..signals import load_signal, resample
@@ -72,12 +73,50 @@ def network_features(grid: np.ndarray, p: int, x: np.ndarray | None = None) -> n
     return factor * shallow_features(x, spline_biases(grid, p), activation(name))
 
 
+def _conv(m):
+    c = m["column_error_by_grid"]["3"]
+    ratio = c["33"] / c["65"]
+    return 3.0 <= ratio <= 5.0, ratio
+
+
+CLAIMS = [
+    Claim("green-columns", "The columns of D_p^-1 are shifted Heaviside (p = 1) and ReLU (p = 2) "
+          "functions.", "Lucey, App. A, Fig. 7a-b",
+          AllAtMost("column_max_rel_error", 1e-12, only=("1", "2")), paper_value="matches"),
+    Claim("green-relu2", "For p = 3 they are shifted ReLU^2 (here ReLU^2/2), up to the grid.",
+          "Lucey, App. A, Fig. 7c", AtMost("column_max_rel_error.3", 1e-3),
+          paper_value="matches"),
+    Claim("green-relu2-converges", "The p = 3 discretization error vanishes as the grid is "
+          "refined (O(h^2)).", "Lucey, App. A ('as M grows the approximation becomes accurate')",
+          Predicate("column error at M = 33 / at M = 65 in [3, 5] (O(h^2): 4)", _conv,
+                    reads=("column_error_by_grid.3",)),
+          paper_value="increasingly accurate as M grows"),
+    Claim("ridge-is-spline", "Ridge regression on the features of act_p equals spline smoothing "
+          "with an order-p gradient penalty (Heaviside p = 1, ReLU p = 2).",
+          "Lucey, Prop. 3.1, Eq. 4", AllAtMost("ridge_vs_spline_max_rel_error", 1e-8,
+                                               only=("1", "2")),
+          paper_value="equivalent"),
+    Claim("ridge-is-spline-p3", "... and ReLU^2 (p = 3), up to the O(h^2) gap of its columns; "
+          "exactly with the D_p^-1 columns.", "Lucey, Prop. 3.1",
+          Predicate("ridge_vs_spline_max_rel_error.3 <= 1e-3 and every "
+                    "ridge_green_vs_spline_max_rel_error <= 1e-8",
+                    lambda m: (m["ridge_vs_spline_max_rel_error"]["3"] <= 1e-3
+                               and all(v <= 1e-8 for v in
+                                       m["ridge_green_vs_spline_max_rel_error"].values()),
+                               {"relu2": m["ridge_vs_spline_max_rel_error"]["3"],
+                                "green max": max(m["ridge_green_vs_spline_max_rel_error"].values())}),
+                    reads=("ridge_vs_spline_max_rel_error.3", "ridge_green_vs_spline_max_rel_error")),
+          paper_value="equivalent"),
+]
+
+
 @register_experiment(
     "lucey-spline",
     config=Config,
     description="Columns of D_p^-1 vs Heaviside/ReLU/ReLU^2/2; ridge on A vs discrete spline smoothing",
     reproduces="Lucey, Prop. 3.1, App. A, Fig. 7",
     presets={"quick": {}, "paper": {"grid": 1025}},
+    claims=CLAIMS,
 )
 def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
