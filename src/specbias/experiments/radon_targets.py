@@ -6,7 +6,10 @@ and activation: ``N`` training points uniform in ``[-1, 1]^2``, Experiment 1's k
 network (theta evenly on the circle, gamma uniform), and the minimum-norm fit with training MSE
 ``mse`` computed exactly by :func:`specbias.kernel_fit` (the paper used CVXPY). When ``mse`` is
 below what the features can reach, the least-squares fit is used and the run is marked as not
-reaching it (the paper's "--" entries). Metrics: train and test MSE. Figures: the targets and
+reaching it (the paper's "--" entries are such fits). Metrics: train and test MSE, test MSE
+relative to the target's mean square, and the paper's Table III beside ours (table
+``paper_vs_ours``; ``paper_test_ratio``, ``order_agreement``, ``reached_where_paper_reached``).
+Figures: the targets and
 their spectra (Fig. 7), and ``M(r) = int |f^(r cos t, r sin t)| r dt`` of each fit (Fig. 8;
 docs/theory.md section 3).
 """
@@ -14,7 +17,8 @@ docs/theory.md section 3).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,7 @@ import torch
 from pydantic import Field, model_validator
 
 from .._validation import ParameterError
+from ..claims import AllAtLeast, AtLeast, Claim, Predicate
 from ..kernel import kernel_fit
 from ..spectra import fourier_2d, grid_2d, radial_magnitude
 from ..targets.radon import radon_target, radon_target_names
@@ -29,8 +34,43 @@ from ..training import single_threaded
 from . import ExperimentConfig, RunContext, register_experiment
 from ._blocks import TABLE2_ACTIVATIONS, ActivationSpecs, kernel_net, parse_spec
 
-QUICK_ACTIVATIONS = ["step", "relu", "relu2", "power_relu(a=3.5)", "logistic", "cauchy",
-                     "sinc(s=4)", "half_exp", "oberhettinger"]
+QUICK_ACTIVATIONS = ["step", "relu", "relu2", "power_relu(a=3.5)", "logistic", "logistic(s=4)",
+                     "arctan", "erf", "cauchy", "sinc(s=4)", "half_exp", "oberhettinger"]
+
+#: The paper's Table III, (train MSE, test MSE) per target and activation, for the activations
+#: whose definition our zoo shares (the sinc and wavepacket parameters are lost in the paper's
+#: text; our Oberhettinger III.10 is a stand-in, docs/radon.md). ``None``: the paper's "--".
+_T3_ROWS: dict[str, list[tuple[float, float] | None]] = {
+    "step": [(8.31e-08, 5.91e-01), (4.97e-08, 9.08e-03), (5.48e-08, 1.74e-02),
+             (5.00e-08, 1.24e-02), (5.14e-08, 7.34e-04)],
+    "relu": [(5.07e-08, 1.96e-01), (5.00e-08, 2.67e-03), (5.00e-08, 1.96e-02),
+             (4.99e-08, 8.96e-03), (5.00e-08, 5.09e-04)],
+    "relu2": [(5.03e-08, 4.57e-02), (4.99e-08, 1.16e-03), (5.00e-08, 2.27e-02),
+              (5.00e-08, 7.37e-03), (5.00e-08, 2.31e-03)],
+    "power_relu(a=3.5)": [(5.16e-08, 2.53e-02), (5.01e-08, 3.32e-04), (6.17e-08, 3.77e-02),
+                          (6.98e-08, 1.23e-02), (1.12e-06, 2.71e-01)],
+    "logistic": [(5.10e-08, 1.75e-02), (5.00e-08, 2.54e-05), (9.73e-06, 5.89e+00),
+                 (5.16e-08, 7.70e-02), (9.79e-05, 2.83e+03)],
+    "arctan": [(5.01e-08, 2.47e-02), (5.00e-08, 3.48e-04), (1.11e-05, 3.33e+00),
+               (5.59e-08, 5.73e-02), (6.66e-05, 7.77e+02)],
+    "erf": [None, None, (9.54e-02, 8.75e+00), (2.03e-02, 2.19e+00), (1.31e-02, 1.66e+02)],
+    "cauchy": [(5.01e-08, 2.28e-02), (5.00e-08, 1.63e-04), (6.97e-07, 3.91e+00),
+               (4.99e-08, 6.44e-02), (4.00e-05, 6.21e+03)],
+    "half_exp": [(8.63e-08, 6.22e-01), (5.75e-08, 8.69e-03), (5.35e-08, 1.94e-02),
+                 (5.00e-08, 1.30e-02), (5.15e-08, 7.53e-04)],
+    "oberhettinger": [(8.23e-08, 1.83e-01), (5.33e-08, 3.36e-03), (5.00e-08, 1.81e-02),
+                      (5.00e-08, 9.38e-03), (5.00e-08, 5.00e-04)],
+}
+#: Table III's columns: Sparse Fourier, Ring Fourier, 2D Hole, Donoho Doppler, Donoho Bumps.
+_T3_TARGETS = ["plane_waves", "bessel_ring", "hole", "doppler", "bumps"]
+PAPER_TABLE3: dict[str, dict[str, tuple[float, float] | None]] = {
+    t: {a: rows[i] for a, rows in _T3_ROWS.items()} for i, t in enumerate(_T3_TARGETS)}
+#: A paper fit "reached" the budget when its train MSE is at most this (the paper: 5e-8, "with
+#: numerical inaccuracy leading to occasional training error values greater").
+PAPER_REACHED = 1e-7
+#: Activations that are the paper's exactly and insensitive to the network scale up to c
+#: (positively homogeneous): the cleanest comparison.
+RELU_FAMILY = ("relu", "relu2", "power_relu(a=3.5)")
 
 
 class Config(ExperimentConfig):
@@ -63,6 +103,97 @@ class Config(ExperimentConfig):
         })
 
 
+def _logistic_scale(m: Mapping[str, Any]) -> tuple[bool, Any]:
+    """logistic (s = 1) reaches none of the budgets the paper's logistic reached; logistic(s=4)
+    reaches all of them."""
+    paper = [t for t in _T3_TARGETS if (PAPER_TABLE3[t]["logistic"] or (1.0,))[0] <= PAPER_REACHED]
+    r = m["reached_mse"]
+    s1 = sum(r[t]["logistic"] for t in paper)
+    s4 = sum(r[t]["logistic(s=4)"] for t in paper)
+    return s1 == 0 and s4 == len(paper), {"logistic": s1, "logistic(s=4)": s4}
+
+
+def _erf_fails(m: Mapping[str, Any]) -> tuple[bool, Any]:
+    r = m["reached_mse"]
+    vals = {t: r[t]["erf"] for t in ("plane_waves", "bessel_ring")}
+    return not any(vals.values()), vals
+
+
+def _ring_hole_magnitude(m: Mapping[str, Any]) -> tuple[bool, Any]:
+    acts = ("step", *RELU_FAMILY, "half_exp")
+    vals = {f"{t}.{a}": m["paper_test_ratio"][t][a] for t in ("bessel_ring", "hole")
+            for a in acts}
+    return all(0.1 <= v <= 10 for v in vals.values()), vals
+
+
+def _unresolved(m: Mapping[str, Any]) -> tuple[bool, Any]:
+    vals = {f"{t}.{a}": m["relative_test_mse"][t][a] for t in ("doppler", "bumps")
+            for a in ("step", *RELU_FAMILY)}
+    return min(vals.values()) >= 0.3, vals
+
+
+CLAIMS = [
+    Claim("most-fit",
+          "Most combinations of target and activation are able to fit (training MSE 5e-8).",
+          "Radon, Sec. V-A, Exp. 2, Table III",
+          AtLeast("fraction_reaching_mse", 0.5), paper_value="most (55 of 80 cells)"),
+    Claim("strongest-fail",
+          "Some of the strongest regularizers are unable to fit: Erf has no entry for the "
+          "sparse Fourier and ring targets.",
+          "Radon, Sec. V-A, Table III",
+          Predicate("erf reaches neither plane_waves nor bessel_ring", _erf_fails,
+                    reads=("reached_mse",)),
+          paper_value="Erf: --, --"),
+    Claim("relu-family-fits",
+          "ReLU, ReLU^2 and ReLU^3.5 reach the budget on every target where the paper's did.",
+          "Radon, Table III",
+          AllAtLeast("reached_where_paper_reached", 1.0, only=RELU_FAMILY),
+          paper_value="14 of 15 cells"),
+    Claim("logistic-fits",
+          "The logistic reaches the budget on the sparse Fourier, ring and doppler targets.",
+          "Radon, Table III",
+          Predicate("logistic (s=1) reaches 0 of the paper's 3; logistic(s=4) reaches all 3",
+                    _logistic_scale, reads=("reached_mse",)),
+          paper_value="5.10e-8, 5.00e-8, 5.16e-8",
+          finding="At s = 1 the logistic reaches none of the five budgets (its least-squares "
+                  "floor is 1e-3 - 7e-2); its transition is 4x wider than arctan's or "
+                  "Cauchy's at the same s (slope 1/4 at 0). logistic(s=4) reaches all three "
+                  "of the paper's cells, with test errors of arctan's and Cauchy's size on the "
+                  "sparse Fourier and ring targets, as in the paper: the logistic's scale "
+                  "(the paper's s is lost in its text) is the cause "
+                  "(docs/radon.md#table-iii)."),
+    Claim("order-agrees",
+          "Test errors order the activations as Table III does, on the targets our sampling "
+          "resolves (fraction of activation pairs in the same order).",
+          "Radon, Table III",
+          AllAtLeast("order_agreement", 0.6, only=("plane_waves", "bessel_ring", "hole")),
+          paper_value="Table III"),
+    Claim("ring-hole-magnitude",
+          "Table III's test errors on the ring and hole targets (step, ReLU family, half-exp), "
+          "within a factor 10.",
+          "Radon, Table III",
+          Predicate("0.1 <= paper_test_ratio <= 10 on bessel_ring and hole for step, relu, "
+                    "relu2, relu3.5, half_exp", _ring_hole_magnitude,
+                    reads=("paper_test_ratio",)),
+          paper_value="e.g. ReLU 2.67e-3 (ring), 1.96e-2 (hole)"),
+    Claim("doppler-bumps",
+          "Table III's doppler and bumps test errors (ReLU family 7e-3 - 1e-2 and 5e-4 - 2e-3, "
+          "ReLU^2 best on the doppler).",
+          "Radon, Table III",
+          Predicate("relative_test_mse >= 0.3 on doppler and bumps for step and the ReLU "
+                    "family (the fits do not learn these targets)", _unresolved,
+                    reads=("relative_test_mse",)),
+          paper_value="ReLU 8.96e-3 (doppler), 5.09e-4 (bumps)",
+          finding="Our doppler errors are 9-310x the paper's with the ReLU-family order "
+                  "reversed, bumps 7-30x (step, ReLU, ReLU^2): at N = 300 no fit learns these "
+                  "targets (test MSE 0.6-32x the target's mean square, against 0.006-0.23x on "
+                  "ring and hole). "
+                  "The doppler's chirp and bumps of width 0.02-0.1 lie below the resolution of "
+                  "300 random points; N = 1000 does not change it. The paper's target "
+                  "parameters and N are lost (docs/radon.md#table-iii)."),
+]
+
+
 @register_experiment(
     "radon-targets",
     config=Config,
@@ -70,7 +201,8 @@ class Config(ExperimentConfig):
     reproduces="Radon-spline paper, Table III, Figs. 7-8 (Experiment 2)",
     presets={"quick": {},
              "paper": {"n_train": 1000, "width": 2000, "n_test": 10000, "grid": 128,
-                       "activations": TABLE2_ACTIVATIONS}},
+                       "activations": [*TABLE2_ACTIVATIONS, "logistic(s=4)"]}},
+    claims=CLAIMS,
 )
 def run(cfg: Config, ctx: RunContext) -> None:
     import matplotlib.pyplot as plt
@@ -114,6 +246,15 @@ def run(cfg: Config, ctx: RunContext) -> None:
     ctx.metric("fraction_reaching_mse", float(df.reached_mse.mean()))
     best = df.loc[df.groupby("target").test_mse.idxmin()]
     ctx.metric("best_activation_per_target", dict(zip(best.target, best.activation, strict=True)))
+    ctx.metric("reached_mse", {t: {a: float(r) for a, r in zip(d.activation, d.reached_mse,
+                                                                 strict=True)}
+                               for t, d in df.groupby("target")})
+    ms = {t: float(np.mean(f(Xte) ** 2)) for t, f in targets.items()}
+    ctx.metric("target_mean_square", ms)
+    ctx.metric("relative_test_mse", {t: {a: float(v) / ms[t] for a, v in
+                                         zip(d.activation, d.test_mse, strict=True)}
+                                     for t, d in df.groupby("target")})
+    _paper_comparison(ctx, df)
 
     # ---- Fig. 7: targets and |FFT|
     nt = len(targets)
@@ -154,7 +295,61 @@ def run(cfg: Config, ctx: RunContext) -> None:
     if not df.reached_mse.all():
         miss = df[~df.reached_mse][["target", "activation"]].values.tolist()
         ctx.note(f"{len(miss)} fit(s) could not reach mse = {cfg.mse:g} (the features' "
-                 "least-squares floor is higher; the least-squares fit is reported, like the "
-                 f"paper's failed entries): {miss}")
+                 "least-squares floor is higher; the least-squares fit is reported; the "
+                 "paper's '--' entries are Erf on the sparse Fourier and ring targets and one "
+                 f"sinc on three targets): {miss}")
     ctx.note("Paper Table III: train errors ~5e-8 for most fits; test errors grow with the "
              "strength of the spectral penalty and for smooth activations on sharp targets.")
+
+
+def _concordance(ours: dict[str, float], paper: dict[str, float]) -> float:
+    """Fraction of activation pairs whose test errors order the same way in ours and the
+    paper's (ties in either skipped); NaN with no pair."""
+    keys = sorted(set(ours) & set(paper))
+    same = total = 0
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            d_ours, d_paper = ours[a] - ours[b], paper[a] - paper[b]
+            if d_ours == 0 or d_paper == 0:
+                continue
+            total += 1
+            same += (d_ours > 0) == (d_paper > 0)
+    return same / total if total else math.nan
+
+
+def _paper_comparison(ctx: RunContext, df: pd.DataFrame) -> None:
+    """The paper's Table III beside ours: table ``paper_vs_ours`` and its metrics."""
+    rows = []
+    for r in df.itertuples():
+        if r.target not in PAPER_TABLE3 or r.activation not in PAPER_TABLE3[r.target]:
+            continue
+        paper = PAPER_TABLE3[r.target][r.activation]
+        p_train, p_test = paper if paper is not None else (math.nan, math.nan)
+        rows.append({"target": r.target, "activation": r.activation,
+                     "paper_train_mse": p_train, "paper_test_mse": p_test,
+                     "ours_train_mse": r.train_mse, "ours_test_mse": r.test_mse,
+                     "test_ratio": r.test_mse / p_test if paper is not None else math.nan,
+                     "paper_reached": paper is not None and p_train <= PAPER_REACHED,
+                     "ours_reached": bool(r.reached_mse)})
+    if not rows:
+        return
+    pv = pd.DataFrame(rows)
+    ctx.table("paper_vs_ours", pv)
+    ctx.metric("paper_test_ratio", {t: {a: float(v) for a, v in zip(d.activation, d.test_ratio,
+                                                                    strict=True)
+                                        if math.isfinite(v)}
+                                    for t, d in pv.groupby("target")})
+    agree = {}
+    for t, d in pv.groupby("target"):
+        d = d[d.paper_test_mse.notna()]
+        agree[t] = _concordance(dict(zip(d.activation, d.ours_test_mse, strict=True)),
+                                dict(zip(d.activation, d.paper_test_mse, strict=True)))
+    ctx.metric("order_agreement", agree)
+    reach = {}
+    for a, d in pv[pv.paper_reached].groupby("activation"):
+        reach[a] = float(d.ours_reached.mean())
+    ctx.metric("reached_where_paper_reached", reach)
+    ctx.note("paper_vs_ours lists the paper's Table III beside our fits (test_ratio = ours / "
+             "paper). The paper leaves out N, the test points, the width, the targets' "
+             "parameters and the network scale s; docs/radon.md (Table III) traces the "
+             "differences.")
