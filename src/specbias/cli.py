@@ -129,12 +129,15 @@ def list_cmd(name, markdown):
               help="checkpoint training every STEPS steps (default: every few minutes of work); "
                    "rerunning with the same --out resumes from the last checkpoint")
 @click.option("--no-checkpoint", "no_checkpoint", is_flag=True, help="no checkpoints")
+@click.option("--tensorboard", "tensorboard", default=None, metavar="DIR",
+              help="log losses, spectra and metrics to DIR while training (tensorboard --logdir "
+                   "DIR); needs the tensorboard extra")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @click.option("-h", "--help", "show_help", is_flag=True,
               help="this help; with NAME, the experiment's config keys")
 @_guarded
-def run_cmd(name, preset, out, sets, seed, device, checkpoint_every, no_checkpoint, quiet,
-            show_help):
+def run_cmd(name, preset, out, sets, seed, device, checkpoint_every, no_checkpoint, tensorboard,
+            quiet, show_help):
     """Run experiment NAME and write summary.json, tables, figures and report.html.
 
     `specbias run NAME --help` lists NAME's config keys, types, defaults and presets."""
@@ -151,7 +154,7 @@ def run_cmd(name, preset, out, sets, seed, device, checkpoint_every, no_checkpoi
         summary = run_experiment(name, preset=preset, overrides=list(sets), seed=seed, out=out,
                                  quiet_progress=quiet, device=device,
                                  checkpoint_every=checkpoint_every,
-                                 checkpoints=not no_checkpoint)
+                                 checkpoints=not no_checkpoint, tensorboard=tensorboard)
     except KeyboardInterrupt:
         kept = "" if no_checkpoint else "; training checkpoints are kept: rerun to resume"
         _fail(f"interrupted; nothing was written to {dest!r} (a previous result there is "

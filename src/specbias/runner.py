@@ -324,7 +324,8 @@ def _seed_everything(seed: int) -> None:
 def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: int = 0,
                    out: str | os.PathLike | None = None, quiet_progress: bool = False,
                    report: bool = True, checkpoint_every: int | None = None,
-                   checkpoints: bool = True, device: str = "cpu") -> dict[str, Any]:
+                   checkpoints: bool = True, device: str = "cpu",
+                   tensorboard: str | os.PathLike | None = None) -> dict[str, Any]:
     """Run experiment ``name`` and write its results to ``out`` (default ``out/NAME``).
 
     Returns the summary dict (also written to ``out/summary.json``). Outputs are produced in a
@@ -336,8 +337,12 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
     (``summary["resumed_from_step"]``); they are removed once the result is published.
     ``checkpoints=False`` turns this off. ``device`` (``cpu``, ``cuda``, ``cuda:N``, ``mps`` or
     ``auto``) is where torch experiments put their models and data (:mod:`specbias.devices`).
+    With ``tensorboard=DIR`` every training loop logs its loss and spectra to
+    ``DIR/NAME/loop-n`` as it trains, and the finished metrics and claims go to
+    ``DIR/NAME/summary`` (:mod:`specbias.tensorboard`).
     """
     from . import checkpoint as ck
+    from . import tensorboard as tb
     from .devices import resolve_device, use_device
 
     exp = registry.get(name)
@@ -369,7 +374,9 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
     matplotlib.use("Agg", force=False)
     try:
         _seed_everything(seed)
-        with quiet(quiet_progress), ck.activate(checkpointer), use_device(dev):
+        tb_dir = Path(tensorboard) / name if tensorboard is not None else None
+        with quiet(quiet_progress), ck.activate(checkpointer), use_device(dev), \
+                tb.activate(tb_dir):
             exp.fn(cfg, ctx)
         wall = time.perf_counter() - t0
         if checkpointer is not None and checkpointer.saves:
@@ -389,6 +396,8 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
         raise
     if checkpointer is not None:
         checkpointer.remove()
+    if tensorboard is not None:
+        tb.log_summary(Path(tensorboard) / name, json.loads((out / SUMMARY).read_text()))
     summary = json.loads((out / SUMMARY).read_text())
     summary["out"] = str(out_given)
     return summary

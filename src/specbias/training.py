@@ -516,10 +516,16 @@ def run_loop(
         state.diverged = bool(diverged) if single else diverged.copy()
         return bool(diverged.all())
 
+    from . import checkpoint as _ck
+    from . import tensorboard as _tb
+
+    kept = list(everyone)  # what a checkpoint keeps (not the TensorBoard logger)
+    logger = _tb.loop_logger(everyone)  # specbias run --tensorboard DIR
+    if logger is not None:
+        everyone.append(logger)
     for cb in everyone:
         cb.on_train_begin(state)
     stopped = "steps"
-    from . import checkpoint as _ck
 
     ck = _ck.active()
     loop_ck = ck.next_loop() if ck is not None else None
@@ -531,7 +537,7 @@ def run_loop(
                 "diverged_at": diverged_at.copy(), "reasons": reasons.copy(),
                 "model": state.model.state_dict(),
                 "optimizer": state.optimizer.state_dict() if state.optimizer is not None else None,
-                "callbacks": [cb.state_dict() for cb in everyone],
+                "callbacks": [cb.state_dict() for cb in kept],
                 "trainer": trainer_state[0]() if trainer_state is not None else None,
                 "rng": _ck.rng_state()}
 
@@ -545,7 +551,7 @@ def run_loop(
         diverged[...] = saved["diverged"]
         diverged_at[...] = saved["diverged_at"]
         reasons[...] = saved["reasons"]
-        for cb, cb_state in zip(everyone, saved["callbacks"], strict=True):
+        for cb, cb_state in zip(kept, saved["callbacks"], strict=True):
             cb.load_state_dict(cb_state)
         if trainer_state is not None:
             trainer_state[1](saved["trainer"])
