@@ -240,6 +240,25 @@ def test_squared_form_cannot_see_clusters_arranged_as_a_design():
     assert mag.auc == pytest.approx(1 - 0.5 / K) and mag.normalized_auc > 0.4
 
 
+# ----------------------------------------------------------------------------- MNIST's low score
+
+
+def test_random_initial_weights_dilute_clustered_updates():
+    # why trained MNIST planes score far below 1 (docs/adaptive.md): the final weights are the
+    # random initial ones plus a clustered learned change; SGD never removes the initial part,
+    # so the score of the sum falls as the change shrinks relative to it
+    K, d = 64, 785
+    rng = np.random.default_rng(0)
+    W0 = rng.standard_normal((K, d))
+    W0 *= 1.0 / np.linalg.norm(W0, axis=1, keepdims=True)
+    D = tight_clusters(K, d, 3, rng)  # the learned change: three tight clusters, unit rows
+    learned = clustering_auc(D).normalized_auc
+    scores = [clustering_auc(W0 + t * D).normalized_auc for t in (0.25, 0.5, 1.0, 2.0, 8.0)]
+    assert learned > 0.9 and abs(clustering_auc(W0).normalized_auc) < 0.05
+    assert all(a < b for a, b in zip(scores, scores[1:], strict=False))
+    assert scores[0] < 0.2 < scores[-1] and scores[-1] > 0.8
+
+
 # ----------------------------------------------------------------------------- input checks
 
 

@@ -15,7 +15,9 @@ buffers) as a :class:`ZeroPlaneRecord`. This module, numpy only,
 * detects datapoint pinning (:func:`datapoint_pinning`: breaklines passing through training
   points, and how far they rotate about them while pinned);
 * computes the total magnitude at radius of a shallow network's Fourier transform
-  (:func:`network_radial_magnitude`), which lives on lines through the origin.
+  (:func:`network_radial_magnitude`), which lives on lines through the origin, compares the
+  shapes of two such curves (:func:`radial_shape_change`), and measures how close the units'
+  normals come to each other (:func:`nearest_normal_angle`: only near-parallel units interfere).
 
 >>> import numpy as np, torch
 >>> from specbias import ShallowNet, ZeroPlaneRecorder, train, zero_plane_motion, clustering_auc
@@ -61,6 +63,8 @@ __all__ = [
     "PinningResult",
     "datapoint_pinning",
     "network_radial_magnitude",
+    "radial_shape_change",
+    "nearest_normal_angle",
 ]
 
 
@@ -828,6 +832,72 @@ def network_radial_magnitude(theta, gamma, s, c, act, radii, *, parallel_tol: fl
                 amp += (fk * np.exp(-1j * om * g[k]))[:, None] * cv[k][None, :]
             total += np.linalg.norm(amp, axis=1)
     return total
+
+
+def radial_shape_change(M_a, M_b, *, decades: float = 8.0) -> float:
+    """How much the *shape* of a total-magnitude curve changed: the RMS of
+    ``log10(M_b / M_a)`` about its mean over the radii (a constant factor is no change), on the
+    radii where both curves are positive and within ``decades`` of their peaks. ``nan`` when
+    fewer than two radii qualify.
+
+    For a positively homogeneous activation of degree ``p`` (step, ReLU, ReLU^a) and units with
+    no two normals parallel within the tolerance of :func:`network_radial_magnitude`, ``M(r)``
+    is ``const * r^-(p+1)`` whatever the parameters: the shape cannot change, only through
+    interference of (near-)parallel units. For other activations the spread of the scales
+    ``s_k`` changes it too.
+
+    >>> import numpy as np
+    >>> r = np.array([1.0, 2.0, 4.0])
+    >>> radial_shape_change(r ** -2, 5 * r ** -2)            # a constant factor: no change
+    0.0
+    >>> round(radial_shape_change(r ** -2, r ** -3), 4)      # one more power of r
+    0.2458
+    """
+    a = check_array(M_a, "M_a", owner="radial_shape_change", ndim=1, finite=False)
+    b = check_array(M_b, "M_b", owner="radial_shape_change", ndim=1, finite=False)
+    if a.shape != b.shape:
+        raise ParameterError(
+            f"M_a and M_b of radial_shape_change must have the same shape. Got {a.shape} and "
+            f"{b.shape} instead.")
+    decades = check_scalar(decades, "decades", owner="radial_shape_change", min_val=0.0,
+                           include_min=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        la, lb = np.log10(a), np.log10(b)
+    ok = np.isfinite(la) & np.isfinite(lb)
+    if ok.sum() < 2:
+        return float("nan")
+    with np.errstate(invalid="ignore"):
+        ok &= (la > la[ok].max() - decades) & (lb > lb[ok].max() - decades)
+    if ok.sum() < 2:
+        return float("nan")
+    d = lb[ok] - la[ok]
+    return float(np.sqrt(np.mean((d - d.mean()) ** 2)))
+
+
+def nearest_normal_angle(theta) -> np.ndarray:
+    """For every unit, the angle (radians, in ``[0, pi/2]``) between its normal and the nearest
+    other unit's normal, parallel or antiparallel: ``arccos max_{j != k} |theta_k . theta_j|``.
+
+    Units interfere in the Fourier transform only where their Dirac lines ``xi = omega theta``
+    (nearly) coincide (:func:`network_radial_magnitude`), so this says whether training brought
+    any units close enough to interfere. Random normals in ``R^d`` sit near 90 degrees apart
+    for large ``d``; clustering brings them closer. One unit gives ``[pi/2]``.
+
+    >>> import numpy as np
+    >>> th = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.01]])
+    >>> np.degrees(nearest_normal_angle(th)).round(2).tolist()
+    [0.57, 89.43, 0.57]
+    """
+    th = check_array(theta, "theta", owner="nearest_normal_angle", ndim=2)
+    norms = np.linalg.norm(th, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ParameterError("The 'theta' parameter of nearest_normal_angle has a zero row.")
+    th = th / norms
+    if th.shape[0] < 2:
+        return np.full(th.shape[0], math.pi / 2)
+    C = np.abs(th @ th.T)
+    np.fill_diagonal(C, -1.0)
+    return np.arccos(np.clip(C.max(axis=1), 0.0, 1.0))
 
 
 def _parallel_groups(theta: np.ndarray, tol: float):
