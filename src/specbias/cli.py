@@ -1,4 +1,4 @@
-"""The ``specbias`` command line: list, run, show, demo, sweep, verify.
+"""The ``specbias`` command line: list, run, show, demo, sweep, verify, plan.
 
 Exit status: 0 done; 1 a run diverged or some points/runs failed (the results are written and
 say so); 2 bad input (one line naming the problem, nothing written); 130 interrupted by Ctrl-C
@@ -324,6 +324,17 @@ def verify_cmd(preset, only, workers, executor, scheduler, out, device, quiet):
         bad = [f"{r['experiment']}:{r['id']}" for r in result.failures]
         bad += [f"{n} (raised: {m})" for n, m in result.errors.items()]
         _fail(f"{len(bad)} claims failed or runs raised: {'; '.join(bad)}", code=EXIT_FAILED)
+
+
+# ----------------------------------------------------------------------------- plan
+def _register_plan() -> None:
+    from .plan_cli import plan_cmd
+
+    plan_cmd.callback = _guarded(plan_cmd.callback)
+    cli.add_command(plan_cmd)
+
+
+_register_plan()
 
 
 def _run_options(device: str, checkpoint_every: int | None) -> dict:

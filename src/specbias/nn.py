@@ -378,3 +378,176 @@ class MLP(nn.Module):
             h = self.act(lin(h))
         out = self.layers[-1](h)
         return out[:, 0] if self.out_dim == 1 else out
+
+
+# ----------------------------------------------------------------------------- coordinate networks
+
+
+class FourierFeatures(nn.Module):
+    """Random Fourier features ``gamma(v) = [cos 2 pi B v, sin 2 pi B v]`` (Tancik et al., 2020).
+
+    ``B`` (shape ``(n_features, in_dim)``) is drawn once from ``N(0, sigma^2)`` and kept as a
+    fixed buffer (it does not train). ``sigma`` is in cycles per unit of ``v``: the features
+    have frequencies ``|B_j|`` and the larger ``sigma``, the higher the frequencies a network on
+    top of them learns quickly (docs/planning.md). For a fixed ``generator`` state the draw is
+    ``sigma`` times one standard-normal matrix, so networks built with different ``sigma`` and
+    the same seed differ only in that scale. The output has ``out_dim = 2 * n_features``
+    columns; use it as the first module of an ``nn.Sequential`` (``MLP(ff.out_dim, ...)`` after
+    it).
+
+    >>> import torch
+    >>> ff = FourierFeatures(1, 8, sigma=4.0, generator=torch.Generator().manual_seed(0))
+    >>> ff(torch.zeros(5, 1)).shape, ff.out_dim
+    (torch.Size([5, 16]), 16)
+    """
+
+    B: torch.Tensor
+
+    def __init__(self, in_dim: int, n_features: int, sigma: float, generator: torch.Generator | None = None,
+                 *, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        owner = "FourierFeatures"
+        in_dim = check_scalar(in_dim, "in_dim", kind=int, owner=owner, min_val=1)
+        n_features = check_scalar(n_features, "n_features", kind=int, owner=owner, min_val=1)
+        sigma = check_scalar(sigma, "sigma", owner=owner, min_val=0.0, include_min=False)
+        if not math.isfinite(sigma):
+            raise ParameterError(f"The 'sigma' parameter of {owner} must be finite. Got {sigma!r}.")
+        dtype = _check_dtype(dtype, owner)
+        _check_generator(generator, owner)
+        check_model_size(owner, in_dim * n_features, dtype,
+                         {"in_dim": in_dim, "n_features": n_features})
+        self.in_dim, self.n_features, self.sigma = in_dim, n_features, float(sigma)
+        self.out_dim = 2 * n_features
+        B = torch.randn(n_features, in_dim, generator=generator, dtype=torch.float64) * sigma
+        self.register_buffer("B", B.to(dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_x(x, "FourierFeatures", self.in_dim, self.B.dtype)
+        proj = 2 * math.pi * (x @ self.B.T)
+        return torch.cat([torch.cos(proj), torch.sin(proj)], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"in_dim={self.in_dim}, n_features={self.n_features}, sigma={self.sigma:g}"
+
+
+class PositionalEncoding(nn.Module):
+    """NeRF's positional encoding (Mildenhall et al., 2020): for every input coordinate ``p``,
+    ``(sin 2^0 pi p, cos 2^0 pi p, ..., sin 2^(L-1) pi p, cos 2^(L-1) pi p)`` with
+    ``L = n_freqs``; ``include_input`` prepends ``p`` itself. No parameters.
+
+    The frequencies are octaves ``2^(l-1) / 2`` cycles per unit: ``n_freqs`` sets the highest
+    one, ``2^(L-2)``, much as ``sigma`` does for :class:`FourierFeatures`. The output has
+    ``out_dim = 2 * n_freqs * in_dim (+ in_dim)`` columns, ordered by frequency, then sin/cos,
+    then coordinate.
+
+    >>> import torch
+    >>> pe = PositionalEncoding(2, 3)
+    >>> pe(torch.zeros(4, 2)).shape, pe.out_dim
+    (torch.Size([4, 12]), 12)
+    """
+
+    freqs: torch.Tensor
+
+    def __init__(self, in_dim: int, n_freqs: int, *, include_input: bool = False):
+        super().__init__()
+        owner = "PositionalEncoding"
+        in_dim = check_scalar(in_dim, "in_dim", kind=int, owner=owner, min_val=1)
+        n_freqs = check_scalar(n_freqs, "n_freqs", kind=int, owner=owner, min_val=1, max_val=60)
+        if not isinstance(include_input, bool):
+            raise ParameterError(f"The 'include_input' parameter of {owner} must be a bool. "
+                                 f"Got {include_input!r} instead.")
+        self.in_dim, self.n_freqs, self.include_input = in_dim, n_freqs, include_input
+        self.out_dim = 2 * n_freqs * in_dim + (in_dim if include_input else 0)
+        self.register_buffer("freqs", math.pi * 2.0 ** torch.arange(n_freqs, dtype=torch.float64),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise ParameterError("PositionalEncoding expects a floating-point torch.Tensor input.")
+        x = _check_x(x, "PositionalEncoding", self.in_dim, x.dtype)
+        arg = x[:, None, :] * self.freqs.to(x.dtype)[None, :, None]  # (N, L, d)
+        enc = torch.stack([torch.sin(arg), torch.cos(arg)], dim=2).reshape(x.shape[0], -1)
+        return torch.cat([x, enc], dim=1) if self.include_input else enc
+
+    def extra_repr(self) -> str:
+        return f"in_dim={self.in_dim}, n_freqs={self.n_freqs}, include_input={self.include_input}"
+
+
+class SineLayer(nn.Module):
+    """``sin(omega0 (W x + b))``: one layer of a :class:`SIREN` (an ``nn.Linear`` inside, so the
+    empirical NTK handles it in closed form)."""
+
+    def __init__(self, in_features: int, out_features: int, omega0: float, *, first: bool,
+                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.omega0, self.first = float(omega0), first
+        self.linear = nn.Linear(in_features, out_features, dtype=dtype)
+        bound = 1.0 / in_features if first else math.sqrt(6.0 / in_features) / omega0
+        with torch.no_grad():
+            self.linear.weight.uniform_(-bound, bound, generator=generator)
+            b = 1.0 / math.sqrt(in_features)  # PyTorch's default bias init, as in the reference
+            self.linear.bias.uniform_(-b, b, generator=generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(self.omega0 * self.linear(x))
+
+    def extra_repr(self) -> str:
+        return f"omega0={self.omega0:g}, first={self.first}"
+
+
+class SIREN(nn.Module):
+    """Sinusoidal representation network (Sitzmann et al., 2020): ``depth`` sine layers
+    ``sin(omega0 (W x + b))`` of ``width`` units and a linear output layer.
+
+    Initialization as in the reference implementation: the first layer's weights
+    ``U(-1/in_dim, 1/in_dim)``, every later layer's (hidden and output)
+    ``U(-sqrt(6/n)/omega0, sqrt(6/n)/omega0)`` with ``n`` its fan-in, biases PyTorch's default
+    ``U(-1/sqrt(n), 1/sqrt(n))``; the same ``omega0`` multiplies every sine layer. The first
+    layer then maps ``[-1, 1]`` to about ``omega0 / (2 pi)`` cycles, which is why ``omega0``
+    sets the frequencies the network learns quickly (docs/planning.md). Output shape ``(N,)``
+    when ``out_dim == 1``.
+
+    >>> import torch
+    >>> net = SIREN(1, 32, 3, generator=torch.Generator().manual_seed(0))
+    >>> net(torch.linspace(-1, 1, 5)[:, None]).shape
+    torch.Size([5])
+    """
+
+    def __init__(self, in_dim: int, width: int, depth: int, omega0: float = 30.0, out_dim: int = 1,
+                 generator: torch.Generator | None = None, *, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        owner = "SIREN"
+        in_dim = check_scalar(in_dim, "in_dim", kind=int, owner=owner, min_val=1)
+        width = check_scalar(width, "width", kind=int, owner=owner, min_val=1)
+        depth = check_scalar(depth, "depth", kind=int, owner=owner, min_val=1)
+        out_dim = check_scalar(out_dim, "out_dim", kind=int, owner=owner, min_val=1)
+        omega0 = check_scalar(omega0, "omega0", owner=owner, min_val=0.0, include_min=False)
+        if not math.isfinite(omega0):
+            raise ParameterError(f"The 'omega0' parameter of {owner} must be finite. Got {omega0!r}.")
+        dtype = _check_dtype(dtype, owner)
+        _check_generator(generator, owner)
+        check_model_size(owner, (in_dim + 1) * width + (depth - 1) * (width + 1) * width
+                         + (width + 1) * out_dim, dtype,
+                         {"in_dim": in_dim, "width": width, "depth": depth, "out_dim": out_dim},
+                         n_layers=depth + 1)
+        self.in_dim, self.width, self.depth, self.out_dim = in_dim, width, depth, out_dim
+        self.omega0 = float(omega0)
+        g = generator
+        layers: list[nn.Module] = [SineLayer(in_dim, width, omega0, first=True, generator=g,
+                                             dtype=dtype)]
+        layers += [SineLayer(width, width, omega0, first=False, generator=g, dtype=dtype)
+                   for _ in range(depth - 1)]
+        self.layers = nn.ModuleList(layers)
+        self.out = nn.Linear(width, out_dim, dtype=dtype)
+        with torch.no_grad():
+            bound = math.sqrt(6.0 / width) / omega0
+            self.out.weight.uniform_(-bound, bound, generator=g)
+            b = 1.0 / math.sqrt(width)
+            self.out.bias.uniform_(-b, b, generator=g)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = _check_x(x, "SIREN", self.in_dim, self.out.weight.dtype)
+        for layer in self.layers:
+            h = layer(h)
+        out = self.out(h)
+        return out[:, 0] if self.out_dim == 1 else out
