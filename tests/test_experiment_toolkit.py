@@ -179,6 +179,11 @@ def test_every_refusal_names_a_field(name):
 #: For every experiment with checks across fields: overrides that break one, and the field its
 #: error names.
 CROSS_FIELD = [
+    ("lucey-memorization", {"oversampling": [1.0, 1.0]}, "oversampling"),
+    ("plan-check", {"targets": [2.5]}, "targets"),
+    ("radon-seminorm", {"zero_plane_range": 2.0, "data_range": 3.0}, "zero_plane_range"),
+    ("lucey-2d", {"n_order": 1000}, "n_order"),
+    ("rahaman-random-labels", {"inputs": ["mnist", "mnist"]}, "inputs"),
     ("lucey-components", {"narrow_width": 300}, "narrow_width"),
     ("lucey-components", {"n_components": 30}, "n_components"),
     ("lucey-iterations", {"fit_stop": 300}, "fit_stop"),

@@ -59,16 +59,45 @@ def test_mnist_noise_low_frequency_noise_hurts_more(tmp_path):
     reach = m["band_first_reach"]
     assert reach["0-10"] is not None and reach["0-10"] <= (reach["60-120"] or np.inf)
     assert m["n_train"] == 120
+    assert m["grid_eigvec_sign_changes"] == list(range(8))  # Fig. 6: sinusoid-like
 
 
 def test_manifold_more_petals_learn_high_frequencies_sooner(tmp_path):
     m = _run("rahaman-manifold", tmp_path, width=32, depth=4, n_points=160, petals=[0.0, 10.0],
              frequencies=[7.0, 17.0, 27.0, 37.0], seeds=1, steps=700, every=25,
-             class_frequencies=[27.0], class_steps=300)
+             class_frequencies=[27.0], class_steps=300, plane_grid=32)
     amp = m["high_freq_mean_amplitude"]
     assert amp["10"] > amp["0"]
     assert m["final_loss"]["10"] < m["final_loss"]["0"]
     assert m["accuracy"]["27"]["10"] >= m["accuracy"]["27"]["0"]
+    # Fig. 7 maps and App. E's k-NN: every K and L measured, the network smoother than k-NN
+    assert set(m["input_space_frequency"]) == {"0", "10"}
+    assert set(m["knn_mean_accuracy"]) == {"1", "3", "5"}
+    assert all(0 <= a <= 1 for v in m["knn_mean_accuracy"].values() for a in v.values())
+    assert m["heldout_mean_accuracy"]["10"] > m["heldout_mean_accuracy"]["0"]
+    assert all(m["input_space_frequency"]["10"] < v
+               for v in m["knn_input_space_frequency"].values())
+
+
+def test_manifold_rejects_more_neighbours_than_points(tmp_path):
+    with pytest.raises(ParameterError, match="knn_neighbors"):
+        _run("rahaman-manifold", tmp_path, n_points=32, frequencies=[3.0, 5.0],
+             class_frequencies=[3.0], knn_neighbors=[40])
+
+
+def test_random_labels_flat_manifold_is_harder(tmp_path):
+    m = _run("rahaman-random-labels", tmp_path, width=32, depth=3, n_train=120, seeds=1,
+             steps=150, every=5)
+    assert m["n_train"] == 120 and m["flat_dim"] >= 1
+    assert 3 < m["intrinsic_dim"] < 30
+    loss = m["mean_loss"]
+    assert loss["full"] < loss["mnist"] < loss["flat"]
+    assert set(m["final_accuracy"]) == {"mnist", "flat", "full"}
+
+
+def test_random_labels_rejects_repeated_inputs(tmp_path):
+    with pytest.raises(ParameterError, match="inputs"):
+        _run("rahaman-random-labels", tmp_path, inputs=["mnist", "mnist"])
 
 
 def test_ablation_clip_limits_high_frequencies(tmp_path):
@@ -78,6 +107,9 @@ def test_ablation_clip_limits_high_frequencies(tmp_path):
     assert hf["clip"]["1"] > hf["clip"]["0.05"]
     assert hf["depth"]["4"] > hf["depth"]["1"]
     assert set(hf["width"]) == {"16"}
+    assert set(m["loss_spikes"]["depth"]) == {"1", "4"}
+    assert all(v >= 0 for g in m["loss_spikes"].values() for v in g.values())
+    assert -1 <= m["low_first_rank_correlation"] <= 1
 
 
 @pytest.mark.slow  # ~14 s; test_ablation_clip_limits_high_frequencies runs the experiment fast

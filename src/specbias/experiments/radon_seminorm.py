@@ -88,8 +88,12 @@ class Config(ExperimentConfig):
     def _check(self):
         bad = [a for a in self.activations if a not in SUPPORTED]
         if bad:
-            raise self.invalid("activations", f"hold names from {sorted(SUPPORTED)}",
-                               self.activations)
+            import difflib
+
+            close = difflib.get_close_matches(bad[0], sorted(SUPPORTED), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise self.invalid("activations", f"hold names from {sorted(SUPPORTED)} (Unknown "
+                               f"activation {bad[0]!r}.{hint})", self.activations)
         if self.zero_plane_range < self.data_range + 1:
             raise self.invalid("zero_plane_range", "be at least data_range + 1",
                                self.zero_plane_range)

@@ -24,6 +24,7 @@ started next to a valley floor is pinned to the data point; next to a ridge top 
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -40,8 +41,9 @@ PREDICTED = {"l2": lambda d: float(d), "dirac": lambda d: 1.0, "step": lambda d:
 
 
 class Config(ExperimentConfig):
-    dims: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1, max_length=4,
-                            description="input dimensions d of the contraction check")
+    dims: list[Annotated[int, Field(ge=1, le=4)]] = Field(
+        default_factory=lambda: [1, 2, 3], min_length=1, max_length=4,
+        description="input dimensions d of the contraction check (1 to 4)")
     grid: int = Field(96, ge=32, le=256, description="grid points per dimension")
     half_width: float = Field(4.0, gt=0, le=50, description="grid on [-half_width, half_width)^d")
     eps: list[float] = Field(default_factory=lambda: [0.3, 0.4, 0.55, 0.75, 1.0], min_length=3,

