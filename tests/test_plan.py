@@ -220,10 +220,12 @@ def test_cli_plan_prints_the_knob_and_json(tmp_path):
     (["shallow", "--bandwidth", "4", "--steps", "10", "--lr", "0.1"], "do not apply"),
 ])
 def test_cli_plan_refuses_bad_requests(args, match):
-    res = CliRunner().invoke(plan_cmd, args)
-    assert res.exit_code != 0
-    assert isinstance(res.exception, ParameterError)
-    assert match in str(res.exception) and "\n" not in str(res.exception)
+    from specbias.cli import cli
+
+    res = CliRunner().invoke(cli, ["plan", *args])
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and match in lines[0], res.output
 
 
 # ----------------------------------------------------------------------------- experiment
