@@ -116,14 +116,17 @@ def test_a_failing_point_fails_alone_and_retries_rerun_it(tmp_path, cluster, eng
 
 
 def test_one_failing_point_among_others_in_one_sweep(tmp_path, cluster):
+    """Through the command line on the cluster: every other row is written and it exits 1."""
     marks = tmp_path / "marks"
     marks.mkdir()
-    df = run_sweep("_test-flaky", {"fail_times": [0, 99], "value": [5.0]}, out=tmp_path / "s",
-                   executor=DaskExecutor(scheduler=cluster.scheduler_address),
-                   fixed={"marker_dir": str(marks)})
+    r = CliRunner().invoke(cli, ["sweep", "_test-flaky", "--grid", "fail_times=[0,99]",
+                                 "--grid", "value=[5.0]", "--set", f"marker_dir={marks}",
+                                 "--scheduler", cluster.scheduler_address,
+                                 "--out", str(tmp_path / "s"), "--quiet"])
+    assert r.exit_code == 1, r.output
+    assert "1 of 2 points failed" in r.output and "attempt 1 of point 5 failed" in r.output
+    df = pd.read_parquet(tmp_path / "s" / "sweep.parquet")
     assert sorted(df["status"]) == ["error", "ok"]
-    assert (tmp_path / "s" / "sweep.parquet").is_file()
-    assert len(pd.read_parquet(tmp_path / "s" / "sweep.parquet")) == 2
 
 
 def test_the_portable_point_leaves_nothing_on_the_worker(tmp_path, monkeypatch):
