@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # empty: every experiment registered with demo=True
 DEMO_EXPERIMENTS ?=
 
-.PHONY: demo test test-slow verify lint typecheck ci bench clean venv
+.PHONY: demo test test-slow verify lint typecheck ci bench clean venv docs
 
 venv: $(STAMP)
 
@@ -46,6 +46,16 @@ ci:
 
 bench: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python bench/run_all.py
+
+# the documentation site (mkdocs.yml) into site/: the docs extra, then a strict build that
+# executes the notebooks and generates the API reference and the experiment table
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -c constraints/cpu-torch.txt -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .coverage build src/*.egg-info

@@ -183,6 +183,21 @@ def activation(name: str | Activation, **params) -> Activation:
     of exponent ``p`` (``"relu3.5"`` is ``power_relu(a=3.5)``), or an :class:`Activation`,
     returned as is. Unknown names raise a :class:`ParameterError` listing close matches.
 
+    Parameters
+    ----------
+    name : str or Activation
+        The activation's name, alias or spec string, or an activation.
+    **params
+        Parameters of the family (``a=3.5``, ``w0=3``, ...).
+
+    Returns
+    -------
+    Activation
+        Callable on numpy arrays and torch tensors, with its Fourier transform, penalty and
+        formulas.
+
+    Examples
+    --------
     >>> activation("power_relu", a=3.5).homogeneity
     3.5
     >>> activation("power_relu(a=3.5)").params == activation("relu3.5").params == {"a": 3.5}

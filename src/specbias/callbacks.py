@@ -203,7 +203,10 @@ class SpectrumTracker(Callback):
             spec = spec if _is_ensemble(model) else spec[0]
         else:
             with torch.no_grad():
-                out = model(self.grid).detach().double().numpy()
+                out = model(self.grid).detach().double().cpu().numpy()
+            if out.ndim >= 1 and out.shape[-1] == 1 and out.ndim > (2 if _is_ensemble(model)
+                                                                    else 1):
+                out = out[..., 0]  # a model with a (N, 1) output, e.g. nn.Sequential(..., Linear(W, 1))
             spec = self._scale * (out @ self._matrix)
             if self.absolute:
                 spec = np.abs(spec)

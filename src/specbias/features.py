@@ -57,6 +57,11 @@ def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
     scale : float or array_like of shape (K,)
         Horizontal scale ``s`` (one per neuron allowed), ``s > 0``.
 
+    Returns
+    -------
+    ndarray, shape (N, K)
+        The features, float64.
+
     Examples
     --------
     >>> import numpy as np
@@ -78,8 +83,23 @@ def shallow_features(x, biases, activation, scale=1.0) -> np.ndarray:
 def radon_features(x, theta, gamma, activation, scale=1.0) -> np.ndarray:
     """The N x K matrix ``Phi[n, k] = act(s_k (theta_k . x_n - gamma_k))`` (docs/theory.md section 1).
 
-    ``x`` has shape (N, d), ``theta`` (K, d) (rows normalized here), ``gamma`` (K,), ``scale``
-    a positive scalar or shape (K,).
+    Parameters
+    ----------
+    x : array_like, shape (N, d)
+        Inputs.
+    theta : array_like, shape (K, d)
+        Directions of the units' zero planes (rows normalized here).
+    gamma : array_like, shape (K,)
+        Offsets of the zero planes.
+    activation : str, Activation or callable
+        The non-linearity ``act``.
+    scale : float or array_like of shape (K,)
+        Scale ``s`` (one per unit allowed), ``s > 0``.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        The features, float64.
     """
     x = check_array(x, "x", owner="radon_features", ndim=2)
     theta = check_array(theta, "theta", owner="radon_features", ndim=2)

@@ -354,6 +354,24 @@ def ntk_matvec(model, x, v, *, chunk: int | None = None) -> torch.Tensor:
     shape ``(N,)`` or ``(N, M)`` (``M`` products); the result has the same shape, in the
     model's dtype and on its device.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Scalar output per input.
+    x : tensor or array_like, shape (N, ...)
+        Inputs.
+    v : tensor or array_like, shape (N,) or (N, M)
+        The vector(s) to multiply.
+    chunk : int, optional
+        Inputs per block.
+
+    Returns
+    -------
+    torch.Tensor
+        ``Theta v``, the shape of ``v``.
+
+    Examples
+    --------
     >>> import torch
     >>> net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
     >>> x, v = torch.randn(5, 2), torch.randn(5)
@@ -383,6 +401,19 @@ def ntk_eigs(model, x, k: int, *, chunk: int | None = None, tol: float = 0.0):
 
     :func:`scipy.sparse.linalg.eigsh` on a ``LinearOperator`` whose products are
     :func:`ntk_matvec`: memory is that of a few forward/backward passes, never ``N x N``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Scalar output per input.
+    x : tensor or array_like, shape (N, ...)
+        Inputs.
+    k : int
+        Number of eigenpairs, ``1 <= k < N``.
+    chunk : int, optional
+        Inputs per block of the products.
+    tol : float
+        Relative accuracy of the eigenvalues passed to ``eigsh`` (0: machine precision).
 
     Returns
     -------
@@ -421,6 +452,20 @@ def kernel_drift(model_a, model_b, x, *, chunk: int | None = None) -> float:
     ``model_a`` and ``model_b`` are two states of a network (e.g. a copy taken at
     initialization and the trained model). 0 for identical states; the linearized prediction
     of :class:`LinearizedGD` is trustworthy while this stays small.
+
+    Parameters
+    ----------
+    model_a, model_b : torch.nn.Module
+        Two states of one network (the same architecture).
+    x : tensor or array_like, shape (N, ...)
+        Inputs on which both kernels are computed.
+    chunk : int, optional
+        Passed to :func:`empirical_ntk`.
+
+    Returns
+    -------
+    float
+        The relative Frobenius-norm change.
     """
     Ka = empirical_ntk(_checked(model_a, "model_a"), x, chunk=chunk).double()
     Kb = empirical_ntk(_checked(model_b, "model_b"), x, chunk=chunk).double().to(Ka.device)

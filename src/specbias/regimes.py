@@ -338,8 +338,17 @@ def train_regime(model, data, steps: int, *, regime: str = "adaptive",
                  **train_kwargs) -> TrainResult:
     """Train a :class:`ShallowNet` in a regime with :func:`specbias.train` (docs/theory.md sections 1, 4).
 
+    The kernel regime leaves the model frozen (``requires_grad=False`` on the zero-plane
+    parameters); call ``model.freeze_zero_planes(False)`` to undo.
+
     Parameters
     ----------
+    model : ShallowNet
+        The network; trained in place.
+    data : (tensor, tensor)
+        Inputs and targets, as for :func:`specbias.train`.
+    steps : int
+        Number of optimizer steps.
     regime : {"adaptive", "kernel", "switch"}
         ``switch`` trains adaptively for ``switch_step`` steps, then in the kernel regime.
     switch_step : int
@@ -348,11 +357,15 @@ def train_regime(model, data, steps: int, *, regime: str = "adaptive",
         See :func:`make_regime_optimizer` and :func:`regime_param_groups`.
     optimizer_kwargs : dict
         Passed to the torch optimizer (``momentum=0.9``, ...).
-    callbacks, **train_kwargs
+    callbacks : sequence of Callback
+        Passed to :func:`specbias.train`.
+    **train_kwargs
         Passed to :func:`specbias.train` (``loss``, ``batch_size``, ``generator``, ...).
 
-    The kernel regime leaves the model frozen (``requires_grad=False`` on the zero-plane
-    parameters); call ``model.freeze_zero_planes(False)`` to undo.
+    Returns
+    -------
+    TrainResult
+        What :func:`specbias.train` returns.
     """
     _check_net(model, "train_regime")
     check_choice(regime, "regime", list(REGIMES), owner="train_regime")

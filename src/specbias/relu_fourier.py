@@ -272,6 +272,11 @@ def breakpoints(model, interval=(0.0, 1.0), *, kinks_only: bool = False,
     rtol : float
         Relative threshold of ``kinks_only``.
 
+    Returns
+    -------
+    ndarray
+        The breakpoints, increasing (float64).
+
     Examples
     --------
     >>> import torch
@@ -350,6 +355,11 @@ def relu_net_fourier(model, omega, interval=(0.0, 1.0), *, chunk: int = 256) -> 
     interval : (a, b)
     chunk : int
         Frequencies per block (bounds memory at ``chunk * number of breakpoints``).
+
+    Returns
+    -------
+    ndarray
+        ``g^(omega)``, complex128, the shape of ``omega``.
 
     Examples
     --------

@@ -686,18 +686,6 @@ def train(
 ) -> TrainResult:
     """Train ``model`` on ``data = (X, y)`` for ``steps`` optimizer steps.
 
-    Parameters
-    ----------
-    optimizer : torch optimizer or name
-        A name (``adam``/``sgd``/``adamw``) builds one over the parameters that require grad.
-    loss : ``"mse"``, ``"cross_entropy"``, ``"bce_logits"`` or a callable ``(pred, y) -> loss``.
-    batch_size : int, optional
-        Mini-batches drawn by reshuffling each epoch (with ``generator``); full batch if ``None``.
-    callbacks : sequence of :class:`Callback`
-        Their records end up in ``result.records[cb.name]``.
-    raise_on_divergence : bool
-        Raise :class:`DivergenceError` instead of returning a result flagged ``diverged``.
-
     Training stops when the loss diverges: when it is non-finite, or when it stays above
     ``1e6`` times the reference loss (the larger of the initial loss and the loss of a model
     that outputs zeros) for 2 consecutive steps (:class:`DivergenceMonitor`). The result then
@@ -707,6 +695,40 @@ def train(
     non-finite or does not fit the model, and, for the named losses, targets whose shape does not
     match the model's output (``"mse"``/``"bce_logits"``: the same shape, no broadcasting;
     ``"cross_entropy"``: labels in ``[0, C)`` or class probabilities).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; trained in place.
+    data : (tensor, tensor)
+        Inputs ``X`` and targets ``y`` (first axis: samples).
+    steps : int
+        Number of optimizer steps (``0`` only evaluates the initial loss).
+    optimizer : torch optimizer or name
+        A name (``adam``/``sgd``/``adamw``) builds one over the parameters that require grad.
+    lr : float
+        Learning rate of an optimizer built from its name.
+    loss : str or callable
+        ``"mse"`` (mean squared error), ``"cross_entropy"``, ``"bce_logits"`` or a callable
+        ``(pred, y) -> loss``.
+    batch_size : int, optional
+        Mini-batches drawn by reshuffling each epoch (with ``generator``); full batch if ``None``.
+    callbacks : sequence of :class:`Callback`
+        Their records end up in ``result.records[cb.name]``.
+    generator : torch.Generator, optional
+        Random source of the mini-batch shuffling.
+    progress : bool
+        Show a progress bar.
+    desc : str
+        Label of the progress bar.
+    raise_on_divergence : bool
+        Raise :class:`DivergenceError` instead of returning a result flagged ``diverged``.
+
+    Returns
+    -------
+    TrainResult
+        The final loss, the number of steps done, the divergence flag and message, and the
+        records of every callback.
     """
     if not isinstance(model, torch.nn.Module):
         raise ParameterError(

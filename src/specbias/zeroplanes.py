@@ -333,9 +333,19 @@ def zero_plane_motion(record, *, metric: str = "chordal") -> ZeroPlaneMotion:
 
     Parameters
     ----------
-    record : ZeroPlaneRecord, ZeroPlaneRecorder, or mapping with ``theta`` (T, K, d),
-        ``gamma`` (T, K) and optionally ``step`` (T,).
+    record : ZeroPlaneRecord, ZeroPlaneRecorder or mapping
+        A record, or a mapping with ``theta`` (T, K, d), ``gamma`` (T, K) and optionally
+        ``step`` (T,).
+    metric : {"chordal", "geodesic"}
+        The distance between two zero-planes (:func:`w2_distance`).
 
+    Returns
+    -------
+    ZeroPlaneMotion
+        ``w2`` (T - 1,) between consecutive records, with the steps and the reordering counts.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> theta = np.tile(np.array([[1.0, 0.0], [0.0, 1.0]]), (3, 1, 1))
     >>> gamma = np.array([[0.0, 0.0], [0.3, 0.0], [0.3, 0.4]])
@@ -560,11 +570,25 @@ def clustering_auc(weights, biases=None, *, method: str = "magnitude", baseline:
     Parameters
     ----------
     weights : (K, d) array
-    biases : (K,) array or None (no augmentation)
-    method : "magnitude" | "squared" | "paper"
-    baseline : compute the random-plane baseline (False skips the Monte Carlo)
-    baseline_draws, baseline_seed : its number of random draws and its seed
+        The zero-plane normals (input weights).
+    biases : (K,) array or None
+        The offsets (``None``: no augmentation).
+    method : {"magnitude", "squared", "paper"}
+        How the similarity spectrum is formed (see above).
+    baseline : bool
+        Compute the random-plane baseline (``False`` skips the Monte Carlo).
+    baseline_draws : int
+        Number of random draws of the baseline.
+    baseline_seed : int
+        Seed of the baseline's draws.
 
+    Returns
+    -------
+    ClusteringResult
+        ``auc``, the ``eigenvalues``, the ``baseline`` and the ``normalized_auc``.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> w = np.repeat(np.eye(3), 4, axis=0)          # three tight clusters of four
     >>> r = clustering_auc(w, np.zeros(12))
@@ -783,12 +807,28 @@ def network_radial_magnitude(theta, gamma, s, c, act, radii, *, parallel_tol: fl
 
     Parameters
     ----------
-    theta (K, d), gamma (K,), s (K,), c (K,) or (K, m) : network parameters
-    act : activation name or :class:`specbias.activations.Activation` with a ``fourier`` method
-    radii : (R,) positive radii
+    theta : (K, d) array
+        Unit normals of the zero-planes.
+    gamma : (K,) array
+        Offsets.
+    s : (K,) array
+        Slopes (scales) of the units.
+    c : (K,) or (K, m) array
+        Output weights.
+    act : str or Activation
+        Activation name or :class:`specbias.activations.Activation` with a ``fourier`` method.
+    radii : (R,) array
+        Positive radii.
     parallel_tol : float
         Angle (radians) below which two normals count as parallel.
 
+    Returns
+    -------
+    ndarray
+        ``M(r)`` at each radius.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> th = np.array([[1.0, 0.0], [1.0, 0.0]]); g = np.array([0.0, np.pi])
     >>> M = network_radial_magnitude(th, g, np.ones(2), np.ones(2), "relu", [1.0, 2.0],
