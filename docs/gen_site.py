@@ -93,7 +93,9 @@ def mathjax_dir() -> Path:
 
 
 # pages produced by scripts (present only once generated): nav title -> path under docs/
-OPTIONAL_PAGES = {"Paper-preset results": "results/paper/README.md"}
+OPTIONAL_PAGES = {"Paper-preset results": "results/paper/README.md",
+                  "Paper-preset failures": "results/paper/NOTES.md",
+                  "Paper presets not run": "results/paper/NOT_RUN.md"}
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
