@@ -147,3 +147,16 @@ def test_makefile_has_a_docs_target():
     assert re.search(r"^docs:", text, flags=re.M) and "mkdocs build --strict" in text
     phony = next(line for line in text.splitlines() if line.startswith(".PHONY:"))
     assert "docs" in phony.split()
+
+
+def test_every_public_export_documents_its_parameters_and_returns():
+    import inspect
+
+    missing = []
+    for name in specbias._EXPORTS:
+        obj = getattr(specbias, name)
+        doc = inspect.getdoc(obj) or ""
+        sections = ["Parameters"] + ([] if inspect.isclass(obj) else ["Returns"])
+        missing += [f"{name}: {s}" for s in sections
+                    if not re.search(rf"^{s}\n-+$", doc, flags=re.M)]
+    assert not missing, f"docstrings without numpy sections: {missing}"

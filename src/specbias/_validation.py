@@ -14,19 +14,45 @@ import numpy as np
 
 
 class SpecbiasError(ValueError):
-    """Base class of the errors specbias raises on bad input or failed runs."""
+    """Base class of the errors specbias raises on bad input or failed runs.
+
+    Also a ``ValueError``; it carries nothing but its message.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong and, where possible, how to fix it (``str(error)``, ``error.args[0]``).
+    """
 
 
 class ParameterError(SpecbiasError):
-    """A parameter has the wrong type, shape or value."""
+    """A parameter has the wrong type, shape or value.
+
+    Parameters
+    ----------
+    message : str
+        Names the parameter and its owner, what it must be and what was given.
+    """
 
 
 class MissingDependencyError(ParameterError, ImportError):
-    """A method was asked for whose optional dependency is not installed (also an ImportError)."""
+    """A method was asked for whose optional dependency is not installed (also an ImportError).
+
+    Parameters
+    ----------
+    message : str
+        Names the missing package and how to install it.
+    """
 
 
 class DivergenceError(SpecbiasError):
-    """An iterative computation diverged (non-finite values or a provably unstable step)."""
+    """An iterative computation diverged (non-finite values or a provably unstable step).
+
+    Parameters
+    ----------
+    message : str
+        Says where the computation diverged and why.
+    """
 
 
 def _owner(owner: str | None) -> str:

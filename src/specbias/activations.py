@@ -1000,6 +1000,28 @@ def design_activation(penalty_fn: Callable[[np.ndarray], np.ndarray], *, dim: in
     returned :class:`Activation` interpolates the samples linearly (numpy and torch, constant
     beyond the window) and reports ``F`` itself as its ``fourier``.
 
+    Parameters
+    ----------
+    penalty_fn : callable
+        ``omega -> Q(omega)`` on non-negative frequencies (numpy in, numpy out); with ``dim > 1``
+        the full penalty ``P(omega)``, divided by ``|omega|^(dim-1)`` before inversion.
+    dim : int, default 1
+        Input dimension of the network ``penalty_fn`` is the full penalty of (``>= 1``).
+    phase : {"even", "odd"} or callable, default "even"
+        Phase of the transform: real even, real odd, or a Hermitian ``omega -> e^{i phi(omega)}``.
+    half_width : float, default 50.0
+        Half-width of the sampling window ``[-half_width, half_width)`` (the period is twice it).
+    n : int, default 16384
+        Number of samples of the numerical inverse transform (16 to 2**24).
+    name : str, default "designed"
+        Name of the returned activation.
+
+    Returns
+    -------
+    Activation
+        The designed activation: linear interpolation of the samples (numpy and torch), with
+        ``phase / sqrt(Q)`` as its Fourier transform and ``Q`` as its penalty factor.
+
     Examples
     --------
     >>> import numpy as np

@@ -386,14 +386,18 @@ def train_ensemble(
         ``X`` shared (``(N, d)``) or per member (``(E, N, d)``); ``y`` shared or per member
         (leading axis ``E``), e.g. one target per member.
     steps : int
+        Number of optimizer steps.
     optimizer : ``"adam"``, ``"adamw"``, ``"sgd"`` or a callable ``params -> Optimizer``
         Must be element-wise for members to be independent (not LBFGS). Adam and AdamW use
         torch's fused implementation by default (same update, one pass over memory; it rounds
         differently from the default implementation in the last bit):
         ``optimizer_kwargs={"fused": False}`` restores torch's default.
+    lr : float, default 1e-3
+        Learning rate (positive).
     optimizer_kwargs : dict, optional
         Passed to the optimizer (``betas``, ``weight_decay``, ``momentum``, ``fused``, ...).
     loss : ``"mse"``, ``"bce_logits"``, ``"cross_entropy"`` or callable ``(pred, y) -> (E,)``
+        The training loss, per member.
     callbacks : sequence of Callback
         They see ``state.model`` = the :class:`EnsembleModel` (outputs ``(E, ...)``) and
         ``state.loss`` = per-member losses (numpy ``(E,)``); see :mod:`specbias.callbacks`.
@@ -403,6 +407,16 @@ def train_ensemble(
         Per-member losses on other data, recorded with the training loss.
     method : {"auto", "bmm", "vmap"}
         See :class:`EnsembleModel`.
+    progress : bool, default True
+        Show a progress bar.
+    desc : str, default "ensemble"
+        Label of the progress bar.
+
+    Returns
+    -------
+    EnsembleResult
+        The trained :class:`EnsembleModel`, per-member losses (training and validation), the
+        callbacks' records and per-member divergence flags.
 
     Examples
     --------

