@@ -23,6 +23,10 @@ code{background:#f6f6f6;padding:1px 4px}
 .scroll{overflow-x:auto;max-width:100%} .scroll table{margin-top:0}
 td.v-holds{background:#e8f5e9} td.v-fails{background:#fdecea;font-weight:bold}
 td.v-finding{background:#fff4e5} td.v-not{color:#888}
+table.claims td.claim{min-width:16em;max-width:28em} table.claims td.val{max-width:16em;
+overflow-wrap:anywhere} table.claims td.chk{max-width:18em;overflow-wrap:anywhere;font-size:.85em}
+table.claims td.v-holds,table.claims td.v-fails,table.claims td.v-finding,table.claims td.v-not
+{min-width:7em;max-width:22em} small.where{color:#777}
 """
 
 
@@ -70,13 +74,14 @@ def _verdict_cell(verdict: str) -> str:
 
 def claims_table(rows: list[dict[str, Any]], *, experiment_column: bool = False) -> str:
     """The HTML table "paper says / we measured / verdict" of claim rows (as
-    :func:`specbias.claims.evaluate_claims` gives them); a finding's explanation is shown under
-    its verdict."""
+    :func:`specbias.claims.evaluate_claims` gives them): the claim and where it is in the paper,
+    the paper's value, our measurement, the verdict (a finding's explanation under it) and the
+    check that decided it."""
     if not rows:
         return "<p class='warn'>This experiment declares no claims.</p>"
     head = ("<tr>" + ("<th>experiment</th>" if experiment_column else "")
-            + "<th>paper says</th><th>where</th><th>paper's value</th><th>check</th>"
-              "<th>we measured</th><th>verdict</th></tr>")
+            + "<th>paper says</th><th>paper's value</th><th>we measured</th><th>verdict</th>"
+              "<th>check</th></tr>")
     body = []
     for r in rows:
         finding = (f"<br><small>{html.escape(r['finding'])}</small>"
@@ -84,13 +89,13 @@ def claims_table(rows: list[dict[str, Any]], *, experiment_column: bool = False)
                    else "")
         exp = (f"<td><a href='{html.escape(r['experiment'])}/report.html'>"
                f"{html.escape(r['experiment'])}</a></td>" if experiment_column else "")
-        body.append(f"<tr>{exp}<td>{html.escape(r['statement'])}</td>"
-                    f"<td>{html.escape(r['where'])}</td>"
-                    f"<td>{html.escape(r.get('paper_value') or '')}</td>"
-                    f"<td><code>{html.escape(r['check'])}</code></td>"
-                    f"<td>{html.escape(r.get('measured', ''))}</td>"
-                    + _verdict_cell(r["verdict"]).replace("</td>", finding + "</td>") + "</tr>")
-    return f"<div class='scroll'><table>{head}{''.join(body)}</table></div>"
+        body.append(f"<tr>{exp}<td class='claim'>{html.escape(r['statement'])}"
+                    f"<br><small class='where'>{html.escape(r['where'])}</small></td>"
+                    f"<td class='val'>{html.escape(r.get('paper_value') or '')}</td>"
+                    f"<td class='val'>{html.escape(r.get('measured', ''))}</td>"
+                    + _verdict_cell(r["verdict"]).replace("</td>", finding + "</td>")
+                    + f"<td class='chk'><code>{html.escape(r['check'])}</code></td></tr>")
+    return f"<div class='scroll'><table class='claims'>{head}{''.join(body)}</table></div>"
 
 
 def render_report(summary: dict[str, Any], directory: str | Path) -> str:
