@@ -35,7 +35,7 @@ _FLAKY = textwrap.dedent('''
     @register_experiment("_test-flaky", config=FlakyConfig, description="test only",
                          reproduces="-")
     def _flaky(cfg, ctx):
-        tag = f"v{cfg.value:g}-"
+        tag = f"v{cfg.value:g}-f{cfg.fail_times}-"  # one attempt counter per point
         seen = [f for f in os.listdir(cfg.marker_dir) if f.startswith(tag)]
         open(os.path.join(cfg.marker_dir, tag + str(len(seen))), "w").close()
         time.sleep(cfg.seconds)
