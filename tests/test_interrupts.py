@@ -2,6 +2,7 @@
 leave no process behind. Each test drives the real command line in its own process group and
 is bounded in time."""
 
+import io
 import json
 import os
 import signal
@@ -41,17 +42,54 @@ _DRIVER = textwrap.dedent('''
 ''')
 
 
+class _Proc:
+    """A started command whose output goes to files, not pipes: ``communicate`` waits for the
+    process itself to exit (a pipe would also wait for any descendant that inherited it; the
+    tests check separately that no descendant is left)."""
+
+    def __init__(self, args, env, directory, n):
+        self.out_path, self.err_path = directory / f"out{n}.txt", directory / f"err{n}.txt"
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.p = subprocess.Popen(args, env=env, text=True, start_new_session=True,
+                                      stdout=out, stderr=err)
+        self.pid = self.p.pid
+
+    @property
+    def returncode(self):
+        return self.p.returncode
+
+    @property
+    def stderr(self):
+        return io.StringIO(self.err_path.read_text())
+
+    def wait(self, timeout=None):
+        return self.p.wait(timeout=timeout)
+
+    def poll(self):
+        return self.p.poll()
+
+    def send_signal(self, sig):
+        self.p.send_signal(sig)
+
+    def kill(self):
+        self.p.kill()
+
+    def communicate(self, timeout=None):
+        self.p.wait(timeout=timeout)
+        return self.out_path.read_text(), self.err_path.read_text()
+
+
 @pytest.fixture
 def driver(tmp_path, monkeypatch):
     (tmp_path / "driver.py").write_text(_DRIVER)
     (tmp_path / "pids").mkdir()
     monkeypatch.chdir(tmp_path)
     env = {**os.environ, "SPECBIAS_TEST_PIDDIR": str(tmp_path / "pids")}
+    logs = tmp_path / "logs"
+    logs.mkdir()
 
     def start(*args):
-        return subprocess.Popen([sys.executable, "driver.py", *args], env=env, text=True,
-                                start_new_session=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        return _Proc([sys.executable, "driver.py", *args], env, logs, len(started))
 
     started = []
 
