@@ -42,6 +42,10 @@ _DRIVER = textwrap.dedent('''
 ''')
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class _Proc:
     """A started command whose output goes to files, not pipes: ``communicate`` waits for the
     process itself to exit (a pipe would also wait for any descendant that inherited it; the
@@ -50,8 +54,10 @@ class _Proc:
     def __init__(self, args, env, directory, n):
         self.out_path, self.err_path = directory / f"out{n}.txt", directory / f"err{n}.txt"
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            # as a terminal starts a foreground job: SIGINT at its default disposition, whatever
+            # this test process inherited or was left with
             self.p = subprocess.Popen(args, env=env, text=True, start_new_session=True,
-                                      stdout=out, stderr=err)
+                                      stdout=out, stderr=err, preexec_fn=_default_sigint)
         self.pid = self.p.pid
 
     @property
